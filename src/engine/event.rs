@@ -1,0 +1,81 @@
+//! What flows through the engine: events in the queue, reports from the workers, trace records for logs.
+
+use serde::Serialize;
+
+/// How an event's work is meant to end (decided, seeded, when the event is created).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    Succeed,
+    /// The work returns an error.
+    Fail,
+    /// The work panics.
+    Panic,
+}
+
+/// One event in the queue. Times are model ns since the run began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub id: u64,
+    /// Scheduled arrival: latency counts from here, even if the source ran late.
+    pub arrival_ns: u64,
+    /// Service demand, model ns.
+    pub demand_ns: u64,
+    pub fate: Fate,
+}
+
+/// How an event's work ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The work's result (the event index squared, as in the article).
+    Ok(u64),
+    Failed,
+    Panicked,
+}
+
+/// What workers tell the aggregator. Sent in batches (`Vec<Report>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    WorkerUp { worker: u32, at_ns: u64 },
+    WorkerDown { worker: u32, at_ns: u64 },
+    Started { worker: u32, event: Event, at_ns: u64 },
+    Finished { worker: u32, id: u64, at_ns: u64, outcome: Outcome },
+    /// A short event started and finished before the worker flushed its reports: both in one.
+    Done { worker: u32, event: Event, start_ns: u64, finish_ns: u64, outcome: Outcome },
+}
+
+/// Why the source dropped an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DropReason {
+    /// `drop-new`: the queue was full when it arrived.
+    QueueFull,
+    /// `drop-old`: it was the oldest in a full queue when a new one arrived.
+    Evicted,
+}
+
+/// One happening, for logs (only produced when tracing is on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trace {
+    Submitted { id: u64, at_ns: u64 },
+    Dropped { id: u64, at_ns: u64, reason: DropReason },
+    Started { worker: u32, id: u64, at_ns: u64 },
+    Finished { worker: u32, id: u64, at_ns: u64, outcome: Outcome },
+    WorkerUp { worker: u32, at_ns: u64 },
+    WorkerDown { worker: u32, at_ns: u64 },
+    SourceEnded { at_ns: u64 },
+}
+
+impl Trace {
+    pub fn at_ns(&self) -> u64 {
+        match *self {
+            Trace::Submitted { at_ns, .. }
+            | Trace::Dropped { at_ns, .. }
+            | Trace::Started { at_ns, .. }
+            | Trace::Finished { at_ns, .. }
+            | Trace::WorkerUp { at_ns, .. }
+            | Trace::WorkerDown { at_ns, .. }
+            | Trace::SourceEnded { at_ns } => at_ns,
+        }
+    }
+}

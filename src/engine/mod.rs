@@ -1,0 +1,236 @@
+//! The engine: an event source, a queue, a pool of workers and the aggregator that measures them.
+//! It knows nothing about terminals: faces drive it through [`EngineHandle`] and read [`Snapshot`]s.
+
+mod clock;
+pub mod command;
+pub mod event;
+mod pool;
+mod shared;
+pub mod settings;
+pub mod snapshot;
+pub mod source;
+pub mod stats;
+pub mod theory;
+pub mod work;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+pub use clock::Clock;
+pub use command::Command;
+pub use event::Trace;
+pub use settings::Settings;
+pub use snapshot::{RunState, Snapshot};
+
+use pool::Pool;
+use shared::Shared;
+use source::Source;
+use stats::{Aggregator, Msg, Stats};
+
+/// How a run is set up; `settings` can change later through commands, the rest cannot.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub settings: Settings,
+    pub seed: u64,
+    /// The source stops after this many events.
+    pub max_events: Option<u64>,
+    /// The source stops after this much model time.
+    pub duration: Option<Duration>,
+    /// Model time per wall time (10 runs the model ten times faster).
+    pub speed: f64,
+    /// Produce a trace of every happening (for logs).
+    pub trace: bool,
+    /// Length of the recent latency window, model time.
+    pub recent_window: Duration,
+    /// Cores the workers may use (defaults to the machine's).
+    pub cores: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            settings: Settings::default(),
+            seed: 1,
+            max_events: None,
+            duration: None,
+            speed: 1.0,
+            trace: false,
+            recent_window: Duration::from_secs(10),
+            cores: available_cores(),
+        }
+    }
+}
+
+pub fn available_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A running engine. Dropping it stops the run.
+pub struct EngineHandle {
+    shared: Arc<Shared>,
+    pool: Arc<Pool>,
+    settings: watch::Sender<Settings>,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+    messages: flume::Sender<Msg>,
+    wake_source: Arc<Notify>,
+    trace: Option<flume::Receiver<Trace>>,
+    aggregator: Option<std::thread::JoinHandle<()>>,
+}
+
+pub struct Engine;
+
+impl Engine {
+    /// Starts a run. Must be called inside a tokio runtime (the source is a tokio task).
+    pub fn start(config: EngineConfig) -> Result<EngineHandle, String> {
+        config.settings.validate()?;
+        if !(config.speed.is_finite() && config.speed > 0.0) {
+            return Err(format!("--speed must be a positive number, got {}", config.speed));
+        }
+        let settings = config.settings.clone();
+        let clock = Clock::start(config.speed);
+        let shared = Arc::new(Shared::new(clock, settings.workers, settings.work));
+        let (queue_tx, queue_rx) = flume::unbounded();
+        let (msg_tx, msg_rx) = flume::unbounded();
+        let (settings_tx, settings_rx) = watch::channel(settings.clone());
+        let (trace_tx, trace_rx) = if config.trace {
+            let (tx, rx) = flume::unbounded();
+            (Some(tx), Some(rx))
+        } else {
+            (None, None)
+        };
+        let pool = Pool::new(settings.max_workers, queue_rx.clone(), msg_tx.clone(), Arc::clone(&shared))?;
+        let wake_source = Arc::new(Notify::new());
+
+        let stats = Stats::new(settings.max_workers, clock.model_ns(config.recent_window).max(1), trace_tx.clone());
+        let placeholder = stats.snapshot(&stats::SnapshotContext {
+            state: RunState::Running,
+            now_ns: 0,
+            settings: &settings,
+            seed: config.seed,
+            speed: config.speed,
+            cores: config.cores,
+            generated: 0,
+            dropped: 0,
+            source_end_ns: None,
+            series_interval_ns: clock.model_ns(stats::SERIES_INTERVAL),
+        });
+        let (snap_tx, snap_rx) = watch::channel(Arc::new(placeholder));
+        let aggregator = Aggregator {
+            stats,
+            shared: Arc::clone(&shared),
+            messages: msg_rx,
+            queue: queue_rx.clone(),
+            settings: settings_rx.clone(),
+            snapshots: snap_tx,
+            seed: config.seed,
+            cores: config.cores,
+        };
+        let aggregator = std::thread::Builder::new()
+            .name("backlog-stats".into())
+            .spawn(move || aggregator.run())
+            .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
+
+        let source = Source {
+            shared: Arc::clone(&shared),
+            settings: settings_rx,
+            queue: queue_tx,
+            evict: queue_rx,
+            trace: trace_tx,
+            max_events: config.max_events,
+            duration_ns: config.duration.map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
+            seed: config.seed,
+            wake: Arc::clone(&wake_source),
+        };
+        tokio::spawn(source.run());
+        pool.resize(settings.workers);
+
+        Ok(EngineHandle {
+            shared,
+            pool,
+            settings: settings_tx,
+            snapshots: snap_rx,
+            messages: msg_tx,
+            wake_source,
+            trace: trace_rx,
+            aggregator: Some(aggregator),
+        })
+    }
+}
+
+impl EngineHandle {
+    /// Applies a command. Values are clamped to what the engine accepts (workers to 1..=max).
+    pub fn send(&self, command: Command) {
+        match command {
+            Command::SetWorkers(n) => {
+                let max = self.settings.borrow().max_workers;
+                let n = n.clamp(1, max);
+                self.settings.send_modify(|s| s.workers = n);
+                self.pool.resize(n);
+            }
+            Command::SetRate(rate) => self.settings.send_modify(|s| s.rate = rate),
+            Command::SetArrival(arrival) => self.settings.send_modify(|s| s.arrival = arrival),
+            Command::SetBurst(burst) => self.settings.send_modify(|s| s.burst = burst.clamp(1, settings::MAX_BURST)),
+            Command::SetService(service) => self.settings.send_modify(|s| s.service = service.min(settings::MAX_SERVICE)),
+            Command::SetServiceDist(dist) => self.settings.send_modify(|s| s.service_dist = dist),
+            Command::SetWork(mode) => {
+                self.shared.set_work_mode(mode);
+                self.settings.send_modify(|s| s.work = mode);
+            }
+            Command::SetQueueCap(cap) => self.settings.send_modify(|s| s.queue_cap = cap.map(|c| c.max(1))),
+            Command::SetOverflow(overflow) => self.settings.send_modify(|s| s.overflow = overflow),
+            Command::SetFailRate(rate) => self.settings.send_modify(|s| s.fail_rate = rate.clamp(0.0, 1.0)),
+            Command::Pause(paused) => self.settings.send_modify(|s| s.paused = paused),
+            Command::ResetStats => {
+                let _ = self.messages.send(Msg::ResetStats);
+            }
+            Command::EndSource => {
+                self.shared.source_ended.store(true, Ordering::Release);
+                self.wake_source.notify_one();
+            }
+            Command::Stop => {
+                self.shared.stop.store(true, Ordering::Release);
+                self.wake_source.notify_one();
+                self.shared.room.notify_one();
+            }
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> Settings {
+        self.settings.borrow().clone()
+    }
+
+    /// The latest published snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&self.snapshots.borrow())
+    }
+
+    /// A receiver that sees each new snapshot (only the latest is kept).
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Snapshot>> {
+        self.snapshots.clone()
+    }
+
+    /// The trace of every happening, if the engine was started with `trace`.
+    pub fn trace(&self) -> Option<flume::Receiver<Trace>> {
+        self.trace.clone()
+    }
+
+    /// Waits until the run is finished or interrupted and returns the final snapshot.
+    pub async fn finished(&self) -> Arc<Snapshot> {
+        let mut rx = self.snapshots.clone();
+        let result = rx.wait_for(|s| s.state.is_over()).await.map(|s| Arc::clone(&s));
+        result.unwrap_or_else(|_| self.snapshot())
+    }
+}
+
+impl Drop for EngineHandle {
+    fn drop(&mut self) {
+        self.send(Command::Stop);
+        if let Some(aggregator) = self.aggregator.take() {
+            let _ = aggregator.join();
+        }
+    }
+}

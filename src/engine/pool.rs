@@ -1,0 +1,176 @@
+//! The workers: loops on a rayon pool that take events from the queue, do the work and report.
+//!
+//! rayon pools cannot be resized, so the pool has `max_workers` threads and the loops follow a
+//! target count: growing claims free slots and spawns loops; shrinking lets loops with an id above
+//! the target retire after their current event. A slot is claimed by compare-and-swap, so a worker
+//! id never runs twice and an event is only ever taken by one loop.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
+
+use super::event::{Event, Fate, Outcome, Report};
+use super::shared::Shared;
+use super::stats::Msg;
+use super::work;
+
+/// An idle worker wakes this often to see whether it should retire or stop.
+const IDLE_POLL: Duration = Duration::from_millis(100);
+/// Reports are sent in batches of at most this many.
+const BATCH: usize = 256;
+/// Work shorter than this (wall) is reported once, as `Done`, instead of `Started` then `Finished`.
+const COALESCE_BELOW: Duration = Duration::from_micros(100);
+
+pub(crate) struct Pool {
+    threads: rayon::ThreadPool,
+    /// `true` while a loop runs with that id (index = id - 1).
+    slots: Box<[AtomicBool]>,
+    queue: Receiver<Event>,
+    reports: Sender<Msg>,
+    shared: Arc<Shared>,
+}
+
+impl Pool {
+    pub fn new(max_workers: usize, queue: Receiver<Event>, reports: Sender<Msg>, shared: Arc<Shared>) -> Result<Arc<Self>, String> {
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(max_workers)
+            .thread_name(|i| format!("backlog-worker-{}", i + 1))
+            .start_handler(|_| work::tighten_timer_slack())
+            .build()
+            .map_err(|e| format!("cannot start the worker pool: {e}"))?;
+        let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
+        Ok(Arc::new(Self { threads, slots, queue, reports, shared }))
+    }
+
+    /// Sets the target worker count and starts loops for free slots up to it.
+    pub fn resize(self: &Arc<Self>, target: usize) {
+        let target = target.clamp(1, self.slots.len());
+        self.shared.target_workers.store(target, Ordering::SeqCst);
+        for id in 1..=target {
+            if self.claim(id) {
+                let pool = Arc::clone(self);
+                self.threads.spawn(move || pool.run_worker(id));
+            }
+        }
+    }
+
+    fn claim(&self, id: usize) -> bool {
+        self.slots[id - 1].compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
+    }
+
+    /// True if the worker should leave now; releases its slot unless the target grew back meanwhile.
+    fn should_leave(&self, id: usize) -> bool {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            self.slots[id - 1].store(false, Ordering::Release);
+            return true;
+        }
+        if id <= self.shared.target_workers.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.slots[id - 1].store(false, Ordering::SeqCst);
+        // A resize that raised the target again may have seen the slot still taken and spawned
+        // nothing: take the slot back and go on, unless another loop already claimed it.
+        !(id <= self.shared.target_workers.load(Ordering::SeqCst) && self.claim(id))
+    }
+
+    fn run_worker(&self, id: usize) {
+        let worker = id as u32;
+        let clock = self.shared.clock;
+        let mut batch = Vec::with_capacity(BATCH);
+        batch.push(Report::WorkerUp { worker, at_ns: clock.now_ns() });
+        self.flush(&mut batch);
+        loop {
+            if self.should_leave(id) {
+                break;
+            }
+            let event = match self.queue.try_recv() {
+                Ok(event) => event,
+                Err(TryRecvError::Empty) => {
+                    self.flush(&mut batch);
+                    match self.queue.recv_timeout(IDLE_POLL) {
+                        Ok(event) => event,
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => {
+                            // The source has ended and the queue is empty: nothing more to do.
+                            self.slots[id - 1].store(false, Ordering::Release);
+                            break;
+                        }
+                    }
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.slots[id - 1].store(false, Ordering::Release);
+                    break;
+                }
+            };
+            self.shared.made_room();
+            self.process(worker, event, &mut batch);
+            if batch.len() >= BATCH {
+                self.flush(&mut batch);
+            }
+        }
+        batch.push(Report::WorkerDown { worker, at_ns: clock.now_ns() });
+        self.flush(&mut batch);
+    }
+
+    fn process(&self, worker: u32, event: Event, batch: &mut Vec<Report>) {
+        let clock = self.shared.clock;
+        let start_ns = clock.now_ns();
+        let wall = clock.wall(event.demand_ns);
+        let coalesce = wall < COALESCE_BELOW;
+        if !coalesce {
+            batch.push(Report::Started { worker, event, at_ns: start_ns });
+            self.flush(batch);
+        }
+        let outcome = match self.work(event, wall) {
+            Some(outcome) => outcome,
+            // Abandoned on stop: the event stays in flight in the final report.
+            None => {
+                if coalesce {
+                    batch.push(Report::Started { worker, event, at_ns: start_ns });
+                }
+                return;
+            }
+        };
+        let finish_ns = clock.now_ns();
+        if coalesce {
+            batch.push(Report::Done { worker, event, start_ns, finish_ns, outcome });
+        } else {
+            batch.push(Report::Finished { worker, id: event.id, at_ns: finish_ns, outcome });
+        }
+    }
+
+    /// Runs the event's work; `None` if it was abandoned because the engine stopped.
+    fn work(&self, event: Event, wall: Duration) -> Option<Outcome> {
+        let mode = self.shared.work_mode();
+        let stop = &self.shared.stop;
+        match event.fate {
+            Fate::Succeed => work::perform(mode, wall, stop).ok().map(|()| Outcome::Ok(event.id.wrapping_mul(event.id))),
+            Fate::Fail => work::perform(mode, wall, stop).ok().map(|()| Outcome::Failed),
+            Fate::Panic => {
+                let run = catch_unwind(AssertUnwindSafe(|| -> Result<(), work::Cancelled> {
+                    work::perform(mode, wall, stop)?;
+                    std::panic::panic_any(InjectedPanic(event.id))
+                }));
+                match run {
+                    Ok(Err(work::Cancelled)) => None,
+                    _ => Some(Outcome::Panicked),
+                }
+            }
+        }
+    }
+
+    fn flush(&self, batch: &mut Vec<Report>) {
+        if !batch.is_empty() {
+            let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+            // The aggregator outlives the pool; if it is gone the run is over anyway.
+            let _ = self.reports.send(Msg::Reports(full));
+        }
+    }
+}
+
+/// The payload of a panic injected by `--fail-rate` (the panic hook stays quiet for it).
+#[derive(Debug)]
+pub struct InjectedPanic(pub u64);

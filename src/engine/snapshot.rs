@@ -1,0 +1,225 @@
+//! The engine's published state: plain data, cheap to clone, read by every face (TUI, headless, recorder).
+
+use serde::Serialize;
+
+use super::settings::Settings;
+use super::theory::Prediction;
+
+/// Where the run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Running,
+    /// The source is paused; workers go on with what is queued.
+    Paused,
+    /// The source has ended; the pool is emptying the queue.
+    Draining,
+    /// Everything generated is completed, failed or dropped.
+    Finished,
+    /// Stopped by the user or a signal before the end; queued and in-flight events are reported as such.
+    Interrupted,
+}
+
+impl RunState {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunState::Running => "running",
+            RunState::Paused => "source paused",
+            RunState::Draining => "draining",
+            RunState::Finished => "finished",
+            RunState::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn is_over(self) -> bool {
+        matches!(self, RunState::Finished | RunState::Interrupted)
+    }
+}
+
+/// Event counts. Always: `generated == completed + failed + dropped + queued + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    pub generated: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub queued: u64,
+    pub in_flight: u64,
+}
+
+impl Counters {
+    /// True when every generated event is accounted for exactly once.
+    pub fn conserved(&self) -> bool {
+        self.generated == self.completed + self.failed + self.dropped + self.queued + self.in_flight
+    }
+}
+
+/// What one worker is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum WorkerActivity {
+    Idle,
+    Busy {
+        event: u64,
+        /// Model time the event started, ns since the run began.
+        started_ns: u64,
+        /// The event's service demand, ns.
+        demand_ns: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct WorkerView {
+    /// 1-based worker id.
+    pub id: u32,
+    pub activity: WorkerActivity,
+    /// Above the target count: finishes its event, then leaves.
+    pub retiring: bool,
+    /// Total model time spent on events, ns.
+    pub busy_ns: u64,
+    /// Model time this worker has existed since the last reset, ns.
+    pub alive_ns: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+impl WorkerView {
+    /// Fraction of its life this worker spent busy, 0..=1.
+    pub fn utilization(&self) -> f64 {
+        if self.alive_ns == 0 {
+            0.0
+        } else {
+            (self.busy_ns as f64 / self.alive_ns as f64).min(1.0)
+        }
+    }
+
+    /// Progress of the current event against its demand at model time `now_ns`, 0..=1.
+    pub fn progress(&self, now_ns: u64) -> Option<f64> {
+        match self.activity {
+            WorkerActivity::Idle => None,
+            WorkerActivity::Busy { started_ns, demand_ns, .. } => {
+                if demand_ns == 0 {
+                    Some(1.0)
+                } else {
+                    Some((now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64).clamp(0.0, 1.0))
+                }
+            }
+        }
+    }
+}
+
+/// One latency distribution, summarised. All values in ns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub mean_ns: f64,
+    pub p50_ns: u64,
+    pub p90_ns: u64,
+    pub p99_ns: u64,
+    pub p999_ns: u64,
+    pub max_ns: u64,
+    /// Log-spaced buckets (factor 2): (upper bound ns, count in bucket), from the first non-empty one.
+    pub buckets: Vec<(u64, u64)>,
+}
+
+/// The three latencies of an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LatencyKind {
+    /// Arrival (scheduled) to start.
+    QueueWait,
+    /// Start to finish.
+    Service,
+    /// Arrival (scheduled) to finish.
+    EndToEnd,
+}
+
+impl LatencyKind {
+    pub const ALL: [LatencyKind; 3] = [LatencyKind::QueueWait, LatencyKind::Service, LatencyKind::EndToEnd];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LatencyKind::QueueWait => "queue wait",
+            LatencyKind::Service => "service",
+            LatencyKind::EndToEnd => "end-to-end",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LatencySet {
+    pub queue_wait: LatencySummary,
+    pub service: LatencySummary,
+    pub end_to_end: LatencySummary,
+}
+
+impl LatencySet {
+    pub fn get(&self, kind: LatencyKind) -> &LatencySummary {
+        match kind {
+            LatencyKind::QueueWait => &self.queue_wait,
+            LatencyKind::Service => &self.service,
+            LatencyKind::EndToEnd => &self.end_to_end,
+        }
+    }
+}
+
+/// One sample of the time series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct SeriesPoint {
+    /// Model time at the end of the sample interval, ns.
+    pub t_ns: u64,
+    pub queue_depth: u64,
+    pub arrivals_per_s: f64,
+    pub completions_per_s: f64,
+    pub busy_workers: u32,
+}
+
+/// Everything the faces show, at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Snapshot {
+    pub state: RunState,
+    /// Model time since the run began, ns.
+    pub now_ns: u64,
+    /// Model time when statistics were last reset (0 if never), ns.
+    pub stats_since_ns: u64,
+    pub settings: Settings,
+    pub seed: u64,
+    /// Model time per wall time.
+    pub speed: f64,
+    /// CPU cores available to the workers.
+    pub cores: usize,
+    pub counters: Counters,
+    pub max_queue_depth: u64,
+    /// Achieved arrival rate over the source's active time, events per model second.
+    pub arrival_rate_per_s: f64,
+    /// Completed events per model second over the run.
+    pub throughput_per_s: f64,
+    /// Arrivals per model second over the recent window.
+    pub recent_arrival_rate_per_s: f64,
+    /// Completions per model second over the recent window.
+    pub recent_throughput_per_s: f64,
+    /// Time-average number of events waiting in the queue over the run (for Little's law).
+    pub mean_queue_len: f64,
+    pub workers: Vec<WorkerView>,
+    pub latency: LatencySet,
+    pub recent_latency: LatencySet,
+    /// Length of the recent window, model ns.
+    pub recent_window_ns: u64,
+    /// Sampled history, oldest first (bounded).
+    pub series: Vec<SeriesPoint>,
+    pub series_interval_ns: u64,
+    pub theory: Prediction,
+}
+
+impl Snapshot {
+    pub fn busy_workers(&self) -> usize {
+        self.workers
+            .iter()
+            .filter(|w| matches!(w.activity, WorkerActivity::Busy { .. }))
+            .count()
+    }
+
+    pub fn elapsed_s(&self) -> f64 {
+        self.now_ns as f64 / 1e9
+    }
+}

@@ -1,0 +1,143 @@
+//! What a worker does for an event's demand: a precise wall-clock sleep, or real CPU work measured in CPU time.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::settings::WorkMode;
+
+/// Sleeps are cut into slices this long so a stop is noticed promptly.
+const SLEEP_SLICE: Duration = Duration::from_millis(50);
+/// The last stretch of a sleep is spun, because `thread::sleep` overshoots by ~100 µs.
+const SPIN_TAIL: Duration = Duration::from_micros(150);
+/// CPU work checks its thread's CPU clock at least this often (in CPU time).
+const CPU_CHECK: Duration = Duration::from_micros(500);
+
+/// Why work ended early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+/// Does `wall` worth of work in `mode`: a wall-clock wait (`sleep`) or CPU time consumed (`cpu`).
+pub fn perform(mode: WorkMode, wall: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
+    if wall.is_zero() {
+        return Ok(());
+    }
+    match mode {
+        WorkMode::Sleep => sleep_precise(wall, cancel),
+        WorkMode::Cpu => burn_cpu(wall, cancel),
+    }
+}
+
+/// Lowers this thread's timer slack to 1 ns so sleeps wake close to their deadline (Linux only).
+pub fn tighten_timer_slack() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_TIMERSLACK takes an integer and affects only the calling thread.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong, 0, 0, 0);
+    }
+}
+
+/// Waits until `duration` has passed on the wall clock: sleeps most of it, spins the tail.
+pub fn sleep_precise(duration: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
+    let deadline = Instant::now() + duration;
+    loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        let left = deadline - now;
+        if left > SPIN_TAIL {
+            std::thread::sleep((left - SPIN_TAIL).min(SLEEP_SLICE));
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// CPU time consumed by the calling thread.
+pub fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec we own; CLOCK_THREAD_CPUTIME_ID is always valid.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+    }
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// Consumes `cpu` of this thread's CPU time doing arithmetic. With more busy threads than cores,
+/// this takes longer than `cpu` on the wall clock, as real CPU-bound work does.
+pub fn burn_cpu(cpu: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
+    let start = thread_cpu_time();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    // Steps per check start small and adapt so that a check happens about every CPU_CHECK,
+    // and more often near the end so the overshoot stays in microseconds.
+    let mut steps: u64 = 256;
+    loop {
+        let used = thread_cpu_time().saturating_sub(start);
+        if used >= cpu {
+            black_box(state);
+            return Ok(());
+        }
+        if cancel.load(Ordering::Relaxed) {
+            return Err(Cancelled);
+        }
+        let left = cpu - used;
+        let before = thread_cpu_time();
+        let run = steps_for(left.min(CPU_CHECK) / 2, steps);
+        state = spin_steps(state, run);
+        let took = thread_cpu_time().saturating_sub(before).as_nanos().max(1) as u64;
+        // steps per ns, measured, kept as steps for a CPU_CHECK slice
+        steps = ((run as u128 * CPU_CHECK.as_nanos()) / took as u128).clamp(16, 1 << 24) as u64;
+    }
+}
+
+/// Steps to run for `target` of CPU time, given `per_check` steps take about CPU_CHECK.
+fn steps_for(target: Duration, per_check: u64) -> u64 {
+    ((per_check as u128 * target.as_nanos()) / CPU_CHECK.as_nanos()).max(16) as u64
+}
+
+/// A dependent chain of multiply-xorshift steps the compiler cannot remove or vectorise.
+#[inline(never)]
+fn spin_steps(mut x: u64, steps: u64) -> u64 {
+    for _ in 0..steps {
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        x = black_box(x);
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleep_lasts_at_least_its_duration() {
+        let cancel = AtomicBool::new(false);
+        let t = Instant::now();
+        sleep_precise(Duration::from_millis(5), &cancel).unwrap();
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(5), "{took:?}");
+        assert!(took < Duration::from_millis(200), "{took:?}");
+    }
+
+    #[test]
+    fn cpu_work_consumes_cpu_time() {
+        let cancel = AtomicBool::new(false);
+        let before = thread_cpu_time();
+        burn_cpu(Duration::from_millis(20), &cancel).unwrap();
+        let used = thread_cpu_time() - before;
+        assert!(used >= Duration::from_millis(20), "{used:?}");
+        assert!(used < Duration::from_millis(40), "{used:?}");
+    }
+
+    #[test]
+    fn cancelled_work_stops() {
+        let cancel = AtomicBool::new(true);
+        assert_eq!(perform(WorkMode::Sleep, Duration::from_secs(3600), &cancel), Err(Cancelled));
+        assert_eq!(perform(WorkMode::Cpu, Duration::from_secs(3600), &cancel), Err(Cancelled));
+    }
+}
