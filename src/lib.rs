@@ -1,3 +1,9 @@
 //! backlog: watch a pool of CPU workers keep up with a stream of events, or fall behind.
 
+pub mod app;
+pub mod cli;
 pub mod engine;
+pub mod headless;
+pub mod input;
+pub mod tui;
+pub mod ui;

@@ -10,7 +10,10 @@ pub struct Clock {
 
 impl Clock {
     pub fn start(speed: f64) -> Self {
-        Self { origin: Instant::now(), speed }
+        Self {
+            origin: Instant::now(),
+            speed,
+        }
     }
 
     pub fn speed(&self) -> f64 {
@@ -25,7 +28,11 @@ impl Clock {
     /// Model nanoseconds for a wall duration since the start.
     pub fn model_ns(&self, wall: Duration) -> u64 {
         let ns = wall.as_nanos() as u64;
-        if self.speed == 1.0 { ns } else { (ns as f64 * self.speed) as u64 }
+        if self.speed == 1.0 {
+            ns
+        } else {
+            (ns as f64 * self.speed) as u64
+        }
     }
 
     /// Wall duration that lasts `model_ns` of model time.

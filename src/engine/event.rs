@@ -36,12 +36,33 @@ pub enum Outcome {
 /// What workers tell the aggregator. Sent in batches (`Vec<Report>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Report {
-    WorkerUp { worker: u32, at_ns: u64 },
-    WorkerDown { worker: u32, at_ns: u64 },
-    Started { worker: u32, event: Event, at_ns: u64 },
-    Finished { worker: u32, id: u64, at_ns: u64, outcome: Outcome },
+    WorkerUp {
+        worker: u32,
+        at_ns: u64,
+    },
+    WorkerDown {
+        worker: u32,
+        at_ns: u64,
+    },
+    Started {
+        worker: u32,
+        event: Event,
+        at_ns: u64,
+    },
+    Finished {
+        worker: u32,
+        id: u64,
+        at_ns: u64,
+        outcome: Outcome,
+    },
     /// A short event started and finished before the worker flushed its reports: both in one.
-    Done { worker: u32, event: Event, start_ns: u64, finish_ns: u64, outcome: Outcome },
+    Done {
+        worker: u32,
+        event: Event,
+        start_ns: u64,
+        finish_ns: u64,
+        outcome: Outcome,
+    },
 }
 
 /// Why the source dropped an event.
@@ -57,13 +78,37 @@ pub enum DropReason {
 /// One happening, for logs (only produced when tracing is on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trace {
-    Submitted { id: u64, at_ns: u64 },
-    Dropped { id: u64, at_ns: u64, reason: DropReason },
-    Started { worker: u32, id: u64, at_ns: u64 },
-    Finished { worker: u32, id: u64, at_ns: u64, outcome: Outcome },
-    WorkerUp { worker: u32, at_ns: u64 },
-    WorkerDown { worker: u32, at_ns: u64 },
-    SourceEnded { at_ns: u64 },
+    Submitted {
+        id: u64,
+        at_ns: u64,
+    },
+    Dropped {
+        id: u64,
+        at_ns: u64,
+        reason: DropReason,
+    },
+    Started {
+        worker: u32,
+        id: u64,
+        at_ns: u64,
+    },
+    Finished {
+        worker: u32,
+        id: u64,
+        at_ns: u64,
+        outcome: Outcome,
+    },
+    WorkerUp {
+        worker: u32,
+        at_ns: u64,
+    },
+    WorkerDown {
+        worker: u32,
+        at_ns: u64,
+    },
+    SourceEnded {
+        at_ns: u64,
+    },
 }
 
 impl Trace {

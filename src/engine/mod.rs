@@ -4,9 +4,9 @@
 mod clock;
 pub mod command;
 pub mod event;
-mod pool;
-mod shared;
+pub mod pool;
 pub mod settings;
+mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod stats;
@@ -83,11 +83,14 @@ pub struct EngineHandle {
 pub struct Engine;
 
 impl Engine {
-    /// Starts a run. Must be called inside a tokio runtime (the source is a tokio task).
+    /// Starts a run: the source on its own thread (a tokio runtime), the pool, the aggregator.
     pub fn start(config: EngineConfig) -> Result<EngineHandle, String> {
         config.settings.validate()?;
         if !(config.speed.is_finite() && config.speed > 0.0) {
-            return Err(format!("--speed must be a positive number, got {}", config.speed));
+            return Err(format!(
+                "--speed must be a positive number, got {}",
+                config.speed
+            ));
         }
         let settings = config.settings.clone();
         let clock = Clock::start(config.speed);
@@ -101,10 +104,19 @@ impl Engine {
         } else {
             (None, None)
         };
-        let pool = Pool::new(settings.max_workers, queue_rx.clone(), msg_tx.clone(), Arc::clone(&shared))?;
+        let pool = Pool::new(
+            settings.max_workers,
+            queue_rx.clone(),
+            msg_tx.clone(),
+            Arc::clone(&shared),
+        )?;
         let wake_source = Arc::new(Notify::new());
 
-        let stats = Stats::new(settings.max_workers, clock.model_ns(config.recent_window).max(1), trace_tx.clone());
+        let stats = Stats::new(
+            settings.max_workers,
+            clock.model_ns(config.recent_window).max(1),
+            trace_tx.clone(),
+        );
         let placeholder = stats.snapshot(&stats::SnapshotContext {
             state: RunState::Running,
             now_ns: 0,
@@ -140,12 +152,23 @@ impl Engine {
             evict: queue_rx,
             trace: trace_tx,
             max_events: config.max_events,
-            duration_ns: config.duration.map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
+            duration_ns: config
+                .duration
+                .map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
             seed: config.seed,
             wake: Arc::clone(&wake_source),
         };
-        tokio::spawn(source.run());
-        pool.resize(settings.workers);
+        // The source is a tokio task on a runtime of its own thread, so its precise waits near a
+        // due time block nothing else.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .map_err(|e| format!("cannot start the source's runtime: {e}"))?;
+        std::thread::Builder::new()
+            .name("backlog-source".into())
+            .spawn(move || runtime.block_on(source.run()))
+            .map_err(|e| format!("cannot start the source thread: {e}"))?;
+        pool.resize(settings.workers)?;
 
         Ok(EngineHandle {
             shared,
@@ -167,21 +190,31 @@ impl EngineHandle {
             Command::SetWorkers(n) => {
                 let max = self.settings.borrow().max_workers;
                 let n = n.clamp(1, max);
-                self.settings.send_modify(|s| s.workers = n);
-                self.pool.resize(n);
+                // Thread creation can only fail if the OS refuses threads; keep the old count then.
+                if self.pool.resize(n).is_ok() {
+                    self.settings.send_modify(|s| s.workers = n);
+                }
             }
             Command::SetRate(rate) => self.settings.send_modify(|s| s.rate = rate),
             Command::SetArrival(arrival) => self.settings.send_modify(|s| s.arrival = arrival),
-            Command::SetBurst(burst) => self.settings.send_modify(|s| s.burst = burst.clamp(1, settings::MAX_BURST)),
-            Command::SetService(service) => self.settings.send_modify(|s| s.service = service.min(settings::MAX_SERVICE)),
+            Command::SetBurst(burst) => self
+                .settings
+                .send_modify(|s| s.burst = burst.clamp(1, settings::MAX_BURST)),
+            Command::SetService(service) => self
+                .settings
+                .send_modify(|s| s.service = service.min(settings::MAX_SERVICE)),
             Command::SetServiceDist(dist) => self.settings.send_modify(|s| s.service_dist = dist),
             Command::SetWork(mode) => {
                 self.shared.set_work_mode(mode);
                 self.settings.send_modify(|s| s.work = mode);
             }
-            Command::SetQueueCap(cap) => self.settings.send_modify(|s| s.queue_cap = cap.map(|c| c.max(1))),
+            Command::SetQueueCap(cap) => self
+                .settings
+                .send_modify(|s| s.queue_cap = cap.map(|c| c.max(1))),
             Command::SetOverflow(overflow) => self.settings.send_modify(|s| s.overflow = overflow),
-            Command::SetFailRate(rate) => self.settings.send_modify(|s| s.fail_rate = rate.clamp(0.0, 1.0)),
+            Command::SetFailRate(rate) => self
+                .settings
+                .send_modify(|s| s.fail_rate = rate.clamp(0.0, 1.0)),
             Command::Pause(paused) => self.settings.send_modify(|s| s.paused = paused),
             Command::ResetStats => {
                 let _ = self.messages.send(Msg::ResetStats);
@@ -218,10 +251,25 @@ impl EngineHandle {
         self.trace.clone()
     }
 
+    /// Blocks until the run is over or `timeout` passes; returns the last snapshot either way.
+    pub fn wait(&self, timeout: Duration) -> Arc<Snapshot> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            let snapshot = self.snapshot();
+            if snapshot.state.is_over() || std::time::Instant::now() >= deadline {
+                return snapshot;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Waits until the run is finished or interrupted and returns the final snapshot.
     pub async fn finished(&self) -> Arc<Snapshot> {
         let mut rx = self.snapshots.clone();
-        let result = rx.wait_for(|s| s.state.is_over()).await.map(|s| Arc::clone(&s));
+        let result = rx
+            .wait_for(|s| s.state.is_over())
+            .await
+            .map(|s| Arc::clone(&s));
         result.unwrap_or_else(|_| self.snapshot())
     }
 }

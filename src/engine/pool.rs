@@ -1,13 +1,15 @@
 //! The workers: loops on a rayon pool that take events from the queue, do the work and report.
 //!
-//! rayon pools cannot be resized, so the pool has `max_workers` threads and the loops follow a
-//! target count: growing claims free slots and spawns loops; shrinking lets loops with an id above
-//! the target retire after their current event. A slot is claimed by compare-and-swap, so a worker
+//! rayon pools cannot be resized, so the pool owns a list of rayon pools, each with exactly the
+//! threads for a range of worker ids, added when the count first grows past what exists (starting
+//! all `max_workers` threads up front would cost 256 thread starts and their scheduling noise).
+//! Loops follow a target count: growing claims free slots and spawns loops; shrinking lets loops
+//! with an id above the target retire after their current event. A slot is claimed by compare-and-swap, so a worker
 //! id never runs twice and an event is only ever taken by one loop.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -25,7 +27,8 @@ const BATCH: usize = 256;
 const COALESCE_BELOW: Duration = Duration::from_micros(100);
 
 pub(crate) struct Pool {
-    threads: rayon::ThreadPool,
+    /// (last worker id served, the rayon pool with threads for ids after the previous range).
+    threads: Mutex<Vec<(usize, rayon::ThreadPool)>>,
     /// `true` while a loop runs with that id (index = id - 1).
     slots: Box<[AtomicBool]>,
     queue: Receiver<Event>,
@@ -34,31 +37,65 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub fn new(max_workers: usize, queue: Receiver<Event>, reports: Sender<Msg>, shared: Arc<Shared>) -> Result<Arc<Self>, String> {
-        let threads = rayon::ThreadPoolBuilder::new()
-            .num_threads(max_workers)
-            .thread_name(|i| format!("backlog-worker-{}", i + 1))
+    pub fn new(
+        max_workers: usize,
+        queue: Receiver<Event>,
+        reports: Sender<Msg>,
+        shared: Arc<Shared>,
+    ) -> Result<Arc<Self>, String> {
+        let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
+        Ok(Arc::new(Self {
+            threads: Mutex::new(Vec::new()),
+            slots,
+            queue,
+            reports,
+            shared,
+        }))
+    }
+
+    /// Makes sure rayon threads exist for worker ids up to `id`; each new range at least doubles
+    /// what exists, so growing one worker at a time builds few pools.
+    fn ensure_threads(
+        &self,
+        threads: &mut Vec<(usize, rayon::ThreadPool)>,
+        id: usize,
+    ) -> Result<(), String> {
+        let covered = threads.last().map_or(0, |(last, _)| *last);
+        if id <= covered {
+            return Ok(());
+        }
+        let last = id.max(covered * 2).min(self.slots.len());
+        let first = covered + 1;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(last - covered)
+            .thread_name(move |i| format!("backlog-worker-{}", first + i))
             .start_handler(|_| work::tighten_timer_slack())
             .build()
-            .map_err(|e| format!("cannot start the worker pool: {e}"))?;
-        let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
-        Ok(Arc::new(Self { threads, slots, queue, reports, shared }))
+            .map_err(|e| format!("cannot start worker threads: {e}"))?;
+        threads.push((last, pool));
+        Ok(())
     }
 
     /// Sets the target worker count and starts loops for free slots up to it.
-    pub fn resize(self: &Arc<Self>, target: usize) {
+    pub fn resize(self: &Arc<Self>, target: usize) -> Result<(), String> {
         let target = target.clamp(1, self.slots.len());
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        self.ensure_threads(&mut threads, target)?;
         self.shared.target_workers.store(target, Ordering::SeqCst);
         for id in 1..=target {
             if self.claim(id) {
                 let pool = Arc::clone(self);
-                self.threads.spawn(move || pool.run_worker(id));
+                let range = threads.partition_point(|(last, _)| *last < id);
+                threads[range].1.spawn(move || pool.run_worker(id));
             }
         }
+        Ok(())
     }
 
     fn claim(&self, id: usize) -> bool {
-        self.slots[id - 1].compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire).is_ok()
+        self.slots[id - 1]
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     /// True if the worker should leave now; releases its slot unless the target grew back meanwhile.
@@ -80,7 +117,10 @@ impl Pool {
         let worker = id as u32;
         let clock = self.shared.clock;
         let mut batch = Vec::with_capacity(BATCH);
-        batch.push(Report::WorkerUp { worker, at_ns: clock.now_ns() });
+        batch.push(Report::WorkerUp {
+            worker,
+            at_ns: clock.now_ns(),
+        });
         self.flush(&mut batch);
         loop {
             if self.should_leave(id) {
@@ -111,7 +151,10 @@ impl Pool {
                 self.flush(&mut batch);
             }
         }
-        batch.push(Report::WorkerDown { worker, at_ns: clock.now_ns() });
+        batch.push(Report::WorkerDown {
+            worker,
+            at_ns: clock.now_ns(),
+        });
         self.flush(&mut batch);
     }
 
@@ -121,7 +164,11 @@ impl Pool {
         let wall = clock.wall(event.demand_ns);
         let coalesce = wall < COALESCE_BELOW;
         if !coalesce {
-            batch.push(Report::Started { worker, event, at_ns: start_ns });
+            batch.push(Report::Started {
+                worker,
+                event,
+                at_ns: start_ns,
+            });
             self.flush(batch);
         }
         let outcome = match self.work(event, wall) {
@@ -129,16 +176,31 @@ impl Pool {
             // Abandoned on stop: the event stays in flight in the final report.
             None => {
                 if coalesce {
-                    batch.push(Report::Started { worker, event, at_ns: start_ns });
+                    batch.push(Report::Started {
+                        worker,
+                        event,
+                        at_ns: start_ns,
+                    });
                 }
                 return;
             }
         };
         let finish_ns = clock.now_ns();
         if coalesce {
-            batch.push(Report::Done { worker, event, start_ns, finish_ns, outcome });
+            batch.push(Report::Done {
+                worker,
+                event,
+                start_ns,
+                finish_ns,
+                outcome,
+            });
         } else {
-            batch.push(Report::Finished { worker, id: event.id, at_ns: finish_ns, outcome });
+            batch.push(Report::Finished {
+                worker,
+                id: event.id,
+                at_ns: finish_ns,
+                outcome,
+            });
         }
     }
 
@@ -147,12 +209,16 @@ impl Pool {
         let mode = self.shared.work_mode();
         let stop = &self.shared.stop;
         match event.fate {
-            Fate::Succeed => work::perform(mode, wall, stop).ok().map(|()| Outcome::Ok(event.id.wrapping_mul(event.id))),
-            Fate::Fail => work::perform(mode, wall, stop).ok().map(|()| Outcome::Failed),
+            Fate::Succeed => work::perform(mode, wall, stop)
+                .ok()
+                .map(|()| Outcome::Ok(event.id.wrapping_mul(event.id))),
+            Fate::Fail => work::perform(mode, wall, stop)
+                .ok()
+                .map(|()| Outcome::Failed),
             Fate::Panic => {
                 let run = catch_unwind(AssertUnwindSafe(|| -> Result<(), work::Cancelled> {
                     work::perform(mode, wall, stop)?;
-                    std::panic::panic_any(InjectedPanic(event.id))
+                    std::panic::panic_any(InjectedPanic)
                 }));
                 match run {
                     Ok(Err(work::Cancelled)) => None,
@@ -171,6 +237,7 @@ impl Pool {
     }
 }
 
-/// The payload of a panic injected by `--fail-rate` (the panic hook stays quiet for it).
+/// The payload of a panic injected by `--fail-rate`; the binary's panic hook stays quiet for it,
+/// since the failure is counted and shown, not an error of the program.
 #[derive(Debug)]
-pub struct InjectedPanic(pub u64);
+pub struct InjectedPanic;

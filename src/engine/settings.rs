@@ -31,10 +31,14 @@ impl Rate {
             return Err(format!("rate must be above zero, got {per_s}"));
         }
         if per_s < MIN_RATE_PER_S {
-            return Err(format!("rate {per_s}/s is below the minimum of one event a day (1/d)"));
+            return Err(format!(
+                "rate {per_s}/s is below the minimum of one event a day (1/d)"
+            ));
         }
         if per_s > MAX_RATE_PER_S {
-            return Err(format!("rate {per_s}/s is above the maximum of {MAX_RATE_PER_S}/s"));
+            return Err(format!(
+                "rate {per_s}/s is above the maximum of {MAX_RATE_PER_S}/s"
+            ));
         }
         Ok(Self(per_s))
     }
@@ -44,7 +48,8 @@ impl Rate {
     }
 }
 
-pub const RATE_FORMS: &str = "a number of events per second with an optional unit: 2.5, 2.5/s, 150/min, 3600/h";
+pub const RATE_FORMS: &str =
+    "a number of events per second with an optional unit: 2.5, 2.5/s, 150/min, 3600/h";
 
 impl FromStr for Rate {
     type Err = String;
@@ -60,7 +65,11 @@ impl FromStr for Rate {
             "m" | "min" | "minute" => 60.0,
             "h" | "hour" => 3600.0,
             "d" | "day" => 86_400.0,
-            _ => return Err(format!("unknown rate unit '/{unit}' in '{text}'; expected {RATE_FORMS}")),
+            _ => {
+                return Err(format!(
+                    "unknown rate unit '/{unit}' in '{text}'; expected {RATE_FORMS}"
+                ));
+            }
         };
         let value: f64 = number
             .parse()
@@ -94,6 +103,9 @@ pub const DURATION_FORMS: &str = "a duration such as 5s, 250ms, 1.5s, 2m, 1h or 
 /// Parses a duration: humantime forms (`5s`, `250ms`, `1h 30m`), `0`, or decimal seconds with a unit (`1.5s`, `0.25ms`).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    if text.starts_with('-') {
+        return Err(format!("'{text}' is negative; expected {DURATION_FORMS}"));
+    }
     if let Ok(d) = humantime::parse_duration(text) {
         return Ok(d);
     }
@@ -109,14 +121,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "s" | "sec" => 1.0,
         "m" | "min" => 60.0,
         "h" => 3600.0,
-        _ => return Err(format!("'{text}' is not a duration; expected {DURATION_FORMS}")),
+        _ => {
+            return Err(format!(
+                "'{text}' is not a duration; expected {DURATION_FORMS}"
+            ));
+        }
     };
     let value: f64 = number
         .parse()
         .map_err(|_| format!("'{text}' is not a duration; expected {DURATION_FORMS}"))?;
     let secs = value * scale_s;
-    if !secs.is_finite() || secs < 0.0 || secs > 1e12 {
-        return Err(format!("'{text}' is out of range; expected {DURATION_FORMS}"));
+    if !secs.is_finite() || !(0.0..=1e12).contains(&secs) {
+        return Err(format!(
+            "'{text}' is out of range; expected {DURATION_FORMS}"
+        ));
     }
     Ok(Duration::from_secs_f64(secs))
 }
@@ -265,7 +283,10 @@ impl Settings {
     /// Checks the cross-field rules; each error names the option.
     pub fn validate(&self) -> Result<(), String> {
         if self.max_workers == 0 || self.max_workers > WORKER_LIMIT {
-            return Err(format!("--max-workers must be between 1 and {WORKER_LIMIT}, got {}", self.max_workers));
+            return Err(format!(
+                "--max-workers must be between 1 and {WORKER_LIMIT}, got {}",
+                self.max_workers
+            ));
         }
         if self.workers == 0 || self.workers > self.max_workers {
             return Err(format!(
@@ -281,13 +302,19 @@ impl Settings {
             ));
         }
         if self.burst == 0 || self.burst > MAX_BURST {
-            return Err(format!("--burst must be between 1 and {MAX_BURST}, got {}", self.burst));
+            return Err(format!(
+                "--burst must be between 1 and {MAX_BURST}, got {}",
+                self.burst
+            ));
         }
         if self.queue_cap == Some(0) {
             return Err("--queue-cap must be at least 1 (omit it for an unbounded queue)".into());
         }
         if !(0.0..=1.0).contains(&self.fail_rate) || self.fail_rate.is_nan() {
-            return Err(format!("--fail-rate must be between 0 and 1, got {}", self.fail_rate));
+            return Err(format!(
+                "--fail-rate must be between 0 and 1, got {}",
+                self.fail_rate
+            ));
         }
         Ok(())
     }

@@ -56,7 +56,9 @@ impl Shared {
 
     /// Called by a worker after taking an event: wakes a source waiting for room.
     pub fn made_room(&self) {
-        if self.source_blocked.load(Ordering::Relaxed) && self.source_blocked.swap(false, Ordering::AcqRel) {
+        if self.source_blocked.load(Ordering::Relaxed)
+            && self.source_blocked.swap(false, Ordering::AcqRel)
+        {
             self.room.notify_one();
         }
     }

@@ -97,11 +97,18 @@ impl WorkerView {
     pub fn progress(&self, now_ns: u64) -> Option<f64> {
         match self.activity {
             WorkerActivity::Idle => None,
-            WorkerActivity::Busy { started_ns, demand_ns, .. } => {
+            WorkerActivity::Busy {
+                started_ns,
+                demand_ns,
+                ..
+            } => {
                 if demand_ns == 0 {
                     Some(1.0)
                 } else {
-                    Some((now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64).clamp(0.0, 1.0))
+                    Some(
+                        (now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64)
+                            .clamp(0.0, 1.0),
+                    )
                 }
             }
         }
@@ -135,7 +142,11 @@ pub enum LatencyKind {
 }
 
 impl LatencyKind {
-    pub const ALL: [LatencyKind; 3] = [LatencyKind::QueueWait, LatencyKind::Service, LatencyKind::EndToEnd];
+    pub const ALL: [LatencyKind; 3] = [
+        LatencyKind::QueueWait,
+        LatencyKind::Service,
+        LatencyKind::EndToEnd,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flume::{Receiver, Sender};
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
@@ -17,9 +17,12 @@ use tokio::sync::{Notify, watch};
 use super::event::{DropReason, Event, Fate, Trace};
 use super::settings::{ArrivalProcess, LOGNORMAL_CV, Overflow, ServiceDist, Settings};
 use super::shared::Shared;
+use super::work::{self, Spin};
 
 /// How many events the source emits before yielding to the runtime.
 const EMIT_BUDGET: usize = 1024;
+/// Within this of a due time the source stops using tokio's timer and waits precisely.
+const PRECISE_WINDOW: Duration = Duration::from_millis(2);
 /// A source waiting for room in a full queue re-checks at least this often.
 const ROOM_POLL: Duration = Duration::from_millis(5);
 
@@ -50,7 +53,13 @@ pub struct ArrivalSchedule {
 
 impl ArrivalSchedule {
     /// A schedule whose first event is one gap after `anchor_ns`.
-    pub fn new(process: ArrivalProcess, rate_per_s: f64, burst: u32, anchor_ns: u64, rng: &mut Xoshiro256PlusPlus) -> Self {
+    pub fn new(
+        process: ArrivalProcess,
+        rate_per_s: f64,
+        burst: u32,
+        anchor_ns: u64,
+        rng: &mut Xoshiro256PlusPlus,
+    ) -> Self {
         let mut s = Self {
             process,
             period_ns: 1e9 / rate_per_s,
@@ -152,28 +161,57 @@ impl Source {
             next_id: 1,
             room: 0,
         };
-        let mut schedule = ArrivalSchedule::new(settings.arrival, settings.rate.get(), settings.burst, 0, &mut em.arrivals);
+        let mut schedule = ArrivalSchedule::new(
+            settings.arrival,
+            settings.rate.get(),
+            settings.burst,
+            0,
+            &mut em.arrivals,
+        );
         let clock = self.shared.clock;
         loop {
-            if self.shared.stop.load(Ordering::Relaxed) || self.shared.source_ended.load(Ordering::Relaxed) {
+            if self.shared.stop.load(Ordering::Relaxed)
+                || self.shared.source_ended.load(Ordering::Relaxed)
+            {
                 break;
             }
             let now = clock.now_ns();
+            // Events due exactly at the end still arrive; none after it.
+            let until = self.duration_ns.map_or(now, |end| now.min(end));
+            if !settings.paused
+                && self
+                    .emit_due(&mut em, &mut schedule, &settings, until)
+                    .await
+            {
+                break;
+            }
             if self.duration_ns.is_some_and(|end| now >= end) {
                 break;
             }
-            if !settings.paused && self.emit_due(&mut em, &mut schedule, &settings, now).await {
-                break;
-            }
-            let mut wake_ns = if settings.paused { u64::MAX } else { schedule.next_due_ns() };
+            let mut wake_ns = if settings.paused {
+                u64::MAX
+            } else {
+                schedule.next_due_ns()
+            };
             if let Some(end) = self.duration_ns {
                 wake_ns = wake_ns.min(end);
             }
+            let wake_at = (wake_ns != u64::MAX).then(|| clock.instant_at(wake_ns));
+            // Close to the due time, wait precisely on this (the source's own) thread: tokio's
+            // timer wheel rounds up to 1 ms, which would show up as queue wait.
+            if let Some(at) = wake_at {
+                if at.saturating_duration_since(Instant::now()) <= PRECISE_WINDOW {
+                    let _ = work::wait_until(at, &self.shared.stop, Spin::Always);
+                    if self.settings.has_changed().unwrap_or(false) {
+                        settings = self.apply_change(&settings, &mut schedule, &mut em);
+                    }
+                    continue;
+                }
+            }
             let sleep = async {
-                if wake_ns == u64::MAX {
-                    std::future::pending::<()>().await
-                } else {
-                    tokio::time::sleep_until(clock.instant_at(wake_ns).into()).await
+                match wake_at {
+                    Some(at) => tokio::time::sleep_until((at - PRECISE_WINDOW).into()).await,
+                    None => std::future::pending::<()>().await,
                 }
             };
             tokio::select! {
@@ -183,12 +221,7 @@ impl Source {
                     if changed.is_err() {
                         break;
                     }
-                    let new = self.settings.borrow_and_update().clone();
-                    let now = clock.now_ns();
-                    if retime_needed(&settings, &new) {
-                        schedule = ArrivalSchedule::new(new.arrival, new.rate.get(), new.burst, now, &mut em.arrivals);
-                    }
-                    settings = new;
+                    settings = self.apply_change(&settings, &mut schedule, &mut em);
                 }
             }
         }
@@ -203,8 +236,35 @@ impl Source {
         }
     }
 
+    /// Takes the new settings; re-anchors the schedule at now if the arrival pattern changed.
+    fn apply_change(
+        &mut self,
+        old: &Settings,
+        schedule: &mut ArrivalSchedule,
+        em: &mut Emitter,
+    ) -> Settings {
+        let new = self.settings.borrow_and_update().clone();
+        if retime_needed(old, &new) {
+            let now = self.shared.clock.now_ns();
+            *schedule = ArrivalSchedule::new(
+                new.arrival,
+                new.rate.get(),
+                new.burst,
+                now,
+                &mut em.arrivals,
+            );
+        }
+        new
+    }
+
     /// Emits every event due by `now`. Returns true when the event limit is reached.
-    async fn emit_due(&self, em: &mut Emitter, schedule: &mut ArrivalSchedule, settings: &Settings, now: u64) -> bool {
+    async fn emit_due(
+        &self,
+        em: &mut Emitter,
+        schedule: &mut ArrivalSchedule,
+        settings: &Settings,
+        now: u64,
+    ) -> bool {
         let mut emitted = 0;
         while schedule.next_due_ns() <= now {
             if self.max_events.is_some_and(|max| em.next_id > max) {
@@ -216,7 +276,11 @@ impl Source {
             let event = Event {
                 id: em.next_id,
                 arrival_ns: schedule.next_due_ns(),
-                demand_ns: sample_demand_ns(settings.service_dist, settings.service, &mut em.service),
+                demand_ns: sample_demand_ns(
+                    settings.service_dist,
+                    settings.service,
+                    &mut em.service,
+                ),
                 fate: draw_fate(settings.fail_rate, &mut em.fate),
             };
             em.next_id += 1;
@@ -234,7 +298,10 @@ impl Source {
     async fn offer(&self, em: &mut Emitter, event: Event, settings: &Settings) {
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
         if let Some(trace) = &self.trace {
-            let _ = trace.send(Trace::Submitted { id: event.id, at_ns: event.arrival_ns });
+            let _ = trace.send(Trace::Submitted {
+                id: event.id,
+                at_ns: event.arrival_ns,
+            });
         }
         if let Some(cap) = settings.queue_cap {
             if em.room == 0 {
@@ -290,7 +357,10 @@ impl Source {
 }
 
 fn retime_needed(old: &Settings, new: &Settings) -> bool {
-    old.rate != new.rate || old.arrival != new.arrival || old.burst != new.burst || (old.paused && !new.paused)
+    old.rate != new.rate
+        || old.arrival != new.arrival
+        || old.burst != new.burst
+        || (old.paused && !new.paused)
 }
 
 fn draw_fate(fail_rate: f64, rng: &mut Xoshiro256PlusPlus) -> Fate {
@@ -348,7 +418,11 @@ mod tests {
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         // mean 1 ms within 1.5% (std error 0.3%); exponential: cv = 1
         assert!((mean / 1e6 - 1.0).abs() < 0.015, "mean gap {mean}");
-        assert!((var.sqrt() / mean - 1.0).abs() < 0.03, "cv {}", var.sqrt() / mean);
+        assert!(
+            (var.sqrt() / mean - 1.0).abs() < 0.03,
+            "cv {}",
+            var.sqrt() / mean
+        );
     }
 
     #[test]
@@ -364,15 +438,23 @@ mod tests {
         for dist in ServiceDist::ALL {
             let mut rng = stream_rng(3, SERVICE_STREAM);
             let n = 200_000;
-            let samples: Vec<f64> = (0..n).map(|_| sample_demand_ns(*dist, mean, &mut rng) as f64).collect();
+            let samples: Vec<f64> = (0..n)
+                .map(|_| sample_demand_ns(*dist, mean, &mut rng) as f64)
+                .collect();
             let m = samples.iter().sum::<f64>() / n as f64;
             let var = samples.iter().map(|s| (s - m).powi(2)).sum::<f64>() / n as f64;
             let cv2 = var / (m * m);
             assert!((m / 1e7 - 1.0).abs() < 0.02, "{dist}: mean {m}");
-            assert!((cv2 - dist.cv2(LOGNORMAL_CV)).abs() < 0.1, "{dist}: cv2 {cv2}");
+            assert!(
+                (cv2 - dist.cv2(LOGNORMAL_CV)).abs() < 0.1,
+                "{dist}: cv2 {cv2}"
+            );
         }
         let mut rng = stream_rng(3, SERVICE_STREAM);
-        assert_eq!(sample_demand_ns(ServiceDist::Exp, Duration::ZERO, &mut rng), 0);
+        assert_eq!(
+            sample_demand_ns(ServiceDist::Exp, Duration::ZERO, &mut rng),
+            0
+        );
     }
 
     #[test]
@@ -380,7 +462,9 @@ mod tests {
         let mut rng = stream_rng(1, FATE_STREAM);
         assert!((0..1000).all(|_| draw_fate(0.0, &mut rng) == Fate::Succeed));
         let n = 100_000;
-        let failing = (0..n).filter(|_| draw_fate(0.2, &mut rng) != Fate::Succeed).count();
+        let failing = (0..n)
+            .filter(|_| draw_fate(0.2, &mut rng) != Fate::Succeed)
+            .count();
         assert!((failing as f64 / n as f64 - 0.2).abs() < 0.01, "{failing}");
     }
 }

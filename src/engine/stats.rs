@@ -14,7 +14,8 @@ use super::event::{Event, Outcome, Report, Trace};
 use super::settings::Settings;
 use super::shared::Shared;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, WorkerActivity, WorkerView,
+    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    WorkerActivity, WorkerView,
 };
 use super::theory::{self, TheoryInput};
 
@@ -28,7 +29,8 @@ pub(crate) enum Msg {
 const HIST_MAX_NS: u64 = 30 * 86_400 * 1_000_000_000;
 
 fn new_histogram() -> Histogram<u64> {
-    let mut h = Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid");
+    let mut h =
+        Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid");
     h.auto(true);
     h
 }
@@ -130,6 +132,8 @@ pub(crate) struct Stats {
     base_generated: u64,
     base_done: u64,
     trace: Option<Sender<Trace>>,
+    /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
+    last_finish_ns: u64,
 }
 
 impl Stats {
@@ -153,6 +157,7 @@ impl Stats {
             base_generated: 0,
             base_done: 0,
             trace,
+            last_finish_ns: 0,
         }
     }
 
@@ -175,9 +180,24 @@ impl Stats {
                 w.alive_before_ns += at_ns.saturating_sub(w.since_ns);
                 self.emit(Trace::WorkerDown { worker, at_ns });
             }
-            Report::Started { worker, event, at_ns } => self.start(worker, event, at_ns),
-            Report::Finished { worker, id, at_ns, outcome } => self.finish(worker, id, at_ns, outcome),
-            Report::Done { worker, event, start_ns, finish_ns, outcome } => {
+            Report::Started {
+                worker,
+                event,
+                at_ns,
+            } => self.start(worker, event, at_ns),
+            Report::Finished {
+                worker,
+                id,
+                at_ns,
+                outcome,
+            } => self.finish(worker, id, at_ns, outcome),
+            Report::Done {
+                worker,
+                event,
+                start_ns,
+                finish_ns,
+                outcome,
+            } => {
                 self.start(worker, event, start_ns);
                 self.finish(worker, event.id, finish_ns, outcome);
             }
@@ -186,19 +206,30 @@ impl Stats {
 
     fn start(&mut self, worker: u32, event: Event, at_ns: u64) {
         self.started += 1;
-        self.record(LatencyKind::QueueWait, at_ns.saturating_sub(event.arrival_ns));
+        self.record(
+            LatencyKind::QueueWait,
+            at_ns.saturating_sub(event.arrival_ns),
+        );
         self.workers[worker as usize - 1].current = Some((event, at_ns));
-        self.emit(Trace::Started { worker, id: event.id, at_ns });
+        self.emit(Trace::Started {
+            worker,
+            id: event.id,
+            at_ns,
+        });
     }
 
     fn finish(&mut self, worker: u32, id: u64, at_ns: u64, outcome: Outcome) {
         let w = &mut self.workers[worker as usize - 1];
         let Some((event, start_ns)) = w.current.take() else {
-            debug_assert!(false, "worker {worker} finished event {id} it never started");
+            debug_assert!(
+                false,
+                "worker {worker} finished event {id} it never started"
+            );
             return;
         };
         debug_assert_eq!(event.id, id);
         let service = at_ns.saturating_sub(start_ns);
+        self.last_finish_ns = self.last_finish_ns.max(at_ns);
         // Busy time counts from the reset if the event began before it.
         w.busy_ns += at_ns.saturating_sub(start_ns.max(self.since_ns));
         match outcome {
@@ -212,8 +243,16 @@ impl Stats {
             }
         }
         self.record(LatencyKind::Service, service);
-        self.record(LatencyKind::EndToEnd, at_ns.saturating_sub(event.arrival_ns));
-        self.emit(Trace::Finished { worker, id, at_ns, outcome });
+        self.record(
+            LatencyKind::EndToEnd,
+            at_ns.saturating_sub(event.arrival_ns),
+        );
+        self.emit(Trace::Finished {
+            worker,
+            id,
+            at_ns,
+            outcome,
+        });
     }
 
     fn emit(&self, trace: Trace) {
@@ -274,7 +313,13 @@ impl Stats {
         if self.series.len() == SERIES_LEN {
             self.series.pop_front();
         }
-        self.series.push_back(SeriesPoint { t_ns: now_ns, queue_depth: depth, arrivals_per_s, completions_per_s, busy_workers: busy });
+        self.series.push_back(SeriesPoint {
+            t_ns: now_ns,
+            queue_depth: depth,
+            arrivals_per_s,
+            completions_per_s,
+            busy_workers: busy,
+        });
     }
 
     pub fn counters(&self, generated: u64, dropped: u64) -> Counters {
@@ -290,19 +335,32 @@ impl Stats {
     }
 
     fn worker_views(&self, now_ns: u64, target: usize) -> Vec<WorkerView> {
-        let shown = self.workers.iter().rposition(|w| w.up).map_or(0, |i| i + 1).max(target);
+        let shown = self
+            .workers
+            .iter()
+            .rposition(|w| w.up)
+            .map_or(0, |i| i + 1)
+            .max(target);
         self.workers[..shown]
             .iter()
             .enumerate()
             .map(|(i, w)| {
                 let (activity, running_ns) = match w.current {
                     Some((event, start_ns)) => (
-                        WorkerActivity::Busy { event: event.id, started_ns: start_ns, demand_ns: event.demand_ns },
+                        WorkerActivity::Busy {
+                            event: event.id,
+                            started_ns: start_ns,
+                            demand_ns: event.demand_ns,
+                        },
                         now_ns.saturating_sub(start_ns.max(self.since_ns)),
                     ),
                     None => (WorkerActivity::Idle, 0),
                 };
-                let alive_now = if w.up { now_ns.saturating_sub(w.since_ns) } else { 0 };
+                let alive_now = if w.up {
+                    now_ns.saturating_sub(w.since_ns)
+                } else {
+                    0
+                };
                 WorkerView {
                     id: i as u32 + 1,
                     activity,
@@ -320,15 +378,27 @@ impl Stats {
         let now_ns = view.now_ns;
         let counters = self.counters(view.generated, view.dropped);
         let stats_ns = now_ns.saturating_sub(self.since_ns);
-        let source_ns = view.source_end_ns.unwrap_or(now_ns).saturating_sub(self.since_ns);
-        let per_s = |count: u64, ns: u64| if ns == 0 { 0.0 } else { count as f64 / (ns as f64 / 1e9) };
+        let source_ns = view
+            .source_end_ns
+            .unwrap_or(now_ns)
+            .saturating_sub(self.since_ns);
+        let per_s = |count: u64, ns: u64| {
+            if ns == 0 {
+                0.0
+            } else {
+                count as f64 / (ns as f64 / 1e9)
+            }
+        };
         let mut recent = self.window_prev.clone();
         recent.add(&self.window_now);
         let recent_window_ns = now_ns.saturating_sub(self.window_started_ns) + self.window_ns / 2;
-        let recent_points = ((recent_window_ns / view.series_interval_ns.max(1)) as usize).clamp(1, SERIES_LEN);
+        let recent_points =
+            ((recent_window_ns / view.series_interval_ns.max(1)) as usize).clamp(1, SERIES_LEN);
         let tail = self.series.iter().rev().take(recent_points);
         let n = tail.len().max(1) as f64;
-        let (ra, rc) = tail.fold((0.0, 0.0), |(a, c), p| (a + p.arrivals_per_s, c + p.completions_per_s));
+        let (ra, rc) = tail.fold((0.0, 0.0), |(a, c), p| {
+            (a + p.arrivals_per_s, c + p.completions_per_s)
+        });
         let theory_input = TheoryInput::from_settings(view.settings, view.cores);
         Snapshot {
             state: view.state,
@@ -344,7 +414,11 @@ impl Stats {
             throughput_per_s: per_s(self.completed + self.failed - self.base_done, stats_ns),
             recent_arrival_rate_per_s: ra / n,
             recent_throughput_per_s: rc / n,
-            mean_queue_len: if stats_ns == 0 { 0.0 } else { self.depth_area / stats_ns as f64 },
+            mean_queue_len: if stats_ns == 0 {
+                0.0
+            } else {
+                self.depth_area / stats_ns as f64
+            },
             workers: self.worker_views(now_ns, view.settings.workers),
             latency: self.whole.summarise(),
             recent_latency: recent.summarise(),
@@ -415,11 +489,22 @@ impl Aggregator {
                 self.stats.sample(now, depth, generated);
             }
             let state = self.state(generated, dropped, &mut stopped_at);
+            let now = if state == RunState::Finished {
+                self.end_of_run_ns(now)
+            } else {
+                now
+            };
             self.publish(state, now, generated, dropped);
             if state.is_over() {
                 return;
             }
         }
+    }
+
+    /// When a finished run ended: its last finish, or the source's end if that came later.
+    fn end_of_run_ns(&self, now: u64) -> u64 {
+        let source_end = self.shared.source_end_ns.load(Ordering::Relaxed);
+        self.stats.last_finish_ns.max(source_end).min(now)
     }
 
     /// (now, generated, dropped), read so that `dropped` never includes an event `generated` misses.
@@ -429,12 +514,21 @@ impl Aggregator {
         (self.shared.clock.now_ns(), generated, dropped)
     }
 
-    fn state(&mut self, generated: u64, dropped: u64, stopped_at: &mut Option<Instant>) -> RunState {
+    fn state(
+        &mut self,
+        generated: u64,
+        dropped: u64,
+        stopped_at: &mut Option<Instant>,
+    ) -> RunState {
         let counters = self.stats.counters(generated, dropped);
         if self.shared.stop.load(Ordering::Acquire) {
             let since = *stopped_at.get_or_insert_with(Instant::now);
             let workers_left = self.stats.workers.iter().any(|w| w.up);
-            return if workers_left && since.elapsed() < STOP_GRACE { RunState::Draining } else { RunState::Interrupted };
+            return if workers_left && since.elapsed() < STOP_GRACE {
+                RunState::Draining
+            } else {
+                RunState::Interrupted
+            };
         }
         if self.shared.source_ended.load(Ordering::Acquire) {
             if counters.queued == 0 && counters.in_flight == 0 {
@@ -442,7 +536,11 @@ impl Aggregator {
             }
             return RunState::Draining;
         }
-        if self.settings.borrow().paused { RunState::Paused } else { RunState::Running }
+        if self.settings.borrow().paused {
+            RunState::Paused
+        } else {
+            RunState::Running
+        }
     }
 
     fn publish(&self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
@@ -464,6 +562,7 @@ impl Aggregator {
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
         };
-        self.snapshots.send_replace(Arc::new(self.stats.snapshot(&context)));
+        self.snapshots
+            .send_replace(Arc::new(self.stats.snapshot(&context)));
     }
 }

@@ -36,7 +36,11 @@ impl TheoryInput {
         Self {
             arrival: settings.arrival,
             burst: settings.burst,
-            rate_per_s: if settings.paused { 0.0 } else { settings.rate.get() },
+            rate_per_s: if settings.paused {
+                0.0
+            } else {
+                settings.rate.get()
+            },
             service_mean_s: settings.service.as_secs_f64(),
             service_cv2: settings.service_dist.cv2(LOGNORMAL_CV),
             service_fixed: settings.service_dist == ServiceDist::Fixed,
@@ -161,7 +165,11 @@ struct Shape {
 impl Shape {
     fn of(input: &TheoryInput) -> Self {
         let (arrival, ca2) = arrival_variability(input.arrival, input.burst);
-        let (service, cs2) = service_variability(input.service_fixed, input.service_exponential, input.service_cv2);
+        let (service, cs2) = service_variability(
+            input.service_fixed,
+            input.service_exponential,
+            input.service_cv2,
+        );
         Self {
             arrival,
             service,
@@ -391,7 +399,13 @@ mod tests {
     }
 
     fn mm(rate: f64, service: f64, workers: usize) -> TheoryInput {
-        input(ArrivalProcess::Poisson, rate, service, ServiceDist::Exp, workers)
+        input(
+            ArrivalProcess::Poisson,
+            rate,
+            service,
+            ServiceDist::Exp,
+            workers,
+        )
     }
 
     /// Textbook Erlang C straight from factorials: only usable for small c, independent of the recursion.
@@ -412,7 +426,11 @@ mod tests {
     #[test]
     fn erlang_c_textbook_values() {
         assert!(close(erlang_c(2, 1.0), 1.0 / 3.0, 1e-12));
-        assert!((erlang_c(5, 4.0) - 0.5541).abs() < 1e-4, "{}", erlang_c(5, 4.0));
+        assert!(
+            (erlang_c(5, 4.0) - 0.5541).abs() < 1e-4,
+            "{}",
+            erlang_c(5, 4.0)
+        );
         for c in 1..=12 {
             for frac in [0.1, 0.5, 0.8, 0.95, 0.999] {
                 let a = c as f64 * frac;
@@ -444,7 +462,11 @@ mod tests {
         let mu = 1.0 / service;
         let rho = lambda / mu;
         assert!(close(p.mean_wait_s.unwrap(), rho / (mu - lambda), 1e-12));
-        assert!(close(p.mean_queue_len.unwrap(), lambda * rho / (mu - lambda), 1e-12));
+        assert!(close(
+            p.mean_queue_len.unwrap(),
+            lambda * rho / (mu - lambda),
+            1e-12
+        ));
         assert!(close(p.p_wait.unwrap(), rho, 1e-12));
         assert!(close(p.utilization, rho, 1e-12));
         assert!(p.stable && p.backlog_growth_per_s.is_none());
@@ -461,14 +483,21 @@ mod tests {
             assert!(close(p.mean_queue_len.unwrap(), lq, 1e-9), "rho {rho}");
             assert!(close(p.mean_wait_s.unwrap(), lq / lambda, 1e-9));
         }
-        assert!(close(predict(&mm(1.0, 1.0, 2)).mean_wait_s.unwrap(), 1.0 / 3.0, 1e-12));
+        assert!(close(
+            predict(&mm(1.0, 1.0, 2)).mean_wait_s.unwrap(),
+            1.0 / 3.0,
+            1e-12
+        ));
     }
 
     #[test]
     fn the_articles_pipeline_keeps_up_exactly() {
         let settings = Settings::default();
         let five = TheoryInput::from_settings(&settings, 8);
-        assert_eq!((five.rate_per_s, five.service_mean_s, five.workers), (1.0, 5.0, 5));
+        assert_eq!(
+            (five.rate_per_s, five.service_mean_s, five.workers),
+            (1.0, 5.0, 5)
+        );
         let p = predict(&five);
         assert_eq!(p.model, "D/D/c");
         assert!(p.stable);
@@ -484,7 +513,10 @@ mod tests {
         let p = predict(&four);
         assert!(!p.stable);
         assert!(close(p.backlog_growth_per_s.unwrap(), 0.2, 1e-9));
-        assert_eq!((p.p_wait, p.mean_wait_s, p.mean_queue_len), (None, None, None));
+        assert_eq!(
+            (p.p_wait, p.mean_wait_s, p.mean_queue_len),
+            (None, None, None)
+        );
         assert_eq!(p.min_stable_workers, Some(5));
         assert_eq!(p.drain_time_s(&four, 100), None);
     }
@@ -506,7 +538,10 @@ mod tests {
     fn zero_service_never_queues() {
         let p = predict(&mm(1e7, 0.0, 1));
         assert!(p.stable);
-        assert_eq!((p.utilization, p.p_wait, p.mean_wait_s), (0.0, Some(0.0), Some(0.0)));
+        assert_eq!(
+            (p.utilization, p.p_wait, p.mean_wait_s),
+            (0.0, Some(0.0), Some(0.0))
+        );
         assert_eq!(p.min_stable_workers, Some(1));
         assert_eq!(p.drain_time_s(&mm(1e7, 0.0, 1), 1000), Some(0.0));
     }
@@ -551,10 +586,20 @@ mod tests {
         for rho in [0.2, 0.5, 0.9] {
             let service = 3.0;
             let lambda = rho / service;
-            let md1 = predict(&input(ArrivalProcess::Poisson, lambda, service, ServiceDist::Fixed, 1));
+            let md1 = predict(&input(
+                ArrivalProcess::Poisson,
+                lambda,
+                service,
+                ServiceDist::Fixed,
+                1,
+            ));
             let mm1 = predict(&mm(lambda, service, 1));
             assert_eq!(md1.model, "M/D/c (Allen-Cunneen)");
-            assert!(close(md1.mean_wait_s.unwrap(), mm1.mean_wait_s.unwrap() / 2.0, 1e-12));
+            assert!(close(
+                md1.mean_wait_s.unwrap(),
+                mm1.mean_wait_s.unwrap() / 2.0,
+                1e-12
+            ));
             assert!(close(
                 md1.mean_wait_s.unwrap(),
                 rho * service / (2.0 * (1.0 - rho)),
@@ -580,14 +625,30 @@ mod tests {
             mm_wait * (1.0 + 1.0 / 3.0) / 2.0,
             1e-12
         ));
-        let fixed_gaps = predict(&input(ArrivalProcess::Fixed, lambda, service, ServiceDist::Exp, c));
+        let fixed_gaps = predict(&input(
+            ArrivalProcess::Fixed,
+            lambda,
+            service,
+            ServiceDist::Exp,
+            c,
+        ));
         assert_eq!(fixed_gaps.model, "D/M/c (Allen-Cunneen)");
         assert!(close(fixed_gaps.mean_wait_s.unwrap(), mm_wait / 2.0, 1e-12));
         // Bursts of 5: ca2 = 4, so with exponential service the wait is 2.5x M/M/c.
-        let bursty = predict(&input(ArrivalProcess::Bursty, lambda, service, ServiceDist::Exp, c));
+        let bursty = predict(&input(
+            ArrivalProcess::Bursty,
+            lambda,
+            service,
+            ServiceDist::Exp,
+            c,
+        ));
         assert_eq!(bursty.model, "D^B/M/c (Allen-Cunneen)");
         assert!(close(bursty.mean_wait_s.unwrap(), mm_wait * 2.5, 1e-12));
-        assert!(close(bursty.p_wait.unwrap(), erlang_c(c, lambda * service), 1e-12));
+        assert!(close(
+            bursty.p_wait.unwrap(),
+            erlang_c(c, lambda * service),
+            1e-12
+        ));
     }
 
     #[test]
@@ -596,7 +657,13 @@ mod tests {
         let lambda = 2.0;
         for burst in [2u32, 5, 10] {
             let gaps: Vec<f64> = (0..burst * 100)
-                .map(|i| if i % burst == 0 { f64::from(burst) / lambda } else { 0.0 })
+                .map(|i| {
+                    if i % burst == 0 {
+                        f64::from(burst) / lambda
+                    } else {
+                        0.0
+                    }
+                })
                 .collect();
             let n = gaps.len() as f64;
             let mean = gaps.iter().sum::<f64>() / n;
@@ -618,7 +685,10 @@ mod tests {
         let p = predict(&mm(10.0, 1.0, 4));
         assert!(!p.stable);
         assert!(close(p.backlog_growth_per_s.unwrap(), 6.0, 1e-12));
-        assert_eq!((p.p_wait, p.mean_wait_s, p.mean_queue_len), (None, None, None));
+        assert_eq!(
+            (p.p_wait, p.mean_wait_s, p.mean_queue_len),
+            (None, None, None)
+        );
         assert_eq!(p.min_stable_workers, Some(11));
         // Exactly rho == 1 is unstable for anything random.
         assert!(!predict(&mm(4.0, 1.0, 4)).stable);
@@ -646,7 +716,11 @@ mod tests {
     fn drain_time_divides_backlog_by_spare_capacity() {
         let keeping_up = mm(1.5, 1.0, 2); // c*mu - lambda = 0.5/s
         let p = predict(&keeping_up);
-        assert!(close(p.drain_time_s(&keeping_up, 100).unwrap(), 200.0, 1e-12));
+        assert!(close(
+            p.drain_time_s(&keeping_up, 100).unwrap(),
+            200.0,
+            1e-12
+        ));
         assert_eq!(p.drain_time_s(&keeping_up, 0), Some(0.0));
         let behind = mm(3.0, 1.0, 2);
         assert_eq!(predict(&behind).drain_time_s(&behind, 100), None);
@@ -710,10 +784,17 @@ mod tests {
         assert!(numbers.iter().flatten().all(|&v| ok(v)), "{inp:?} -> {p:?}");
         assert!(p.p_wait.is_none_or(|w| w <= 1.0), "{inp:?} -> {p:?}");
         assert_eq!(p.stable, p.mean_wait_s.is_some(), "{inp:?} -> {p:?}");
-        assert_eq!(p.stable, p.backlog_growth_per_s.is_none(), "{inp:?} -> {p:?}");
+        assert_eq!(
+            p.stable,
+            p.backlog_growth_per_s.is_none(),
+            "{inp:?} -> {p:?}"
+        );
         assert!(p.servers >= 1 && p.servers <= inp.workers);
         for queued in [0, 1, u64::MAX] {
-            assert!(p.drain_time_s(inp, queued).is_none_or(ok), "{inp:?} -> {p:?}");
+            assert!(
+                p.drain_time_s(inp, queued).is_none_or(ok),
+                "{inp:?} -> {p:?}"
+            );
         }
     }
 }

@@ -1,0 +1,666 @@
+//! UI state of the live monitor: the latest snapshot, view toggles, the footer notice, and the
+//! pure mapping from user actions to engine commands.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::engine::Command;
+use crate::engine::settings::{
+    MAX_RATE_PER_S, MAX_SERVICE, MIN_RATE_PER_S, Rate, Settings, format_duration,
+};
+use crate::engine::snapshot::{LatencyKind, Snapshot};
+
+/// How long a footer notice stays up, in seconds of wall time.
+const NOTICE_SECONDS: u64 = 2;
+/// Fine rate steps multiply or divide by this.
+const RATE_FINE_FACTOR: f64 = 1.1;
+/// Coarse rate steps (Shift+arrows, PgUp/PgDn) multiply or divide by this.
+const RATE_COARSE_FACTOR: f64 = 2.0;
+/// Service time steps multiply or divide by this.
+const SERVICE_FACTOR: f64 = 1.25;
+/// Going down, the service time stops here before it may drop to zero.
+const SERVICE_FLOOR: Duration = Duration::from_millis(1);
+
+/// What the user asked for, independent of the key that asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    AddWorker,
+    RemoveWorker,
+    /// Raise the arrival rate; `coarse` doubles instead of a 10% step.
+    RateUp {
+        coarse: bool,
+    },
+    RateDown {
+        coarse: bool,
+    },
+    /// Longer mean service time.
+    ServiceUp,
+    ServiceDown,
+    CycleArrival,
+    CycleServiceDist,
+    ToggleWorkMode,
+    TogglePause,
+    ResetStats,
+    CycleLatencyKind,
+    /// Latency over the whole run vs the recent window.
+    ToggleWindow,
+    ToggleHelp,
+    /// Esc: closes the help overlay if open, otherwise quits.
+    Back,
+    ScrollWorkers(i32),
+    Quit,
+}
+
+/// Which latency figures the latency panel shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LatencyWindow {
+    /// The engine's recent window (`Snapshot::recent_latency`).
+    Recent,
+    /// Everything since the start or the last reset (`Snapshot::latency`).
+    WholeRun,
+}
+
+/// A short message in the footer that disappears on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Notice {
+    text: String,
+    /// Shown while the frame counter is below this.
+    until_frame: u64,
+}
+
+/// Everything the screen shows that is not in the snapshot, plus the snapshot itself.
+#[derive(Debug, Clone)]
+pub struct App {
+    snapshot: Arc<Snapshot>,
+    /// The live settings keys act on. They run ahead of `snapshot.settings` (published every 50 ms)
+    /// so that two quick presses of `+` add two workers.
+    settings: Settings,
+    latency_kind: LatencyKind,
+    latency_window: LatencyWindow,
+    help_visible: bool,
+    /// First grid row shown when the workers do not fit their panel.
+    worker_scroll: usize,
+    notice: Option<Notice>,
+    /// Frames drawn so far; the clock of notices, so `update` needs no wall clock.
+    frame: u64,
+    notice_frames: u64,
+    quit: bool,
+}
+
+impl App {
+    /// A new UI state showing `snapshot`, drawn at `fps` frames per second.
+    pub fn new(snapshot: Arc<Snapshot>, fps: u32) -> Self {
+        Self {
+            settings: snapshot.settings.clone(),
+            snapshot,
+            latency_kind: LatencyKind::QueueWait,
+            latency_window: LatencyWindow::Recent,
+            help_visible: false,
+            worker_scroll: 0,
+            notice: None,
+            frame: 0,
+            notice_frames: u64::from(fps.max(1)) * NOTICE_SECONDS,
+            quit: false,
+        }
+    }
+
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    /// The live settings (what the next key press starts from).
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn latency_kind(&self) -> LatencyKind {
+        self.latency_kind
+    }
+
+    pub fn latency_window(&self) -> LatencyWindow {
+        self.latency_window
+    }
+
+    pub fn help_visible(&self) -> bool {
+        self.help_visible
+    }
+
+    pub fn worker_scroll(&self) -> usize {
+        self.worker_scroll
+    }
+
+    pub fn should_quit(&self) -> bool {
+        self.quit
+    }
+
+    /// The footer notice, while it has not expired.
+    pub fn notice(&self) -> Option<&str> {
+        self.notice
+            .as_ref()
+            .filter(|n| self.frame < n.until_frame)
+            .map(|n| n.text.as_str())
+    }
+
+    /// Takes a newer snapshot and the engine's current settings.
+    pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>, settings: Settings) {
+        self.snapshot = snapshot;
+        self.settings = settings;
+    }
+
+    /// Counts one drawn frame (ages the notice).
+    pub fn tick(&mut self) {
+        self.frame += 1;
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|n| self.frame >= n.until_frame)
+        {
+            self.notice = None;
+        }
+    }
+
+    /// Quits (SIGTERM, Ctrl-C from a signal).
+    pub fn quit(&mut self) {
+        self.quit = true;
+    }
+
+    /// Applies an action to the view and returns the command it asks of the engine, if any.
+    /// A command returned is also applied to the live settings, so the next action builds on it.
+    pub fn update(&mut self, action: Action) -> Option<Command> {
+        let command = match action {
+            Action::AddWorker => self.add_worker(),
+            Action::RemoveWorker => self.remove_worker(),
+            Action::RateUp { coarse } => self.step_rate(true, coarse),
+            Action::RateDown { coarse } => self.step_rate(false, coarse),
+            Action::ServiceUp => self.step_service(true),
+            Action::ServiceDown => self.step_service(false),
+            Action::CycleArrival => Some(Command::SetArrival(self.settings.arrival.next())),
+            Action::CycleServiceDist => {
+                Some(Command::SetServiceDist(self.settings.service_dist.next()))
+            }
+            Action::ToggleWorkMode => Some(Command::SetWork(self.settings.work.next())),
+            Action::TogglePause => Some(Command::Pause(!self.settings.paused)),
+            Action::ResetStats => {
+                self.notify("statistics reset");
+                Some(Command::ResetStats)
+            }
+            Action::CycleLatencyKind | Action::ToggleWindow | Action::ToggleHelp | Action::Back => {
+                self.update_view(action);
+                None
+            }
+            Action::ScrollWorkers(rows) => {
+                // The panel clamps to what it can show; this bound only stops runaway scrolling.
+                let last = self.snapshot.workers.len();
+                self.worker_scroll = self
+                    .worker_scroll
+                    .saturating_add_signed(rows as isize)
+                    .min(last);
+                None
+            }
+            Action::Quit => {
+                self.quit = true;
+                None
+            }
+        };
+        if let Some(command) = &command {
+            apply(&mut self.settings, command);
+        }
+        command
+    }
+
+    /// Actions that only change what is shown.
+    fn update_view(&mut self, action: Action) {
+        match action {
+            Action::CycleLatencyKind => self.latency_kind = next_kind(self.latency_kind),
+            Action::ToggleWindow => {
+                self.latency_window = match self.latency_window {
+                    LatencyWindow::Recent => LatencyWindow::WholeRun,
+                    LatencyWindow::WholeRun => LatencyWindow::Recent,
+                }
+            }
+            Action::ToggleHelp => self.help_visible = !self.help_visible,
+            Action::Back if self.help_visible => self.help_visible = false,
+            Action::Back => self.quit = true,
+            _ => {}
+        }
+    }
+
+    fn add_worker(&mut self) -> Option<Command> {
+        let s = &self.settings;
+        if s.workers >= s.max_workers {
+            let text = format!("max workers ({}) reached", s.max_workers);
+            self.notify(text);
+            return None;
+        }
+        Some(Command::SetWorkers(s.workers + 1))
+    }
+
+    fn remove_worker(&mut self) -> Option<Command> {
+        if self.settings.workers <= 1 {
+            self.notify("already at 1 worker");
+            return None;
+        }
+        Some(Command::SetWorkers(self.settings.workers - 1))
+    }
+
+    fn step_rate(&mut self, up: bool, coarse: bool) -> Option<Command> {
+        let current = self.settings.rate.get();
+        // Fine steps keep 2 significant digits (1, 1.1, 1.2...), coarse ones 3 (1, 2, 4... 128, 256).
+        let (factor, digits) = if coarse {
+            (RATE_COARSE_FACTOR, 3)
+        } else {
+            (RATE_FINE_FACTOR, 2)
+        };
+        let target = if up {
+            step_up(current, factor, digits)
+        } else {
+            step_down(current, factor, digits)
+        };
+        if up && current >= MAX_RATE_PER_S {
+            self.notify(format!("rate at maximum ({})", rate_text(MAX_RATE_PER_S)));
+            return None;
+        }
+        if !up && current <= MIN_RATE_PER_S {
+            self.notify("rate at minimum (1/day)");
+            return None;
+        }
+        let clamped = target.clamp(MIN_RATE_PER_S, MAX_RATE_PER_S);
+        if clamped != target {
+            let which = if up { "maximum" } else { "minimum" };
+            self.notify(format!(
+                "rate clamped to the {which} ({})",
+                rate_text(clamped)
+            ));
+        }
+        Rate::per_s(clamped).ok().map(Command::SetRate)
+    }
+
+    fn step_service(&mut self, up: bool) -> Option<Command> {
+        let current = self.settings.service;
+        let next = if up {
+            if current >= MAX_SERVICE {
+                self.notify(format!(
+                    "service time at maximum ({})",
+                    format_duration(MAX_SERVICE)
+                ));
+                return None;
+            }
+            service_up(current)
+        } else {
+            if current.is_zero() {
+                self.notify("service time already 0");
+                return None;
+            }
+            service_down(current)
+        };
+        Some(Command::SetService(next))
+    }
+
+    fn notify(&mut self, text: impl Into<String>) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            until_frame: self.frame + self.notice_frames,
+        });
+    }
+}
+
+/// Mirrors what the engine does with a command, for the live settings.
+fn apply(settings: &mut Settings, command: &Command) {
+    match *command {
+        Command::SetWorkers(n) => settings.workers = n.clamp(1, settings.max_workers),
+        Command::SetRate(rate) => settings.rate = rate,
+        Command::SetArrival(arrival) => settings.arrival = arrival,
+        Command::SetService(service) => settings.service = service.min(MAX_SERVICE),
+        Command::SetServiceDist(dist) => settings.service_dist = dist,
+        Command::SetWork(mode) => settings.work = mode,
+        Command::Pause(paused) => settings.paused = paused,
+        _ => {}
+    }
+}
+
+fn next_kind(kind: LatencyKind) -> LatencyKind {
+    let all = LatencyKind::ALL;
+    let i = all.iter().position(|k| *k == kind).unwrap_or(0);
+    all[(i + 1) % all.len()]
+}
+
+fn rate_text(per_s: f64) -> String {
+    Rate::per_s(per_s).map_or_else(|_| format!("{per_s}/s"), |r| r.to_string())
+}
+
+/// Rounds `x` to `digits` significant digits (keeps values readable: 1.1, 1.2, 1.3...).
+pub fn round_significant(x: f64, digits: u32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let magnitude = x.abs().log10().floor() as i32;
+    let scale = 10f64.powi(digits as i32 - 1 - magnitude);
+    (x * scale).round() / scale
+}
+
+/// One unit of the last of `digits` significant digits of `x`.
+fn significant_unit(x: f64, digits: u32) -> f64 {
+    10f64.powi(x.abs().log10().floor() as i32 + 1 - digits as i32)
+}
+
+/// `x * factor` rounded, always strictly above `x` (rounding must not undo a step).
+fn step_up(x: f64, factor: f64, digits: u32) -> f64 {
+    let y = round_significant(x * factor, digits);
+    if y > x {
+        y
+    } else {
+        round_significant(x + significant_unit(x, digits), digits)
+    }
+}
+
+/// `x / factor` rounded, always strictly below `x`.
+fn step_down(x: f64, factor: f64, digits: u32) -> f64 {
+    let y = round_significant(x / factor, digits);
+    if y < x {
+        y
+    } else {
+        // Step one unit at the magnitude just below x so 1.0 goes to 0.99, not 0.
+        round_significant(x - significant_unit(x * 0.999_999, digits), digits)
+    }
+}
+
+/// Next longer service time: from 0 to 1 ms, otherwise ×1.25 rounded to 2 significant digits.
+fn service_up(current: Duration) -> Duration {
+    if current.is_zero() {
+        return SERVICE_FLOOR;
+    }
+    let secs = step_up(current.as_secs_f64(), SERVICE_FACTOR, 2);
+    secs_to_duration(secs).min(MAX_SERVICE)
+}
+
+/// Next shorter service time: ÷1.25 rounded, stopping at 1 ms; from 1 ms or less, 0.
+fn service_down(current: Duration) -> Duration {
+    if current <= SERVICE_FLOOR {
+        return Duration::ZERO;
+    }
+    let secs = step_down(current.as_secs_f64(), SERVICE_FACTOR, 2);
+    secs_to_duration(secs).max(SERVICE_FLOOR)
+}
+
+/// Whole nanoseconds, so 6.3 s is exactly 6.3 s and not 6.2999999 s.
+fn secs_to_duration(secs: f64) -> Duration {
+    Duration::from_nanos((secs * 1e9).round().clamp(0.0, u64::MAX as f64) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
+    use crate::engine::snapshot::{Counters, LatencySet, RunState};
+    use crate::engine::theory::Prediction;
+
+    fn snapshot(settings: Settings) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            state: RunState::Running,
+            now_ns: 0,
+            stats_since_ns: 0,
+            settings,
+            seed: 1,
+            speed: 1.0,
+            cores: 4,
+            counters: Counters::default(),
+            max_queue_depth: 0,
+            arrival_rate_per_s: 0.0,
+            throughput_per_s: 0.0,
+            recent_arrival_rate_per_s: 0.0,
+            recent_throughput_per_s: 0.0,
+            mean_queue_len: 0.0,
+            workers: Vec::new(),
+            latency: LatencySet::default(),
+            recent_latency: LatencySet::default(),
+            recent_window_ns: 10_000_000_000,
+            series: Vec::new(),
+            series_interval_ns: 250_000_000,
+            theory: Prediction::default(),
+        })
+    }
+
+    fn app_with(settings: Settings) -> App {
+        App::new(snapshot(settings), 10)
+    }
+
+    fn app() -> App {
+        app_with(Settings::default())
+    }
+
+    fn rate(per_s: f64) -> Rate {
+        Rate::per_s(per_s).unwrap()
+    }
+
+    #[test]
+    fn workers_step_by_one() {
+        let mut app = app();
+        assert_eq!(app.update(Action::AddWorker), Some(Command::SetWorkers(6)));
+        assert_eq!(
+            app.update(Action::AddWorker),
+            Some(Command::SetWorkers(7)),
+            "builds on the last press"
+        );
+        assert_eq!(
+            app.update(Action::RemoveWorker),
+            Some(Command::SetWorkers(6))
+        );
+        assert_eq!(app.notice(), None);
+    }
+
+    #[test]
+    fn no_fewer_than_one_worker() {
+        let mut app = app_with(Settings {
+            workers: 1,
+            ..Settings::default()
+        });
+        assert_eq!(app.update(Action::RemoveWorker), None);
+        assert_eq!(app.notice(), Some("already at 1 worker"));
+    }
+
+    #[test]
+    fn no_more_than_max_workers() {
+        let mut app = app_with(Settings {
+            workers: 256,
+            max_workers: 256,
+            ..Settings::default()
+        });
+        assert_eq!(app.update(Action::AddWorker), None);
+        assert_eq!(app.notice(), Some("max workers (256) reached"));
+    }
+
+    #[test]
+    fn notice_expires_after_two_seconds_of_frames() {
+        let mut app = app_with(Settings {
+            workers: 1,
+            ..Settings::default()
+        });
+        app.update(Action::RemoveWorker);
+        for _ in 0..19 {
+            app.tick();
+        }
+        assert!(app.notice().is_some());
+        app.tick();
+        assert_eq!(app.notice(), None);
+    }
+
+    #[test]
+    fn fine_rate_steps_stay_readable() {
+        let mut app = app();
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            match app.update(Action::RateUp { coarse: false }) {
+                Some(Command::SetRate(r)) => seen.push(r.get()),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, [1.1, 1.2, 1.3, 1.4, 1.5]);
+        let mut app = self::app();
+        assert_eq!(
+            app.update(Action::RateDown { coarse: false }),
+            Some(Command::SetRate(rate(0.91)))
+        );
+    }
+
+    #[test]
+    fn coarse_rate_steps_double_and_halve() {
+        let mut app = app();
+        assert_eq!(
+            app.update(Action::RateUp { coarse: true }),
+            Some(Command::SetRate(rate(2.0)))
+        );
+        assert_eq!(
+            app.update(Action::RateUp { coarse: true }),
+            Some(Command::SetRate(rate(4.0)))
+        );
+        let mut app = self::app();
+        assert_eq!(
+            app.update(Action::RateDown { coarse: true }),
+            Some(Command::SetRate(rate(0.5)))
+        );
+        assert_eq!(
+            app.update(Action::RateDown { coarse: true }),
+            Some(Command::SetRate(rate(0.25)))
+        );
+    }
+
+    #[test]
+    fn rate_clamps_at_the_limits_and_says_so() {
+        let mut app = app_with(Settings {
+            rate: rate(8_000_000.0),
+            ..Settings::default()
+        });
+        assert_eq!(
+            app.update(Action::RateUp { coarse: true }),
+            Some(Command::SetRate(rate(MAX_RATE_PER_S)))
+        );
+        assert!(
+            app.notice().unwrap().contains("maximum"),
+            "{:?}",
+            app.notice()
+        );
+        assert_eq!(app.update(Action::RateUp { coarse: false }), None);
+        assert_eq!(app.notice(), Some("rate at maximum (10000000/s)"));
+
+        let mut app = app_with(Settings {
+            rate: rate(MIN_RATE_PER_S),
+            ..Settings::default()
+        });
+        assert_eq!(app.update(Action::RateDown { coarse: true }), None);
+        assert_eq!(app.notice(), Some("rate at minimum (1/day)"));
+    }
+
+    #[test]
+    fn service_steps() {
+        let mut app = app();
+        assert_eq!(
+            app.update(Action::ServiceUp),
+            Some(Command::SetService(Duration::from_millis(6300)))
+        );
+        let mut app = self::app();
+        assert_eq!(
+            app.update(Action::ServiceDown),
+            Some(Command::SetService(Duration::from_secs(4)))
+        );
+        assert_eq!(
+            app.update(Action::ServiceDown),
+            Some(Command::SetService(Duration::from_millis(3200)))
+        );
+    }
+
+    #[test]
+    fn service_floor_then_zero_then_back() {
+        let mut app = app_with(Settings {
+            service: Duration::from_micros(1100),
+            ..Settings::default()
+        });
+        assert_eq!(
+            app.update(Action::ServiceDown),
+            Some(Command::SetService(Duration::from_millis(1)))
+        );
+        assert_eq!(
+            app.update(Action::ServiceDown),
+            Some(Command::SetService(Duration::ZERO))
+        );
+        assert_eq!(app.update(Action::ServiceDown), None);
+        assert_eq!(app.notice(), Some("service time already 0"));
+        assert_eq!(
+            app.update(Action::ServiceUp),
+            Some(Command::SetService(Duration::from_millis(1)))
+        );
+    }
+
+    #[test]
+    fn service_stops_at_maximum() {
+        let mut app = app_with(Settings {
+            service: MAX_SERVICE,
+            ..Settings::default()
+        });
+        assert_eq!(app.update(Action::ServiceUp), None);
+        assert!(app.notice().unwrap().contains("maximum"));
+    }
+
+    #[test]
+    fn cycles_and_toggles() {
+        let mut app = app();
+        assert_eq!(
+            app.update(Action::CycleArrival),
+            Some(Command::SetArrival(ArrivalProcess::Poisson))
+        );
+        assert_eq!(
+            app.update(Action::CycleServiceDist),
+            Some(Command::SetServiceDist(ServiceDist::Exp))
+        );
+        assert_eq!(
+            app.update(Action::ToggleWorkMode),
+            Some(Command::SetWork(WorkMode::Cpu))
+        );
+        assert_eq!(app.update(Action::TogglePause), Some(Command::Pause(true)));
+        assert_eq!(app.update(Action::TogglePause), Some(Command::Pause(false)));
+        assert_eq!(app.update(Action::ResetStats), Some(Command::ResetStats));
+    }
+
+    #[test]
+    fn view_actions_send_nothing() {
+        let mut app = app();
+        assert_eq!(app.update(Action::CycleLatencyKind), None);
+        assert_eq!(app.latency_kind(), LatencyKind::Service);
+        app.update(Action::CycleLatencyKind);
+        app.update(Action::CycleLatencyKind);
+        assert_eq!(app.latency_kind(), LatencyKind::QueueWait);
+        assert_eq!(app.update(Action::ToggleWindow), None);
+        assert_eq!(app.latency_window(), LatencyWindow::WholeRun);
+        app.update(Action::ScrollWorkers(3));
+        app.update(Action::ScrollWorkers(-5));
+        assert_eq!(app.worker_scroll(), 0);
+    }
+
+    #[test]
+    fn esc_closes_help_before_quitting() {
+        let mut app = app();
+        app.update(Action::ToggleHelp);
+        assert!(app.help_visible());
+        app.update(Action::Back);
+        assert!(!app.help_visible());
+        assert!(!app.should_quit());
+        app.update(Action::Back);
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn q_quits_even_with_help_open() {
+        let mut app = app();
+        app.update(Action::ToggleHelp);
+        assert_eq!(app.update(Action::Quit), None);
+        assert!(app.should_quit());
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(round_significant(1.21, 2), 1.2);
+        assert_eq!(round_significant(0.0909, 2), 0.091);
+        assert_eq!(step_up(9.9, 1.1, 2), 11.0);
+        assert_eq!(step_down(1.0, 1.1, 2), 0.91);
+        assert_eq!(step_up(1024.0, 2.0, 3), 2050.0);
+    }
+}

@@ -1,0 +1,331 @@
+//! The command line: clap definitions, presets, and turning flags into an engine configuration.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::EngineConfig;
+use crate::engine::settings::{
+    self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WORKER_LIMIT, WorkMode,
+};
+
+const EXAMPLES: &str = "\
+Examples:
+  backlog                                   live monitor: a pool one worker short, press + to catch up
+  backlog --preset seed --headless          the article's run: 1 event/s, 5 s of work, 5 workers, 10 events
+  backlog --rate 150/min --service 2s --workers 4
+  backlog --arrival poisson --service-dist exp --rate 900/s --service 2ms --workers 2 \\
+          --duration 10s --headless --json  M/M/2 at utilisation 0.9, summary as JSON
+  backlog --work cpu --workers 8 --service 50ms --rate 30/s   cpu-bound: workers past the cores stop helping
+  backlog --queue-cap 20 --overflow drop-old --rate 20/s      a bounded queue that sheds the oldest events
+  backlog completions bash > /etc/bash_completion.d/backlog
+";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "backlog",
+    version,
+    about = "Watch a pool of CPU workers keep up with a stream of events, or fall behind.",
+    long_about = "Watch a pool of CPU workers keep up with a stream of events, or fall behind.\n\n\
+        An async event source (tokio) sends events through a queue (flume) to worker loops on a \
+        rayon pool. backlog measures queue wait, service and end-to-end latency, and shows what \
+        queueing theory predicts next to what was measured. Change workers and rate with keys \
+        while it runs, or run it headless for logs, JSON and CSV.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Tool>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Tool {
+    /// Print shell completions to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    /// The article's program: fixed 1 event/s, 5 s fixed sleep work, 5 workers, 10 events.
+    Seed,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Start from a preset; other options override its values.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+
+    /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
+    #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
+    pub arrival: Option<ArrivalProcess>,
+
+    /// Mean arrival rate: 2.5, 2.5/s, 150/min, 3600/h. [default: 9/s]
+    #[arg(long, value_parser = parse_with::<Rate>, allow_hyphen_values = true, help_heading = "Arrivals")]
+    pub rate: Option<Rate>,
+
+    /// Events per group for bursty arrivals (groups come at rate/N per second). [default: 5]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_BURST as i64), help_heading = "Arrivals")]
+    pub burst: Option<u32>,
+
+    /// Mean service demand per event: 5s, 250ms, 0. [default: 500ms]
+    #[arg(long, value_parser = parse_service, allow_hyphen_values = true, help_heading = "Work")]
+    pub service: Option<Duration>,
+
+    /// Service demand distribution around the mean: fixed, exp, uniform (0 to 2x mean), lognormal (cv 1). [default: exp]
+    #[arg(long, value_parser = parse_with::<ServiceDist>, help_heading = "Work")]
+    pub service_dist: Option<ServiceDist>,
+
+    /// Work mode: sleep (wait on the wall clock, the article's time.sleep) or cpu (burn CPU time). [default: sleep]
+    #[arg(long, value_parser = parse_with::<WorkMode>, help_heading = "Work")]
+    pub work: Option<WorkMode>,
+
+    /// Fraction of events whose work fails (half of them by panicking). [default: 0]
+    #[arg(long, value_parser = parse_fraction, allow_hyphen_values = true, help_heading = "Work")]
+    pub fail_rate: Option<f64>,
+
+    /// Worker loops at the start (change live with + and -). [default: 4]
+    #[arg(long, value_parser = parse_count, allow_hyphen_values = true, help_heading = "Workers and queue")]
+    pub workers: Option<usize>,
+
+    /// Most workers the pool can grow to (1..=4096).
+    #[arg(long, default_value_t = 256, value_parser = parse_count, help_heading = "Workers and queue")]
+    pub max_workers: usize,
+
+    /// Bound the queue to N events (unbounded if not given).
+    #[arg(long, value_parser = parse_count, help_heading = "Workers and queue")]
+    pub queue_cap: Option<usize>,
+
+    /// What a full bounded queue does with a new event: block (the source waits), drop-new, drop-old. [default: block]
+    #[arg(long, value_parser = parse_with::<Overflow>, requires = "queue_cap", help_heading = "Workers and queue")]
+    pub overflow: Option<Overflow>,
+
+    /// Stop the source after N events, then drain the queue and finish.
+    #[arg(long, value_parser = parse_count_u64, help_heading = "Run")]
+    pub events: Option<u64>,
+
+    /// Stop the source after this much (model) time, then drain and finish.
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true, help_heading = "Run")]
+    pub duration: Option<Duration>,
+
+    /// Seed of the random streams (arrivals, service demands, failures). [default: 1]
+    #[arg(long, help_heading = "Run")]
+    pub seed: Option<u64>,
+
+    /// Run the model this many times faster than the wall clock; all figures stay in model time.
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, allow_hyphen_values = true, help_heading = "Run")]
+    pub speed: f64,
+
+    /// No terminal UI: print a log line per happening (or --json / --csv).
+    #[arg(long, help_heading = "Output")]
+    pub headless: bool,
+
+    /// With --headless: print one JSON summary at the end instead of the log.
+    #[arg(long, requires = "headless", help_heading = "Output")]
+    pub json: bool,
+
+    /// With --headless: write the time series (queue depth, rates, busy workers) to FILE as CSV.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "headless",
+        help_heading = "Output"
+    )]
+    pub csv: Option<PathBuf>,
+
+    /// Monitor frames per second.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120), help_heading = "Output")]
+    pub fps: u32,
+
+    /// Leave the monitor by itself when the run has finished.
+    #[arg(long, help_heading = "Output")]
+    pub exit_when_done: bool,
+}
+
+fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
+}
+
+fn parse_service(text: &str) -> Result<Duration, String> {
+    let d = settings::parse_duration(text)?;
+    if d > settings::MAX_SERVICE {
+        return Err(format!("service demand must be at most 24h, got '{text}'"));
+    }
+    Ok(d)
+}
+
+fn parse_positive_duration(text: &str) -> Result<Duration, String> {
+    let d = settings::parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "must be longer than 0, got '{text}'; expected a duration such as 10s, 90s, 2m or 1h"
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_count(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a whole number (expected 1, 2, 3, ...)"))?;
+    if n == 0 {
+        return Err("must be at least 1".into());
+    }
+    Ok(n)
+}
+
+fn parse_count_u64(text: &str) -> Result<u64, String> {
+    parse_count(text).map(|n| n as u64)
+}
+
+fn parse_fraction(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number (expected 0 to 1, e.g. 0.05)"))?;
+    if !(0.0..=1.0).contains(&p) {
+        return Err(format!("must be between 0 and 1, got {text}"));
+    }
+    Ok(p)
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    let s: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number (expected e.g. 10 or 0.5)"))?;
+    if !(s.is_finite() && (0.001..=10_000.0).contains(&s)) {
+        return Err(format!("must be between 0.001 and 10000, got {text}"));
+    }
+    Ok(s)
+}
+
+/// The monitor's default: poisson arrivals one worker short of keeping up. One `+` makes it drain.
+fn demo_settings() -> Settings {
+    Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: Rate::per_s(9.0).expect("9/s is a valid rate"),
+        service: Duration::from_millis(500),
+        service_dist: ServiceDist::Exp,
+        workers: 4,
+        ..Settings::default()
+    }
+}
+
+impl RunArgs {
+    /// Builds the engine configuration; errors name the option and what it accepts.
+    pub fn engine_config(&self) -> Result<EngineConfig, String> {
+        let (mut settings, mut max_events) = match self.preset {
+            Some(Preset::Seed) => (Settings::default(), Some(10)),
+            None => (demo_settings(), None),
+        };
+        settings.max_workers = self.max_workers;
+        if self.max_workers > WORKER_LIMIT {
+            return Err(format!(
+                "--max-workers must be between 1 and {WORKER_LIMIT}, got {}",
+                self.max_workers
+            ));
+        }
+        macro_rules! set {
+            ($($field:ident),*) => { $(if let Some(v) = self.$field { settings.$field = v; })* };
+        }
+        set!(
+            arrival,
+            rate,
+            burst,
+            service,
+            service_dist,
+            work,
+            fail_rate,
+            workers,
+            overflow
+        );
+        settings.queue_cap = self.queue_cap.or(settings.queue_cap);
+        if self.events.is_some() {
+            max_events = self.events;
+        }
+        if settings.workers > settings.max_workers {
+            return Err(format!(
+                "--workers must be between 1 and --max-workers ({}), got {}",
+                settings.max_workers, settings.workers
+            ));
+        }
+        settings.validate()?;
+        Ok(EngineConfig {
+            settings,
+            seed: self.seed.unwrap_or(1),
+            max_events,
+            duration: self.duration,
+            speed: self.speed,
+            trace: self.headless && !self.json,
+            ..EngineConfig::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<EngineConfig, String> {
+        let cli = Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        cli.run.engine_config()
+    }
+
+    #[test]
+    fn seed_preset_is_the_article() {
+        let c = parse(&["--preset", "seed"]).unwrap();
+        assert_eq!(c.settings.rate.get(), 1.0);
+        assert_eq!(c.settings.service, Duration::from_secs(5));
+        assert_eq!(c.settings.workers, 5);
+        assert_eq!(c.settings.arrival, ArrivalProcess::Fixed);
+        assert_eq!(c.settings.service_dist, ServiceDist::Fixed);
+        assert_eq!(c.max_events, Some(10));
+    }
+
+    #[test]
+    fn flags_override_the_preset() {
+        let c = parse(&["--preset", "seed", "--workers", "4", "--events", "3"]).unwrap();
+        assert_eq!(c.settings.workers, 4);
+        assert_eq!(c.max_events, Some(3));
+    }
+
+    #[test]
+    fn default_is_one_worker_short() {
+        let c = parse(&[]).unwrap();
+        let capacity = c.settings.workers as f64 / c.settings.service.as_secs_f64();
+        assert!(c.settings.rate.get() > capacity);
+        assert!(
+            c.settings.rate.get()
+                < (c.settings.workers + 1) as f64 / c.settings.service.as_secs_f64()
+        );
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        for args in [
+            &["--workers", "0"][..],
+            &["--workers", "300"],
+            &["--rate", "0"],
+            &["--rate", "1e12"],
+            &["--service", "soon"],
+            &["--json"],
+            &["--overflow", "drop-new"],
+            &["--fail-rate", "2"],
+        ] {
+            assert!(parse(args).is_err(), "{args:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! The headless face: a log line per happening (like the article's), a JSON summary, a CSV time series.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::engine::event::{DropReason, Outcome, Trace};
+use crate::engine::settings::{Settings, format_duration};
+use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
+use crate::engine::{EngineHandle, Snapshot};
+
+/// Formats one trace record the way the article's program logs: `1.000s worker 3 started event 1`.
+pub fn log_line(trace: &Trace) -> String {
+    let t = trace.at_ns() as f64 / 1e9;
+    match *trace {
+        Trace::Submitted { id, .. } => format!("{t:.3}s source   submitted event {id}"),
+        Trace::Dropped {
+            id,
+            reason: DropReason::QueueFull,
+            ..
+        } => format!("{t:.3}s source   dropped event {id} (queue full)"),
+        Trace::Dropped {
+            id,
+            reason: DropReason::Evicted,
+            ..
+        } => {
+            format!("{t:.3}s source   dropped event {id} (evicted: oldest in a full queue)")
+        }
+        Trace::Started { worker, id, .. } => format!("{t:.3}s worker {worker} started event {id}"),
+        Trace::Finished {
+            worker,
+            id,
+            outcome,
+            ..
+        } => match outcome {
+            Outcome::Ok(result) => {
+                format!("{t:.3}s worker {worker} finished event {id} (result {result})")
+            }
+            Outcome::Failed => {
+                format!("{t:.3}s worker {worker} failed event {id} (work returned an error)")
+            }
+            Outcome::Panicked => {
+                format!("{t:.3}s worker {worker} failed event {id} (work panicked)")
+            }
+        },
+        Trace::WorkerUp { worker, .. } => format!("{t:.3}s worker {worker} joined"),
+        Trace::WorkerDown { worker, .. } => format!("{t:.3}s worker {worker} left"),
+        Trace::SourceEnded { .. } => format!("{t:.3}s source   ended"),
+    }
+}
+
+/// One line describing the settings, for the top of a log.
+pub fn describe(settings: &Settings, seed: u64) -> String {
+    let queue = match settings.queue_cap {
+        Some(cap) => format!("queue cap {cap} ({})", settings.overflow),
+        None => "unbounded queue".into(),
+    };
+    format!(
+        "# backlog: {} arrivals at {}, service {} {}, {} work, {} workers, {queue}, seed {seed}",
+        settings.arrival,
+        settings.rate,
+        format_duration(settings.service),
+        settings.service_dist,
+        settings.work,
+        settings.workers,
+    )
+}
+
+/// Puts trace records back in time order: reports from different threads arrive slightly out of
+/// order, so records are held until they are older than the newest time seen minus a margin.
+#[derive(Default)]
+pub struct Reorder {
+    heap: BinaryHeap<Reverse<(u64, u64, TraceKey)>>,
+    seq: u64,
+}
+
+/// Trace records ordered by (time, arrival order); the record itself rides along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TraceKey(Trace);
+
+impl PartialOrd for TraceKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for TraceKey {
+    fn cmp(&self, _: &Self) -> std::cmp::Ordering {
+        std::cmp::Ordering::Equal
+    }
+}
+
+impl Reorder {
+    pub fn push(&mut self, trace: Trace) {
+        self.seq += 1;
+        self.heap
+            .push(Reverse((trace.at_ns(), self.seq, TraceKey(trace))));
+    }
+
+    /// Takes out, in time order, every record at or before `until_ns`.
+    pub fn pop_until(&mut self, until_ns: u64) -> Vec<Trace> {
+        let mut out = Vec::new();
+        while let Some(Reverse((t, _, _))) = self.heap.peek() {
+            if *t > until_ns {
+                break;
+            }
+            if let Some(Reverse((_, _, TraceKey(trace)))) = self.heap.pop() {
+                out.push(trace);
+            }
+        }
+        out
+    }
+}
+
+/// The JSON summary printed by `--headless --json`.
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub state: &'static str,
+    pub generated: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub dropped: u64,
+    pub queued: u64,
+    pub in_flight: u64,
+    pub duration_s: f64,
+    pub arrival_rate_per_s: f64,
+    pub throughput_per_s: f64,
+    pub workers: usize,
+    pub max_queue_depth: u64,
+    pub mean_queue_len: f64,
+    pub latency_ms: LatencyMs,
+    pub theory: TheoryJson,
+    pub settings: Settings,
+    pub seed: u64,
+    pub speed: f64,
+    pub cores: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LatencyMs {
+    pub queue_wait: Percentiles,
+    pub service: Percentiles,
+    pub end_to_end: Percentiles,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub p999: f64,
+    pub max: f64,
+}
+
+impl From<&LatencySummary> for Percentiles {
+    fn from(s: &LatencySummary) -> Self {
+        let ms = |ns: u64| ns as f64 / 1e6;
+        Self {
+            count: s.count,
+            mean: s.mean_ns / 1e6,
+            p50: ms(s.p50_ns),
+            p90: ms(s.p90_ns),
+            p99: ms(s.p99_ns),
+            p999: ms(s.p999_ns),
+            max: ms(s.max_ns),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TheoryJson {
+    pub model: String,
+    pub servers: usize,
+    pub utilization: f64,
+    pub p_wait: Option<f64>,
+    pub mean_wait_ms: Option<f64>,
+    pub mean_queue_len: Option<f64>,
+    pub backlog_growth_per_s: Option<f64>,
+    pub min_stable_workers: Option<usize>,
+    pub stable: bool,
+}
+
+impl Summary {
+    pub fn from_snapshot(s: &Snapshot) -> Self {
+        let Counters {
+            generated,
+            completed,
+            failed,
+            dropped,
+            queued,
+            in_flight,
+        } = s.counters;
+        let t = &s.theory;
+        Self {
+            state: s.state.name(),
+            generated,
+            completed,
+            failed,
+            dropped,
+            queued,
+            in_flight,
+            duration_s: s.now_ns as f64 / 1e9,
+            arrival_rate_per_s: s.arrival_rate_per_s,
+            throughput_per_s: s.throughput_per_s,
+            workers: s.settings.workers,
+            max_queue_depth: s.max_queue_depth,
+            mean_queue_len: s.mean_queue_len,
+            latency_ms: LatencyMs {
+                queue_wait: (&s.latency.queue_wait).into(),
+                service: (&s.latency.service).into(),
+                end_to_end: (&s.latency.end_to_end).into(),
+            },
+            theory: TheoryJson {
+                model: t.model.clone(),
+                servers: t.servers,
+                utilization: t.utilization,
+                p_wait: t.p_wait,
+                mean_wait_ms: t.mean_wait_s.map(|w| w * 1e3),
+                mean_queue_len: t.mean_queue_len,
+                backlog_growth_per_s: t.backlog_growth_per_s,
+                min_stable_workers: t.min_stable_workers,
+                stable: t.stable,
+            },
+            settings: s.settings.clone(),
+            seed: s.seed,
+            speed: s.speed,
+            cores: s.cores,
+        }
+    }
+}
+
+/// The closing lines of a log: what happened to every event.
+pub fn closing_lines(s: &Snapshot) -> Vec<String> {
+    let c = s.counters;
+    let e2e = &s.latency.end_to_end;
+    let wait = &s.latency.queue_wait;
+    let ms = |ns: f64| format_duration(Duration::from_nanos(ns as u64));
+    vec![
+        format!(
+            "# {} after {:.3}s: {} generated, {} completed, {} failed, {} dropped, {} queued, {} in flight",
+            s.state.name(),
+            s.elapsed_s(),
+            c.generated,
+            c.completed,
+            c.failed,
+            c.dropped,
+            c.queued,
+            c.in_flight
+        ),
+        format!(
+            "# queue wait mean {} p99 {}; end-to-end mean {} p99 {}; max queue depth {}",
+            ms(wait.mean_ns),
+            ms(wait.p99_ns as f64),
+            ms(e2e.mean_ns),
+            ms(e2e.p99_ns as f64),
+            s.max_queue_depth
+        ),
+    ]
+}
+
+/// Writes the time series as CSV, appending only points it has not written yet.
+pub struct CsvWriter {
+    out: BufWriter<File>,
+    last_t_ns: Option<u64>,
+}
+
+impl CsvWriter {
+    /// Creates the file now, so an unwritable path fails before the run starts.
+    pub fn create(path: &Path) -> io::Result<Self> {
+        let mut out = BufWriter::new(File::create(path)?);
+        writeln!(
+            out,
+            "t_s,queue_depth,arrivals_per_s,completions_per_s,busy_workers"
+        )?;
+        Ok(Self {
+            out,
+            last_t_ns: None,
+        })
+    }
+
+    pub fn append(&mut self, series: &[SeriesPoint]) -> io::Result<()> {
+        let start = match self.last_t_ns {
+            Some(last) => series.partition_point(|p| p.t_ns <= last),
+            None => 0,
+        };
+        for p in &series[start..] {
+            writeln!(
+                self.out,
+                "{:.3},{},{:.3},{:.3},{}",
+                p.t_ns as f64 / 1e9,
+                p.queue_depth,
+                p.arrivals_per_s,
+                p.completions_per_s,
+                p.busy_workers
+            )?;
+            self.last_t_ns = Some(p.t_ns);
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// How the headless run is asked to end.
+pub enum Interrupt {
+    /// Stop the source, abandon the queue, report.
+    Stop,
+    /// Second signal: leave at once.
+    Force,
+}
+
+pub struct HeadlessOptions {
+    pub json: bool,
+    pub csv: Option<CsvWriter>,
+}
+
+/// Runs until the engine finishes or `interrupts` says stop; prints the log or the JSON summary.
+pub async fn run(
+    handle: &EngineHandle,
+    mut options: HeadlessOptions,
+    mut interrupts: tokio::sync::mpsc::UnboundedReceiver<Interrupt>,
+) -> io::Result<Arc<Snapshot>> {
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let trace = handle.trace();
+    let mut reorder = Reorder::default();
+    let mut snapshots = handle.subscribe();
+    if !options.json {
+        writeln!(
+            out,
+            "{}",
+            describe(&handle.settings(), handle.snapshot().seed)
+        )?;
+    }
+    let mut started = false;
+    // Records are held back this long (model time) so late reports from other threads sort in.
+    let hold_ns = (200_000_000.0 * handle.snapshot().speed) as u64;
+    let last = loop {
+        tokio::select! {
+            changed = snapshots.changed() => {
+                let snapshot = Arc::clone(&snapshots.borrow_and_update());
+                if let Some(csv) = options.csv.as_mut() {
+                    csv.append(&snapshot.series)?;
+                }
+                if let Some(rx) = &trace {
+                    rx.try_iter().for_each(|t| reorder.push(t));
+                    let until = if snapshot.state.is_over() { u64::MAX } else { snapshot.now_ns.saturating_sub(hold_ns) };
+                    for t in reorder.pop_until(until) {
+                        // The pool coming up at the start is not news; later joins and leaves are.
+                        started |= matches!(t, Trace::Submitted { .. });
+                        if started || !matches!(t, Trace::WorkerUp { .. }) {
+                            writeln!(out, "{}", log_line(&t))?;
+                        }
+                    }
+                    out.flush()?;
+                }
+                if changed.is_err() || snapshot.state.is_over() {
+                    break snapshot;
+                }
+            }
+            Some(signal) = interrupts.recv() => match signal {
+                Interrupt::Stop => handle.send(crate::engine::Command::Stop),
+                Interrupt::Force => break handle.snapshot(),
+            }
+        }
+    };
+    if let Some(csv) = options.csv.take() {
+        csv.finish()?;
+    }
+    if options.json {
+        serde_json::to_writer_pretty(&mut out, &Summary::from_snapshot(&last))
+            .map_err(io::Error::other)?;
+        writeln!(out)?;
+    } else {
+        for line in closing_lines(&last) {
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()?;
+    Ok(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reorder_sorts_by_time_and_holds_back_later_ones() {
+        let mut r = Reorder::default();
+        r.push(Trace::Started {
+            worker: 1,
+            id: 1,
+            at_ns: 20,
+        });
+        r.push(Trace::Submitted { id: 1, at_ns: 10 });
+        r.push(Trace::Submitted { id: 2, at_ns: 30 });
+        assert_eq!(
+            r.pop_until(25),
+            vec![
+                Trace::Submitted { id: 1, at_ns: 10 },
+                Trace::Started {
+                    worker: 1,
+                    id: 1,
+                    at_ns: 20
+                }
+            ]
+        );
+        assert_eq!(
+            r.pop_until(u64::MAX),
+            vec![Trace::Submitted { id: 2, at_ns: 30 }]
+        );
+    }
+
+    #[test]
+    fn log_lines_read_like_the_article() {
+        assert_eq!(
+            log_line(&Trace::Submitted {
+                id: 1,
+                at_ns: 1_000_000_000
+            }),
+            "1.000s source   submitted event 1"
+        );
+        assert_eq!(
+            log_line(&Trace::Started {
+                worker: 3,
+                id: 1,
+                at_ns: 1_000_000_000
+            }),
+            "1.000s worker 3 started event 1"
+        );
+        assert_eq!(
+            log_line(&Trace::Finished {
+                worker: 3,
+                id: 4,
+                at_ns: 6_001_000_000,
+                outcome: Outcome::Ok(16)
+            }),
+            "6.001s worker 3 finished event 4 (result 16)"
+        );
+    }
+}

@@ -1,0 +1,222 @@
+//! The latency panel: a log-bucket histogram of the selected latency (queue wait, service or
+//! end-to-end) beside its percentiles, for the recent window or the whole run.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+
+use crate::app::LatencyWindow;
+use crate::engine::snapshot::{LatencyKind, LatencySummary, Snapshot};
+
+use super::format;
+use super::theme;
+
+/// Columns of the percentile table ("p99.9 12.3ms").
+const PERCENTILES_WIDTH: u16 = 15;
+/// Narrower than this beside the percentiles, the histogram is dropped.
+const MIN_HISTOGRAM_WIDTH: u16 = 20;
+
+pub struct LatencyPanel<'a> {
+    pub summary: &'a LatencySummary,
+    pub kind: LatencyKind,
+    pub window: LatencyWindow,
+    pub recent_window_ns: u64,
+}
+
+impl<'a> LatencyPanel<'a> {
+    pub fn new(snapshot: &'a Snapshot, kind: LatencyKind, window: LatencyWindow) -> Self {
+        let set = match window {
+            LatencyWindow::Recent => &snapshot.recent_latency,
+            LatencyWindow::WholeRun => &snapshot.latency,
+        };
+        Self {
+            summary: set.get(kind),
+            kind,
+            window,
+            recent_window_ns: snapshot.recent_window_ns,
+        }
+    }
+
+    fn title(&self) -> String {
+        let window = match self.window {
+            LatencyWindow::Recent => format!("last {}", format::duration_ns(self.recent_window_ns)),
+            LatencyWindow::WholeRun => "whole run".to_string(),
+        };
+        format!("Latency: {} · {window}", self.kind.name())
+    }
+}
+
+impl Widget for &LatencyPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let block = super::panel_block(&self.title());
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        if self.summary.count == 0 {
+            Paragraph::new(vec![
+                Line::styled("no events measured yet", theme::DIM),
+                Line::styled("tab: kind · v: window", theme::DIM),
+            ])
+            .render(inner, buf);
+            return;
+        }
+        let with_histogram = inner.width >= PERCENTILES_WIDTH + 3 + MIN_HISTOGRAM_WIDTH;
+        if with_histogram {
+            let [histogram, separator, table] = Layout::horizontal([
+                Constraint::Min(0),
+                Constraint::Length(3),
+                Constraint::Length(PERCENTILES_WIDTH),
+            ])
+            .areas(inner);
+            Histogram {
+                summary: self.summary,
+            }
+            .render(histogram, buf);
+            for y in separator.top()..separator.bottom() {
+                buf.set_string(separator.x + 1, y, "│", theme::BORDER);
+            }
+            Percentiles {
+                summary: self.summary,
+            }
+            .render(table, buf);
+        } else {
+            Percentiles {
+                summary: self.summary,
+            }
+            .render(inner, buf);
+        }
+    }
+}
+
+/// p50, p90, p99, p99.9, max, mean and count, one per row (as many as fit).
+pub struct Percentiles<'a> {
+    pub summary: &'a LatencySummary,
+}
+
+impl Widget for Percentiles<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.summary;
+        let row = |label: &'static str, value: String, style: Style| {
+            Line::from(vec![
+                Span::styled(format!("{label:<6}"), theme::LABEL),
+                Span::styled(value, style),
+            ])
+        };
+        // Most telling first: a short panel keeps p50/p99/max.
+        let lines = vec![
+            row("p50", format::duration_ns(s.p50_ns), theme::VALUE),
+            row(
+                "p99",
+                format::duration_ns(s.p99_ns),
+                theme::P99.patch(theme::VALUE),
+            ),
+            row("max", format::duration_ns(s.max_ns), theme::VALUE),
+            row("p90", format::duration_ns(s.p90_ns), theme::VALUE),
+            row(
+                "mean",
+                format::duration_ns(s.mean_ns.max(0.0) as u64),
+                theme::VALUE,
+            ),
+            row("p99.9", format::duration_ns(s.p999_ns), theme::VALUE),
+            row("n", format::count(s.count), theme::DIM),
+        ];
+        Paragraph::new(lines).render(area, buf);
+    }
+}
+
+/// One horizontal bar per log bucket, labelled with the bucket's upper bound; buckets are
+/// merged in pairs until they fit the rows.
+pub struct Histogram<'a> {
+    pub summary: &'a LatencySummary,
+}
+
+impl Histogram<'_> {
+    const LABEL_WIDTH: u16 = 8; // "≤16.8ms "
+}
+
+impl Widget for Histogram<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() {
+            return;
+        }
+        let buckets = merge_to_fit(&self.summary.buckets, usize::from(area.height));
+        let peak = buckets.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+        let count_width = format::count(peak).len() as u16 + 1;
+        let marker_width = 5; // " ◂p99"
+        let bar_width = area
+            .width
+            .saturating_sub(Self::LABEL_WIDTH + count_width + marker_width);
+        for (&(upper_ns, count), y) in buckets.iter().zip(area.top()..area.bottom()) {
+            let label = format!("≤{}", format::duration_ns(upper_ns));
+            buf.set_stringn(
+                area.x,
+                y,
+                &label,
+                usize::from(Self::LABEL_WIDTH),
+                theme::LABEL,
+            );
+            let x = area.x + Self::LABEL_WIDTH;
+            super::hbar(
+                buf,
+                x,
+                y,
+                bar_width,
+                count as f64 / peak as f64,
+                theme::HISTOGRAM,
+                (" ", Style::new()),
+            );
+            let x = x + bar_width;
+            let text = format!("{:>w$}", format::count(count), w = usize::from(count_width));
+            buf.set_stringn(x, y, &text, usize::from(count_width), theme::DIM);
+            let marker = bucket_marker(self.summary, &buckets, upper_ns);
+            buf.set_stringn(
+                x + count_width,
+                y,
+                marker,
+                usize::from(marker_width),
+                theme::P99,
+            );
+        }
+    }
+}
+
+/// " ◂p99" on the bucket that holds the p99, " ◂p50" on the one with the median.
+fn bucket_marker(s: &LatencySummary, buckets: &[(u64, u64)], upper_ns: u64) -> &'static str {
+    let holds = |v: u64| buckets.iter().find(|b| v <= b.0).map(|b| b.0) == Some(upper_ns);
+    if holds(s.p99_ns) {
+        " ◂p99"
+    } else if holds(s.p50_ns) {
+        " ◂p50"
+    } else {
+        ""
+    }
+}
+
+/// Halves the number of buckets (each pair summed, keeping the upper bound) until they fit.
+fn merge_to_fit(buckets: &[(u64, u64)], rows: usize) -> Vec<(u64, u64)> {
+    let mut merged = buckets.to_vec();
+    while merged.len() > rows.max(1) {
+        merged = merged
+            .chunks(2)
+            .map(|pair| (pair[pair.len() - 1].0, pair.iter().map(|b| b.1).sum()))
+            .collect();
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_keeps_counts_and_upper_bounds() {
+        let buckets: Vec<(u64, u64)> = (0..5).map(|i| (1000 << i, i + 1)).collect();
+        let merged = merge_to_fit(&buckets, 2);
+        assert_eq!(merged, vec![(8000, 10), (16000, 5)]);
+        assert_eq!(merge_to_fit(&buckets, 10), buckets);
+    }
+}

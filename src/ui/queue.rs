@@ -1,0 +1,408 @@
+//! The queue panel: the current depth in big digits, its maximum and trend, a chart of depth
+//! over time, and arrivals/s against completions/s under it (growth and draining at a glance).
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget};
+
+use crate::app::round_significant;
+use crate::engine::snapshot::{SeriesPoint, Snapshot};
+
+use super::format;
+use super::theme::{self, symbol};
+
+/// Rates in the chart are averaged over this much model time.
+const SMOOTH_NS: u64 = 5_000_000_000;
+/// Width of the y-axis labels of both charts, so their x axes line up.
+const Y_LABEL_WIDTH: usize = 6;
+
+pub struct QueuePanel<'a> {
+    pub snapshot: &'a Snapshot,
+}
+
+impl Widget for &QueuePanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.snapshot;
+        let block = super::panel_block("Queue");
+        let inner = block.inner(area);
+        block.render(area, buf);
+        if inner.is_empty() {
+            return;
+        }
+        let queued = s.counters.queued;
+        let figure_width = (BigNumber::width_of(queued) + 2)
+            .clamp(14, 26)
+            .min(inner.width);
+        let [figure, charts] =
+            Layout::horizontal([Constraint::Length(figure_width), Constraint::Min(0)]).areas(inner);
+        render_figures(s, figure, buf);
+        if charts.width >= 12 && charts.height >= 2 {
+            QueueCharts {
+                series: &s.series,
+                interval_ns: s.series_interval_ns,
+                arrivals_per_s: s.recent_arrival_rate_per_s,
+                completions_per_s: s.recent_throughput_per_s,
+            }
+            .render_into(charts, buf);
+        }
+    }
+}
+
+/// Big current depth, then "queued", the maximum and the trend.
+fn render_figures(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+    let queued = s.counters.queued;
+    let big = BigNumber { value: queued };
+    let big_height = if area.height >= 6 && BigNumber::width_of(queued) <= area.width {
+        BigNumber::HEIGHT
+    } else {
+        0
+    };
+    let [number, facts] =
+        Layout::vertical([Constraint::Length(big_height), Constraint::Min(0)]).areas(area);
+    big.render(number, buf);
+    let mut lines = Vec::with_capacity(5);
+    if big_height == 0 {
+        lines.push(Line::styled(format::count(queued), theme::QUEUE_BIG));
+    }
+    lines.push(Line::styled("queued", theme::QUEUE));
+    lines.push(Line::from(vec![
+        Span::styled("max ", theme::LABEL),
+        Span::styled(format::count(s.max_queue_depth), theme::VALUE),
+    ]));
+    lines.push(trend_line(trend_per_s(&s.series, s.recent_window_ns)));
+    lines.push(Line::from(vec![
+        Span::styled("in service ", theme::LABEL),
+        Span::styled(format::count(s.counters.in_flight), theme::VALUE),
+    ]));
+    Paragraph::new(lines).render(facts, buf);
+}
+
+/// Change of the queue depth per model second over the recent window, from the series.
+pub fn trend_per_s(series: &[SeriesPoint], window_ns: u64) -> Option<f64> {
+    let last = series.last()?;
+    let since = last.t_ns.saturating_sub(window_ns);
+    let first = series.iter().find(|p| p.t_ns >= since)?;
+    let dt_s = (last.t_ns - first.t_ns) as f64 / 1e9;
+    (dt_s > 0.0).then(|| (last.queue_depth as f64 - first.queue_depth as f64) / dt_s)
+}
+
+fn trend_line(trend: Option<f64>) -> Line<'static> {
+    match trend {
+        None => Line::styled("trend -", theme::DIM),
+        Some(t) if t.abs() < 0.05 => {
+            Line::styled(format!("{} steady", symbol::STEADY), theme::GOOD)
+        }
+        Some(t) if t > 0.0 => Line::styled(
+            format!("{} +{}", symbol::UP, format::per_s(t)),
+            theme::ERROR,
+        ),
+        Some(t) => Line::styled(
+            format!("{} -{}", symbol::DOWN, format::per_s(-t)),
+            theme::GOOD,
+        ),
+    }
+}
+
+/// A number in 3-row block digits, readable across a room.
+pub struct BigNumber {
+    pub value: u64,
+}
+
+impl BigNumber {
+    pub const HEIGHT: u16 = 3;
+    /// Rows of each digit, drawn with half blocks (each cell holds two pixel rows).
+    const GLYPHS: [[&'static str; 3]; 10] = [
+        ["█▀█", "█ █", "▀▀▀"],
+        ["▀█ ", " █ ", "▀▀▀"],
+        ["▀▀█", "█▀▀", "▀▀▀"],
+        ["▀▀█", " ▀█", "▀▀▀"],
+        ["█ █", "▀▀█", "  ▀"],
+        ["█▀▀", "▀▀█", "▀▀▀"],
+        ["█▀▀", "█▀█", "▀▀▀"],
+        ["▀▀█", "  █", "  ▀"],
+        ["█▀█", "█▀█", "▀▀▀"],
+        ["█▀█", "▀▀█", "▀▀▀"],
+    ];
+
+    /// Columns needed: 3 per digit and 1 between digits.
+    pub fn width_of(value: u64) -> u16 {
+        let digits = value.checked_ilog10().unwrap_or(0) as u16 + 1;
+        digits * 4 - 1
+    }
+}
+
+impl Widget for &BigNumber {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.height < BigNumber::HEIGHT || area.width < BigNumber::width_of(self.value) {
+            return;
+        }
+        let digits = self.value.to_string();
+        for (i, digit) in digits.bytes().enumerate() {
+            let glyph = &BigNumber::GLYPHS[usize::from(digit - b'0')];
+            let x = area.x + i as u16 * 4;
+            for (row, text) in glyph.iter().enumerate() {
+                buf.set_string(x, area.y + row as u16, text, theme::QUEUE_BIG);
+            }
+        }
+    }
+}
+
+/// Depth over time on top, arrivals/s and completions/s under it, on the same time axis.
+pub struct QueueCharts<'a> {
+    pub series: &'a [SeriesPoint],
+    /// Model time between samples.
+    pub interval_ns: u64,
+    /// Rates over the engine's recent window, for the legend (steadier than the last point).
+    pub arrivals_per_s: f64,
+    pub completions_per_s: f64,
+}
+
+impl QueueCharts<'_> {
+    fn render_into(&self, area: Rect, buf: &mut Buffer) {
+        if self.series.len() < 2 {
+            Paragraph::new(Line::styled("waiting for samples…", theme::DIM)).render(area, buf);
+            return;
+        }
+        let [depth_area, rates_area] =
+            Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+        // Two plot pixels per column (Braille): more points than that only cost time.
+        let max_points =
+            usize::from(area.width.saturating_sub(Y_LABEL_WIDTH as u16 + 1)).max(1) * 2;
+        let depth = downsample(
+            self.series,
+            max_points,
+            1,
+            |p| p.queue_depth as f64,
+            Combine::Max,
+        );
+        // Rates are per sample (250 ms): one event at 1/s reads as 4/s then 0. Averaging over
+        // a few seconds shows the rate a person would quote.
+        let smooth = (SMOOTH_NS / self.interval_ns.max(1)).max(1) as usize;
+        let arrivals = downsample(
+            self.series,
+            max_points,
+            smooth,
+            |p| p.arrivals_per_s,
+            Combine::Mean,
+        );
+        let completions = downsample(
+            self.series,
+            max_points,
+            smooth,
+            |p| p.completions_per_s,
+            Combine::Mean,
+        );
+        let x_bounds = [
+            t_s(&self.series[0]),
+            t_s(&self.series[self.series.len() - 1]),
+        ];
+        self.render_depth(&depth, x_bounds, depth_area, buf);
+        let legend = (self.arrivals_per_s, self.completions_per_s);
+        render_rates(&arrivals, &completions, legend, x_bounds, rates_area, buf);
+    }
+
+    fn render_depth(&self, depth: &[(f64, f64)], x_bounds: [f64; 2], area: Rect, buf: &mut Buffer) {
+        let peak = depth.iter().map(|p| p.1).fold(0.0, f64::max);
+        let [legend, plot] = split_legend(area);
+        Paragraph::new(Line::from(vec![
+            Span::styled("⣿ queue depth", theme::QUEUE),
+            Span::styled(format!("  peak {}", format::compact(peak)), theme::DIM),
+        ]))
+        .render(legend, buf);
+        let y_top = nice_ceiling(peak);
+        Chart::new(vec![
+            Dataset::default()
+                .data(depth)
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(theme::QUEUE),
+        ])
+        .x_axis(Axis::default().bounds(x_bounds))
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, y_top])
+                .labels([pad(0.0), pad(y_top)])
+                .style(theme::DIM),
+        )
+        .legend_position(None)
+        .render(plot, buf);
+    }
+}
+
+/// Arrivals (Braille line) and completions (a line of dots): different marks and the rates in
+/// words, so they read without colour.
+fn render_rates(
+    arrivals: &[(f64, f64)],
+    completions: &[(f64, f64)],
+    (arrivals_per_s, completions_per_s): (f64, f64),
+    x_bounds: [f64; 2],
+    area: Rect,
+    buf: &mut Buffer,
+) {
+    let (low, high) = arrivals
+        .iter()
+        .chain(completions)
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), p| {
+            (lo.min(p.1), hi.max(p.1))
+        });
+    let [legend, plot] = split_legend(area);
+    Paragraph::new(Line::from(vec![
+        Span::styled(
+            format!("⠤ arrivals {}", format::per_s(arrivals_per_s)),
+            theme::ARRIVALS,
+        ),
+        Span::styled(
+            format!("  • done {}", format::per_s(completions_per_s)),
+            theme::COMPLETIONS,
+        ),
+    ]))
+    .render(legend, buf);
+    let y_bounds = zoomed_bounds(low, high);
+    // Time labels only when there is room for them under a useful plot.
+    let x_axis = if plot.height >= 4 {
+        Axis::default()
+            .bounds(x_bounds)
+            .labels([
+                format::clock(secs_ns(x_bounds[0])),
+                format::clock(secs_ns(x_bounds[1])),
+            ])
+            .style(theme::DIM)
+    } else {
+        Axis::default().bounds(x_bounds)
+    };
+    // Completions first: where the two meet, the arrivals line drawn last stays visible.
+    Chart::new(vec![
+        Dataset::default()
+            .data(completions)
+            .marker(Marker::Dot)
+            .graph_type(GraphType::Line)
+            .style(theme::COMPLETIONS),
+        Dataset::default()
+            .data(arrivals)
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(theme::ARRIVALS),
+    ])
+    .x_axis(x_axis)
+    .y_axis(
+        Axis::default()
+            .bounds(y_bounds)
+            .labels([pad(y_bounds[0]), pad(y_bounds[1])])
+            .style(theme::DIM),
+    )
+    .legend_position(None)
+    .render(plot, buf);
+}
+
+/// One line of legend above a chart, when the chart keeps at least two rows.
+fn split_legend(area: Rect) -> [Rect; 2] {
+    let legend_height = u16::from(area.height >= 3);
+    Layout::vertical([Constraint::Length(legend_height), Constraint::Min(0)]).areas(area)
+}
+
+/// How the samples of one group become one point.
+#[derive(Clone, Copy)]
+enum Combine {
+    /// Keeps spikes visible (queue depth).
+    Max,
+    /// Smooths (rates).
+    Mean,
+}
+
+/// At most `max_points` (t seconds, value) points, each from a group of at least `min_group`
+/// samples.
+fn downsample(
+    series: &[SeriesPoint],
+    max_points: usize,
+    min_group: usize,
+    value: impl Fn(&SeriesPoint) -> f64,
+    combine: Combine,
+) -> Vec<(f64, f64)> {
+    let group = series
+        .len()
+        .div_ceil(max_points.max(1))
+        .max(min_group)
+        .max(1);
+    // Groups end at the newest sample, so the latest point is a full group too.
+    series
+        .rchunks(group)
+        .rev()
+        .map(|chunk| {
+            let values = chunk.iter().map(&value);
+            let v = match combine {
+                Combine::Max => values.fold(0.0, f64::max),
+                Combine::Mean => values.sum::<f64>() / chunk.len() as f64,
+            };
+            (t_s(&chunk[chunk.len() - 1]), v)
+        })
+        .collect()
+}
+
+fn t_s(p: &SeriesPoint) -> f64 {
+    p.t_ns as f64 / 1e9
+}
+
+fn secs_ns(s: f64) -> u64 {
+    (s.max(0.0) * 1e9) as u64
+}
+
+/// A y-axis top at or above `v`: 1, 2 or 5 times a power of ten, so labels are round.
+fn nice_ceiling(v: f64) -> f64 {
+    if !v.is_finite() || v <= 1.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * magnitude)
+        .find(|top| *top >= v)
+        .unwrap_or(10.0 * magnitude)
+}
+
+/// Y bounds around the rates, rounded to a step of their spread: on a chart a few rows high,
+/// 1/s against 0.8/s must land on different rows. Starts at 0 when the rates vary a lot.
+fn zoomed_bounds(low: f64, high: f64) -> [f64; 2] {
+    if !(high.is_finite() && high > 0.0) {
+        return [0.0, 1.0];
+    }
+    let low = if low.is_finite() { low.max(0.0) } else { 0.0 };
+    let spread = (high - low).max(high * 0.1);
+    let step = 10f64.powf(spread.log10().floor());
+    let top = ((high + spread * 0.1) / step).ceil() * step;
+    let bottom = if low < 0.5 * high {
+        0.0
+    } else {
+        ((low - spread * 0.1) / step).floor() * step
+    };
+    // Multiples of 0.1 carry float noise (0.7000000000000001): trim it.
+    [
+        round_significant(bottom.max(0.0), 6),
+        round_significant(top, 6),
+    ]
+}
+
+fn pad(v: f64) -> String {
+    format!("{:>width$}", format::compact(v), width = Y_LABEL_WIDTH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_bounds_separate_close_rates() {
+        assert_eq!(zoomed_bounds(0.8, 1.0), [0.7, 1.1]);
+        assert_eq!(zoomed_bounds(0.0, 4.0), [0.0, 5.0]);
+        assert_eq!(zoomed_bounds(50.0, 50.0), [49.0, 51.0]);
+        assert_eq!(zoomed_bounds(f64::INFINITY, 0.0), [0.0, 1.0]);
+    }
+
+    #[test]
+    fn big_number_width() {
+        assert_eq!(BigNumber::width_of(0), 3);
+        assert_eq!(BigNumber::width_of(37), 7);
+        assert_eq!(BigNumber::width_of(100_000), 23);
+    }
+}

@@ -1,0 +1,226 @@
+//! The binary as a user meets it: the article's run, the JSON and CSV outputs, and bad input.
+
+use std::process::{Command, Output};
+
+fn backlog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Time (s) and line of the first log line containing `needle`.
+fn when(log: &str, needle: &str) -> f64 {
+    let line = log
+        .lines()
+        .find(|l| l.ends_with(needle) || l.contains(&format!("{needle} ")))
+        .unwrap_or_else(|| panic!("no '{needle}' in:\n{log}"));
+    line.split('s').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_seed_preset_reproduces_the_articles_log() {
+    // --speed 20 plays the article's 15 s in under a second; the log stays in model time.
+    let out = backlog(&["--preset", "seed", "--headless", "--speed", "20"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&out);
+    for k in 1..=10 {
+        let submitted = when(&log, &format!("submitted event {k}"));
+        let started = when(&log, &format!("started event {k}"));
+        let finished = when(&log, &format!("finished event {k}"));
+        // One event a second, from 1 s; each starts at once (nothing falls behind) and takes 5 s.
+        assert!(
+            (submitted - k as f64).abs() < 0.001,
+            "event {k} submitted at {submitted}"
+        );
+        assert!(
+            started - submitted < 0.1,
+            "event {k} waited {}s:\n{log}",
+            started - submitted
+        );
+        assert!(
+            (finished - started - 5.0).abs() < 0.1,
+            "event {k} took {}s",
+            finished - started
+        );
+        assert!(log.contains(&format!("finished event {k} (result {})", k * k)));
+    }
+    // As in the article: the first event finishes only after the fifth is submitted.
+    assert!(when(&log, "finished event 1") > when(&log, "submitted event 5"));
+    assert!(when(&log, "finished event 1") < when(&log, "submitted event 7"));
+    // The log is in time order.
+    let times: Vec<f64> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order:\n{log}"
+    );
+    assert!(
+        log.contains("10 generated, 10 completed, 0 failed, 0 dropped, 0 queued, 0 in flight"),
+        "{log}"
+    );
+}
+
+#[test]
+fn json_summary_has_the_documented_schema() {
+    let out = backlog(&["--preset", "seed", "--headless", "--json", "--speed", "50"]);
+    assert!(out.status.success());
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object");
+    for key in [
+        "generated",
+        "completed",
+        "failed",
+        "dropped",
+        "queued",
+        "in_flight",
+        "duration_s",
+        "arrival_rate_per_s",
+        "throughput_per_s",
+        "workers",
+        "max_queue_depth",
+        "latency_ms",
+        "theory",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["generated"], 10);
+    assert_eq!(v["completed"], 10);
+    assert_eq!(v["workers"], 5);
+    for kind in ["queue_wait", "service", "end_to_end"] {
+        for stat in ["mean", "p50", "p90", "p99", "p999", "max"] {
+            assert!(
+                v["latency_ms"][kind][stat].is_number(),
+                "latency_ms.{kind}.{stat}"
+            );
+        }
+    }
+    let service_ms = v["latency_ms"]["service"]["mean"].as_f64().unwrap();
+    assert!(
+        (service_ms - 5000.0).abs() < 50.0,
+        "service {service_ms} ms"
+    );
+    assert_eq!(v["theory"]["model"], "D/D/c");
+    assert_eq!(v["theory"]["utilization"], 1.0);
+    assert_eq!(v["theory"]["mean_wait_ms"], 0.0);
+    assert!(v["theory"]["backlog_growth_per_s"].is_null());
+    assert_eq!(v["theory"]["min_stable_workers"], 5);
+    let duration = v["duration_s"].as_f64().unwrap();
+    assert!((15.0..15.2).contains(&duration), "duration {duration}");
+}
+
+#[test]
+fn csv_has_the_time_series() {
+    let path = std::env::temp_dir().join(format!("backlog-test-{}.csv", std::process::id()));
+    let out = backlog(&[
+        "--rate",
+        "200/s",
+        "--service",
+        "20ms",
+        "--workers",
+        "2",
+        "--duration",
+        "2s",
+        "--headless",
+        "--json",
+        "--csv",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("t_s,queue_depth,arrivals_per_s,completions_per_s,busy_workers")
+    );
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert!(rows.len() >= 6, "{csv}");
+    assert!(
+        rows.windows(2).all(|w| w[0][0] < w[1][0]),
+        "time goes forward"
+    );
+    // Overloaded (200/s against 2 workers x 50/s): the queue grows.
+    let last_depth = rows.iter().rev().find(|r| r[0] <= 2.0).unwrap()[1];
+    assert!(last_depth > 100.0, "{csv}");
+}
+
+#[test]
+fn bad_input_exits_2_with_a_one_line_message() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--rate", "0"], "--rate"),
+        (&["--rate", "-3/s"], "--rate"),
+        (&["--rate", "NaN"], "--rate"),
+        (&["--rate", "1e12"], "--rate"),
+        (&["--rate", "fast"], "2.5/s"),
+        (&["--workers", "0"], "--workers"),
+        (&["--workers", "300"], "--workers"),
+        (&["--workers", "10", "--max-workers", "5"], "--workers"),
+        (&["--max-workers", "100000"], "--max-workers"),
+        (&["--service", "five"], "--service"),
+        (&["--service", "-1s"], "--service"),
+        (&["--service", "2d"], "--service"),
+        (&["--duration", "0"], "--duration"),
+        (&["--arrival", "sometimes"], "poisson"),
+        (&["--service-dist", "normal"], "lognormal"),
+        (&["--work", "hard"], "cpu"),
+        (&["--overflow", "drop-new"], "--queue-cap"),
+        (&["--queue-cap", "0"], "--queue-cap"),
+        (&["--json"], "--headless"),
+        (&["--speed", "0"], "--speed"),
+        (&["--fail-rate", "1.5"], "--fail-rate"),
+        (&["--events", "many"], "--events"),
+        (&["--csv", "/nonexistent-dir/x.csv", "--headless"], "--csv"),
+    ];
+    for (args, mention) in cases {
+        // Input is checked before anything runs, with or without --headless.
+        let out = backlog(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(
+            err.contains(mention),
+            "{args:?}: '{err}' does not mention {mention}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: printed output");
+    }
+}
+
+#[test]
+fn the_monitor_needs_a_terminal() {
+    let out = backlog(&["--events", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--headless"));
+}
+
+#[test]
+fn help_version_completions_and_man_page() {
+    let help = backlog(&["--help"]);
+    assert!(help.status.success());
+    assert!(stdout(&help).contains("Examples:"));
+    assert!(stdout(&backlog(&["--version"])).starts_with("backlog "));
+    assert!(stdout(&backlog(&["completions", "bash"])).contains("_backlog"));
+    assert!(stdout(&backlog(&["man"])).contains(".TH backlog"));
+}

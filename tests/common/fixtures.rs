@@ -1,0 +1,363 @@
+//! Hand-built, deterministic snapshots for UI tests: no clock, no randomness, no engine running.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings};
+use backlog::engine::snapshot::{
+    Counters, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, WorkerActivity,
+    WorkerView,
+};
+use backlog::engine::theory::{Prediction, TheoryInput, predict};
+
+const S: u64 = 1_000_000_000;
+const MS: u64 = 1_000_000;
+/// The engine samples every 250 ms of wall time; at speed 1 that is 250 ms of model time.
+const INTERVAL_NS: u64 = 250 * MS;
+const RECENT_NS: u64 = 10 * S;
+
+/// The article's pipeline with 4 workers instead of 5: one event a second, 5 s of work each.
+/// After 185 s the backlog is 37 and grows by 0.2/s.
+pub fn overloaded() -> Snapshot {
+    let settings = Settings {
+        workers: 4,
+        ..Settings::default()
+    };
+    let now_ns = 185 * S;
+    let series = series(now_ns, |t_s, k| {
+        let depth = (t_s * 0.2).floor() as u64;
+        let arrivals = if k % 4 == 0 { 4.0 } else { 0.0 };
+        let completions = if k % 5 == 0 { 4.0 } else { 0.0 };
+        (depth, arrivals, completions, 4)
+    });
+    let workers = (0..4)
+        .map(|i| {
+            busy_worker(
+                i + 1,
+                145 + u64::from(i),
+                now_ns - (1 + u64::from(i)) * 1_200 * MS,
+                5 * S,
+                now_ns,
+                36,
+            )
+        })
+        .collect();
+    // Waits grew from 0 to ~37 s: spread them evenly.
+    let waits: Vec<u64> = (0..144).map(|i| i * 180 * MS).collect();
+    let recent_waits: Vec<u64> = (0..8).map(|i| (28 + i) * S).collect();
+    let services = vec![5 * S; 144];
+    let end_to_end: Vec<u64> = waits.iter().map(|w| w + 5 * S).collect();
+    Snapshot {
+        counters: Counters {
+            generated: 185,
+            completed: 144,
+            failed: 0,
+            dropped: 0,
+            queued: 37,
+            in_flight: 4,
+        },
+        max_queue_depth: 37,
+        arrival_rate_per_s: 1.0,
+        throughput_per_s: 0.78,
+        recent_arrival_rate_per_s: 1.0,
+        recent_throughput_per_s: 0.8,
+        mean_queue_len: 18.4,
+        workers,
+        latency: LatencySet {
+            queue_wait: summary(&waits),
+            service: summary(&services),
+            end_to_end: summary(&end_to_end),
+        },
+        recent_latency: LatencySet {
+            queue_wait: summary(&recent_waits),
+            service: summary(&[5 * S; 8]),
+            end_to_end: summary(&recent_waits.iter().map(|w| w + 5 * S).collect::<Vec<_>>()),
+        },
+        series,
+        ..base(settings, RunState::Running, now_ns)
+    }
+}
+
+/// Poisson arrivals at 1/s, exponential 5 s service, 7 workers: rho 71%, a small queue that
+/// comes and goes.
+pub fn keeping_up() -> Snapshot {
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        service_dist: ServiceDist::Exp,
+        workers: 7,
+        ..Settings::default()
+    };
+    let now_ns = 300 * S;
+    let series = series(now_ns, |_, k| {
+        let depth = [0, 0, 1, 0, 2, 1, 0, 0, 0, 3, 1, 0][k % 12];
+        let arrivals = [0.0, 4.0, 0.0, 0.0, 8.0, 0.0, 4.0, 0.0][k % 8];
+        let completions = [4.0, 0.0, 0.0, 4.0, 0.0, 0.0, 4.0, 0.0, 0.0][k % 9];
+        (depth, arrivals, completions, 5)
+    });
+    let mut workers: Vec<WorkerView> = (0..5)
+        .map(|i| {
+            busy_worker(
+                i + 1,
+                290 + u64::from(i),
+                now_ns - u64::from(i + 1) * 900 * MS,
+                (3 + u64::from(i)) * S,
+                now_ns,
+                41,
+            )
+        })
+        .collect();
+    workers.extend((5..7).map(|i| idle_worker(i + 1, 38)));
+    let waits: Vec<u64> = (0..290)
+        .map(|i| if i % 3 == 0 { (i % 40) * 120 * MS } else { 0 })
+        .collect();
+    let services: Vec<u64> = (0..290).map(|i| (1 + i % 23) * 430 * MS).collect();
+    let end_to_end: Vec<u64> = waits.iter().zip(&services).map(|(w, s)| w + s).collect();
+    let latency = LatencySet {
+        queue_wait: summary(&waits),
+        service: summary(&services),
+        end_to_end: summary(&end_to_end),
+    };
+    Snapshot {
+        counters: Counters {
+            generated: 296,
+            completed: 290,
+            failed: 0,
+            dropped: 0,
+            queued: 1,
+            in_flight: 5,
+        },
+        max_queue_depth: 6,
+        arrival_rate_per_s: 0.99,
+        throughput_per_s: 0.97,
+        recent_arrival_rate_per_s: 1.1,
+        recent_throughput_per_s: 0.9,
+        mean_queue_len: 0.62,
+        workers,
+        recent_latency: latency.clone(),
+        latency,
+        series,
+        ..base(settings, RunState::Running, now_ns)
+    }
+}
+
+/// A 10-minute run that ended and emptied its queue.
+pub fn finished() -> Snapshot {
+    let mut s = keeping_up();
+    s.state = RunState::Finished;
+    s.now_ns = 605 * S;
+    s.counters = Counters {
+        generated: 600,
+        completed: 598,
+        failed: 2,
+        dropped: 0,
+        queued: 0,
+        in_flight: 0,
+    };
+    for w in &mut s.workers {
+        w.activity = WorkerActivity::Idle;
+    }
+    s
+}
+
+/// 64 workers (the last two retiring: the target is 62) at 50/s with 1 s exponential service.
+pub fn many_workers() -> Snapshot {
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: Rate::per_s(50.0).unwrap(),
+        service: Duration::from_secs(1),
+        service_dist: ServiceDist::Exp,
+        workers: 62,
+        ..Settings::default()
+    };
+    let now_ns = 120 * S;
+    let series = series(now_ns, |_, k| {
+        let wobble = (k % 7) as f64;
+        ((k % 5) as u64, 48.0 + wobble, 47.0 + (k % 5) as f64, 50)
+    });
+    let workers = (0..64u32)
+        .map(|i| {
+            let mut w = if i % 5 == 4 {
+                idle_worker(i + 1, 90)
+            } else {
+                let started = now_ns - u64::from(i % 9 + 1) * 110 * MS;
+                busy_worker(i + 1, 5_900 + u64::from(i), started, S, now_ns, 92)
+            };
+            w.retiring = i >= 62;
+            if w.retiring {
+                w = busy_worker(
+                    i + 1,
+                    5_990 + u64::from(i),
+                    now_ns - 500 * MS,
+                    S,
+                    now_ns,
+                    80,
+                );
+                w.retiring = true;
+            }
+            w
+        })
+        .collect();
+    let waits: Vec<u64> = (0..5_900)
+        .map(|i| if i % 4 == 0 { (i % 97) * 3 * MS } else { 0 })
+        .collect();
+    let services: Vec<u64> = (0..5_900).map(|i| (1 + i % 61) * 33 * MS).collect();
+    let latency = LatencySet {
+        queue_wait: summary(&waits),
+        service: summary(&services),
+        end_to_end: summary(
+            &waits
+                .iter()
+                .zip(&services)
+                .map(|(w, s)| w + s)
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Snapshot {
+        counters: Counters {
+            generated: 5_960,
+            completed: 5_900,
+            failed: 0,
+            dropped: 7,
+            queued: 3,
+            in_flight: 50,
+        },
+        max_queue_depth: 41,
+        arrival_rate_per_s: 49.7,
+        throughput_per_s: 49.2,
+        recent_arrival_rate_per_s: 50.4,
+        recent_throughput_per_s: 49.9,
+        mean_queue_len: 1.9,
+        workers,
+        recent_latency: latency.clone(),
+        latency,
+        series,
+        ..base(settings, RunState::Running, now_ns)
+    }
+}
+
+/// An empty snapshot for `settings` at `now_ns`, with theory computed from the settings
+/// (deterministic: `predict` is pure).
+pub fn base(settings: Settings, state: RunState, now_ns: u64) -> Snapshot {
+    let cores = 8;
+    let theory = predict(&TheoryInput::from_settings(&settings, cores));
+    Snapshot {
+        state,
+        now_ns,
+        stats_since_ns: 0,
+        settings,
+        seed: 1,
+        speed: 1.0,
+        cores,
+        counters: Counters::default(),
+        max_queue_depth: 0,
+        arrival_rate_per_s: 0.0,
+        throughput_per_s: 0.0,
+        recent_arrival_rate_per_s: 0.0,
+        recent_throughput_per_s: 0.0,
+        mean_queue_len: 0.0,
+        workers: Vec::new(),
+        latency: LatencySet::default(),
+        recent_latency: LatencySet::default(),
+        recent_window_ns: RECENT_NS,
+        series: Vec::new(),
+        series_interval_ns: INTERVAL_NS,
+        theory,
+    }
+}
+
+/// A snapshot at the very start: nothing generated, no samples, no latencies.
+pub fn empty() -> Snapshot {
+    let mut s = base(Settings::default(), RunState::Running, 0);
+    s.theory = Prediction::default();
+    s
+}
+
+/// One sample every 250 ms up to `now_ns`; `point(t_s, k)` gives (depth, arrivals/s, completions/s, busy).
+fn series(now_ns: u64, point: impl Fn(f64, usize) -> (u64, f64, f64, u32)) -> Vec<SeriesPoint> {
+    (1..=now_ns / INTERVAL_NS)
+        .map(|k| {
+            let t_ns = k * INTERVAL_NS;
+            let (queue_depth, arrivals_per_s, completions_per_s, busy_workers) =
+                point(t_ns as f64 / 1e9, k as usize);
+            SeriesPoint {
+                t_ns,
+                queue_depth,
+                arrivals_per_s,
+                completions_per_s,
+                busy_workers,
+            }
+        })
+        .collect()
+}
+
+pub fn busy_worker(
+    id: u32,
+    event: u64,
+    started_ns: u64,
+    demand_ns: u64,
+    now_ns: u64,
+    completed: u64,
+) -> WorkerView {
+    WorkerView {
+        id,
+        activity: WorkerActivity::Busy {
+            event,
+            started_ns,
+            demand_ns,
+        },
+        retiring: false,
+        busy_ns: now_ns / 10 * 9,
+        alive_ns: now_ns,
+        completed,
+        failed: 0,
+    }
+}
+
+pub fn idle_worker(id: u32, completed: u64) -> WorkerView {
+    WorkerView {
+        id,
+        activity: WorkerActivity::Idle,
+        retiring: false,
+        busy_ns: 60 * S,
+        alive_ns: 100 * S,
+        completed,
+        failed: 0,
+    }
+}
+
+/// Summarises values like the engine does: percentiles by rank, log-2 buckets from 1 µs
+/// (upper bound, count), from the first non-empty bucket to the one holding the maximum.
+pub fn summary(values_ns: &[u64]) -> LatencySummary {
+    if values_ns.is_empty() {
+        return LatencySummary::default();
+    }
+    let mut sorted = values_ns.to_vec();
+    sorted.sort_unstable();
+    let at =
+        |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    let max = sorted[sorted.len() - 1];
+    let mut buckets = Vec::new();
+    let mut lower = 0u64;
+    let mut upper = 1_000u64;
+    loop {
+        let count = sorted.iter().filter(|&&v| v >= lower && v < upper).count() as u64;
+        buckets.push((upper, count));
+        if upper > max {
+            break;
+        }
+        lower = upper;
+        upper *= 2;
+    }
+    let first = buckets.iter().position(|b| b.1 > 0).unwrap_or(0);
+    buckets.drain(..first);
+    LatencySummary {
+        count: sorted.len() as u64,
+        mean_ns: sorted.iter().sum::<u64>() as f64 / sorted.len() as f64,
+        p50_ns: at(0.5),
+        p90_ns: at(0.9),
+        p99_ns: at(0.99),
+        p999_ns: at(0.999),
+        max_ns: max,
+        buckets,
+    }
+}

@@ -1,0 +1,475 @@
+//! The engine end to end: conservation under churn, agreement with queueing theory, cpu vs sleep.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use backlog::engine::event::{DropReason, Outcome, Trace};
+use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
+use backlog::engine::theory::erlang_c;
+use backlog::engine::{Command, Engine, EngineConfig, RunState, Snapshot, available_cores};
+use proptest::prelude::*;
+
+/// Timing-sensitive tests take this lock so they never share the cores with each other.
+static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timing() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn config(settings: Settings) -> EngineConfig {
+    EngineConfig {
+        settings,
+        seed: 7,
+        ..EngineConfig::default()
+    }
+}
+
+fn rate(per_s: f64) -> Rate {
+    Rate::per_s(per_s).unwrap()
+}
+
+/// Checks a trace for the invariants: each id started once and ended once (or dropped once),
+/// no worker holds two events at a time, and every generated id is accounted for.
+fn check_trace(trace: &[Trace], last: &Snapshot) {
+    let mut started: HashMap<u64, u32> = HashMap::new();
+    let mut ended: HashMap<u64, u32> = HashMap::new();
+    let mut dropped: HashMap<u64, u32> = HashMap::new();
+    let mut holding: HashMap<u32, u64> = HashMap::new();
+    let mut submitted = 0u64;
+    for t in trace {
+        match *t {
+            Trace::Submitted { .. } => submitted += 1,
+            Trace::Dropped { id, .. } => *dropped.entry(id).or_default() += 1,
+            Trace::Started { worker, id, .. } => {
+                *started.entry(id).or_default() += 1;
+                assert!(
+                    holding.insert(worker, id).is_none(),
+                    "worker {worker} took event {id} while busy"
+                );
+            }
+            Trace::Finished { worker, id, .. } => {
+                *ended.entry(id).or_default() += 1;
+                assert_eq!(
+                    holding.remove(&worker),
+                    Some(id),
+                    "worker {worker} finished {id} it did not hold"
+                );
+            }
+            _ => {}
+        }
+    }
+    assert!(started.values().all(|&n| n == 1), "an event started twice");
+    assert!(ended.values().all(|&n| n == 1), "an event finished twice");
+    assert!(dropped.values().all(|&n| n == 1), "an event dropped twice");
+    assert!(
+        dropped.keys().all(|id| !started.contains_key(id)),
+        "a dropped event was also processed"
+    );
+    let c = last.counters;
+    assert_eq!(submitted, c.generated);
+    assert_eq!(ended.len() as u64, c.completed + c.failed);
+    assert_eq!(dropped.len() as u64, c.dropped);
+    if last.state == RunState::Finished {
+        for id in 1..=c.generated {
+            assert!(
+                ended.contains_key(&id) || dropped.contains_key(&id),
+                "event {id} lost"
+            );
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Workers(usize),
+    Rate(f64),
+    Pause(bool),
+    Cap(Option<usize>),
+    Overflow(Overflow),
+    Work(WorkMode),
+    Wait(u64),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (1usize..=12).prop_map(Step::Workers),
+        prop_oneof![Just(5.0), Just(200.0), Just(5_000.0), Just(200_000.0)].prop_map(Step::Rate),
+        any::<bool>().prop_map(Step::Pause),
+        prop_oneof![Just(None), Just(Some(1)), Just(Some(8)), Just(Some(100))].prop_map(Step::Cap),
+        prop_oneof![
+            Just(Overflow::Block),
+            Just(Overflow::DropNew),
+            Just(Overflow::DropOld)
+        ]
+        .prop_map(Step::Overflow),
+        prop_oneof![Just(WorkMode::Sleep), Just(WorkMode::Cpu)].prop_map(Step::Work),
+        (1u64..30).prop_map(Step::Wait),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Random resizes, rate changes, pauses, queue policy changes and a source end: at every
+    /// snapshot generated == completed + failed + dropped + queued + in_flight; at the end nothing is
+    /// queued or in flight, and no event is lost, duplicated or held twice.
+    #[test]
+    fn conservation_under_churn(steps in prop::collection::vec(step(), 1..25), service_us in 0u64..2_000, fail in prop::bool::ANY) {
+        let settings = Settings {
+            arrival: ArrivalProcess::Poisson,
+            rate: rate(2_000.0),
+            service: Duration::from_micros(service_us),
+            service_dist: ServiceDist::Exp,
+            workers: 3,
+            max_workers: 12,
+            fail_rate: if fail { 0.2 } else { 0.0 },
+            ..Settings::default()
+        };
+        let handle = Engine::start(EngineConfig { trace: true, ..config(settings) }).unwrap();
+        let trace_rx = handle.trace().unwrap();
+        for s in &steps {
+            match *s {
+                Step::Workers(n) => handle.send(Command::SetWorkers(n)),
+                Step::Rate(r) => handle.send(Command::SetRate(rate(r))),
+                Step::Pause(p) => handle.send(Command::Pause(p)),
+                Step::Cap(c) => handle.send(Command::SetQueueCap(c)),
+                Step::Overflow(o) => handle.send(Command::SetOverflow(o)),
+                Step::Work(w) => handle.send(Command::SetWork(w)),
+                Step::Wait(ms) => std::thread::sleep(Duration::from_millis(ms)),
+            }
+            let snap = handle.snapshot();
+            prop_assert!(snap.counters.conserved(), "{:?}", snap.counters);
+        }
+        handle.send(Command::SetQueueCap(None));
+        handle.send(Command::SetWorkers(12));
+        handle.send(Command::EndSource);
+        let last = handle.wait(Duration::from_secs(60));
+        prop_assert_eq!(last.state, RunState::Finished);
+        prop_assert!(last.counters.conserved());
+        prop_assert_eq!(last.counters.queued, 0);
+        prop_assert_eq!(last.counters.in_flight, 0);
+        let trace: Vec<Trace> = trace_rx.try_iter().collect();
+        check_trace(&trace, &last);
+        let failed = trace.iter().filter(|t| matches!(t, Trace::Finished { outcome: Outcome::Failed | Outcome::Panicked, .. })).count();
+        prop_assert_eq!(failed as u64, last.counters.failed);
+    }
+}
+
+#[test]
+fn a_stopped_run_reports_queued_and_in_flight_as_such() {
+    let settings = Settings {
+        rate: rate(1_000.0),
+        service: Duration::from_millis(50),
+        service_dist: ServiceDist::Fixed,
+        workers: 2,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::Stop);
+    let last = handle.wait(Duration::from_secs(10));
+    assert_eq!(last.state, RunState::Interrupted);
+    assert!(last.counters.conserved(), "{:?}", last.counters);
+    assert!(last.counters.queued > 100, "{:?}", last.counters);
+    assert!(last.counters.in_flight <= 2);
+}
+
+#[test]
+fn shrinking_lets_workers_finish_and_growing_starts_them_at_once() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(400.0),
+        service: Duration::from_millis(20),
+        service_dist: ServiceDist::Fixed,
+        workers: 8,
+        max_workers: 16,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        trace: true,
+        max_events: Some(400),
+        ..config(settings)
+    })
+    .unwrap();
+    let trace = handle.trace().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    handle.send(Command::SetWorkers(2));
+    std::thread::sleep(Duration::from_millis(300));
+    let snap = handle.snapshot();
+    let live = snap
+        .workers
+        .iter()
+        .filter(|w| {
+            w.id > 2
+                && (w.retiring
+                    || matches!(
+                        w.activity,
+                        backlog::engine::snapshot::WorkerActivity::Busy { .. }
+                    ))
+        })
+        .count();
+    assert_eq!(
+        live, 0,
+        "workers above the target should have left: {:?}",
+        snap.workers
+    );
+    handle.send(Command::SetWorkers(16));
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    let traces: Vec<Trace> = trace.try_iter().collect();
+    check_trace(&traces, &last);
+    let busy_ids: std::collections::HashSet<u32> = traces
+        .iter()
+        .filter_map(|t| {
+            if let Trace::Started { worker, .. } = t {
+                Some(*worker)
+            } else {
+                None
+            }
+        })
+        .collect();
+    assert!(
+        busy_ids.iter().any(|&w| w > 8),
+        "grown workers never took work: {busy_ids:?}"
+    );
+}
+
+/// M/M/c at utilisation 0.7: the mean queue wait agrees with Erlang C (given the service time the
+/// workers actually took) within statistical error.
+#[test]
+fn mmc_queue_wait_agrees_with_erlang_c() {
+    let _serial = timing();
+    let (c, service_s, rho) = (3usize, 0.002, 0.7);
+    let lambda = rho * c as f64 / service_s;
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: rate(lambda),
+        service: Duration::from_secs_f64(service_s),
+        service_dist: ServiceDist::Exp,
+        workers: c,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        duration: Some(Duration::from_secs(6)),
+        ..config(settings)
+    })
+    .unwrap();
+    let last = handle.wait(Duration::from_secs(60));
+    assert_eq!(last.state, RunState::Finished);
+    let measured_service_s = last.latency.service.mean_ns / 1e9;
+    assert!(
+        (measured_service_s / service_s - 1.0).abs() < 0.1,
+        "service mean {measured_service_s}"
+    );
+    let a = lambda * measured_service_s;
+    let expected_wait_s = erlang_c(c, a) / (c as f64 / measured_service_s - lambda);
+    let measured_wait_s = last.latency.queue_wait.mean_ns / 1e9;
+    let ratio = measured_wait_s / expected_wait_s;
+    eprintln!(
+        "M/M/{c}: measured wait {measured_wait_s:.6}s, Erlang C {expected_wait_s:.6}s, service {measured_service_s:.6}s, Lq {:.3}",
+        last.mean_queue_len
+    );
+    assert!(
+        (0.75..1.25).contains(&ratio),
+        "wait {measured_wait_s} vs Erlang C {expected_wait_s}"
+    );
+    // The engine's own prediction uses the configured service time.
+    let predicted = last.theory.mean_wait_s.unwrap();
+    assert!(
+        (0.6..1.4).contains(&(measured_wait_s / predicted)),
+        "wait {measured_wait_s} vs predicted {predicted}"
+    );
+    assert_eq!(last.theory.model, "M/M/c (Erlang C)");
+    // Little's law between two instruments: sampled queue length vs arrival rate x mean wait.
+    let little = last.arrival_rate_per_s * measured_wait_s;
+    assert!(
+        (last.mean_queue_len / little - 1.0).abs() < 0.35,
+        "Lq {} vs lambda*Wq {little}",
+        last.mean_queue_len
+    );
+}
+
+/// Fixed arrivals at twice a single worker's capacity: the backlog grows at lambda - mu.
+#[test]
+fn deterministic_overload_grows_at_the_predicted_rate() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(100.0),
+        service: Duration::from_millis(20),
+        service_dist: ServiceDist::Fixed,
+        workers: 1,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    let predicted = handle.snapshot().theory.backlog_growth_per_s.unwrap();
+    assert!((predicted - 50.0).abs() < 1e-9);
+    std::thread::sleep(Duration::from_millis(500));
+    let a = handle.snapshot();
+    std::thread::sleep(Duration::from_millis(1500));
+    let b = handle.snapshot();
+    let backlog = |s: &Snapshot| (s.counters.queued + s.counters.in_flight) as f64;
+    let growth = (backlog(&b) - backlog(&a)) / ((b.now_ns - a.now_ns) as f64 / 1e9);
+    eprintln!("grew {growth:.2}/s, predicted {predicted}/s");
+    assert!(
+        (growth / predicted - 1.0).abs() < 0.15,
+        "grew {growth}/s, predicted {predicted}/s"
+    );
+    assert_eq!(b.theory.min_stable_workers, Some(2));
+}
+
+/// With twice as many workers as cores, cpu work is capped near cores/service; sleep work is not.
+#[test]
+fn cpu_work_is_capped_by_cores_and_sleep_work_is_not() {
+    let _serial = timing();
+    let cores = available_cores();
+    let workers = cores * 2;
+    let service = Duration::from_millis(20);
+    let throughput = |work: WorkMode| {
+        let settings = Settings {
+            arrival: ArrivalProcess::Fixed,
+            rate: rate(workers as f64 / service.as_secs_f64() * 1.5),
+            service,
+            service_dist: ServiceDist::Fixed,
+            workers,
+            work,
+            max_workers: workers,
+            ..Settings::default()
+        };
+        let handle = Engine::start(config(settings)).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let a = handle.snapshot();
+        std::thread::sleep(Duration::from_millis(1500));
+        let b = handle.snapshot();
+        let done = |s: &Snapshot| (s.counters.completed + s.counters.failed) as f64;
+        (done(&b) - done(&a)) / ((b.now_ns - a.now_ns) as f64 / 1e9)
+    };
+    let cpu = throughput(WorkMode::Cpu);
+    let sleep = throughput(WorkMode::Sleep);
+    let cpu_cap = cores as f64 / service.as_secs_f64();
+    eprintln!("cpu {cpu:.1}/s (cap {cpu_cap:.1}/s), sleep {sleep:.1}/s");
+    assert!(
+        cpu <= cpu_cap * 1.1,
+        "cpu {cpu}/s above the core cap {cpu_cap}/s"
+    );
+    assert!(
+        sleep >= workers as f64 / service.as_secs_f64() * 0.8,
+        "sleep {sleep}/s"
+    );
+    assert!(cpu < sleep * 0.7, "cpu {cpu}/s vs sleep {sleep}/s");
+}
+
+#[test]
+fn a_bounded_queue_drops_and_counts() {
+    for overflow in [Overflow::DropNew, Overflow::DropOld] {
+        let settings = Settings {
+            arrival: ArrivalProcess::Fixed,
+            rate: rate(1_000.0),
+            service: Duration::from_millis(10),
+            service_dist: ServiceDist::Fixed,
+            workers: 1,
+            queue_cap: Some(5),
+            overflow,
+            ..Settings::default()
+        };
+        let handle = Engine::start(EngineConfig {
+            trace: true,
+            max_events: Some(200),
+            ..config(settings)
+        })
+        .unwrap();
+        let trace = handle.trace().unwrap();
+        let last = handle.wait(Duration::from_secs(30));
+        assert_eq!(last.state, RunState::Finished);
+        assert!(
+            last.counters.dropped > 150,
+            "{overflow}: {:?}",
+            last.counters
+        );
+        assert!(
+            last.max_queue_depth <= 5,
+            "{overflow}: depth {}",
+            last.max_queue_depth
+        );
+        let traces: Vec<Trace> = trace.try_iter().collect();
+        check_trace(&traces, &last);
+        // drop-new refuses arrivals; drop-old evicts the oldest queued, so the newest always runs.
+        let expected = if overflow == Overflow::DropNew {
+            DropReason::QueueFull
+        } else {
+            DropReason::Evicted
+        };
+        assert!(
+            traces
+                .iter()
+                .all(|t| !matches!(t, Trace::Dropped { reason, .. } if *reason != expected))
+        );
+        if overflow == Overflow::DropOld {
+            assert!(
+                traces
+                    .iter()
+                    .any(|t| matches!(t, Trace::Finished { id: 200, .. }))
+            );
+        }
+    }
+}
+
+#[test]
+fn a_blocking_bounded_queue_never_exceeds_its_cap_and_loses_nothing() {
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(2_000.0),
+        service: Duration::from_millis(2),
+        service_dist: ServiceDist::Fixed,
+        workers: 2,
+        queue_cap: Some(10),
+        overflow: Overflow::Block,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        trace: true,
+        max_events: Some(300),
+        ..config(settings)
+    })
+    .unwrap();
+    let trace = handle.trace().unwrap();
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    assert_eq!(last.counters.dropped, 0);
+    assert_eq!(last.counters.completed, 300);
+    assert!(last.max_queue_depth <= 10, "depth {}", last.max_queue_depth);
+    check_trace(&trace.try_iter().collect::<Vec<_>>(), &last);
+    // Latency counts from the scheduled arrival: blocked events show the wait upstream.
+    assert!(
+        last.latency.queue_wait.max_ns > 50_000_000,
+        "{:?}",
+        last.latency.queue_wait
+    );
+}
+
+#[test]
+fn same_seed_same_demands_whatever_the_workers() {
+    let demands = |workers: usize| {
+        let settings = Settings {
+            arrival: ArrivalProcess::Poisson,
+            rate: rate(2_000.0),
+            service: Duration::from_micros(200),
+            service_dist: ServiceDist::Lognormal,
+            workers,
+            ..Settings::default()
+        };
+        let handle = Engine::start(EngineConfig {
+            max_events: Some(300),
+            ..config(settings)
+        })
+        .unwrap();
+        let last = handle.wait(Duration::from_secs(30));
+        assert_eq!(last.state, RunState::Finished);
+        assert_eq!(last.counters.completed, 300);
+        last.now_ns
+    };
+    // Arrival times depend on the seed only: the last arrival (and so the run length) barely moves.
+    let (a, b) = (demands(1), demands(6));
+    assert!((a as f64 / b as f64 - 1.0).abs() < 0.2, "{a} vs {b}");
+}

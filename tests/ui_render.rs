@@ -1,0 +1,573 @@
+//! Renders the monitor from hand-built snapshots: whole screens and panels as insta snapshots,
+//! styles where colour carries meaning, and every widget at degenerate sizes (no panic).
+
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use backlog::app::{Action, App, LatencyWindow};
+use backlog::engine::Settings;
+use backlog::engine::settings::WorkMode;
+use backlog::engine::snapshot::{LatencyKind, RunState, SeriesPoint, Snapshot};
+use backlog::ui::{self, footer, header, help, latency, queue, source, theory, warnings, workers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::widgets::Widget;
+
+fn app(snapshot: Snapshot) -> App {
+    App::new(Arc::new(snapshot), 20)
+}
+
+fn screen(app: &App, width: u16, height: u16) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| ui::draw(frame, app)).unwrap();
+    terminal
+}
+
+/// Renders one widget alone into a terminal of the given size.
+fn panel(width: u16, height: u16, render: impl FnOnce(Rect, &mut Buffer)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| {
+            let area = frame.area();
+            render(area, frame.buffer_mut());
+        })
+        .unwrap();
+    terminal
+}
+
+/// The text of the screen, one string (for `contains` checks).
+fn text(terminal: &Terminal<TestBackend>) -> String {
+    terminal.backend().to_string()
+}
+
+/// Position of the first cell where `needle` starts, searching row by row.
+fn find(buf: &Buffer, needle: &str) -> Option<(u16, u16)> {
+    let area = buf.area;
+    for y in area.top()..area.bottom() {
+        let row: Vec<&str> = (area.left()..area.right())
+            .map(|x| buf[(x, y)].symbol())
+            .collect();
+        let line: String = row.concat();
+        if let Some(byte) = line.find(needle) {
+            // Cells hold one symbol each: count the symbols before the match.
+            let mut seen = 0;
+            for (i, symbol) in row.iter().enumerate() {
+                if seen == byte {
+                    return Some((area.left() + i as u16, y));
+                }
+                seen += symbol.len();
+            }
+        }
+    }
+    None
+}
+
+// ---- whole screens ----
+
+#[test]
+fn overloaded_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 100, 30).backend());
+}
+
+#[test]
+fn overloaded_screen_140x44() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 140, 44).backend());
+}
+
+#[test]
+fn keeping_up_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 100, 30).backend());
+}
+
+#[test]
+fn keeping_up_screen_140x44() {
+    insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 140, 44).backend());
+}
+
+#[test]
+fn finished_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 100, 30).backend());
+}
+
+#[test]
+fn finished_screen_140x44() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 140, 44).backend());
+}
+
+#[test]
+fn many_workers_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::many_workers()), 100, 30).backend());
+}
+
+#[test]
+fn many_workers_screen_140x44() {
+    insta::assert_snapshot!(screen(&app(fixtures::many_workers()), 140, 44).backend());
+}
+
+#[test]
+fn empty_start_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::empty()), 100, 30).backend());
+}
+
+#[test]
+fn help_overlay_100x30() {
+    let mut app = app(fixtures::keeping_up());
+    app.update(Action::ToggleHelp);
+    insta::assert_snapshot!(screen(&app, 100, 30).backend());
+}
+
+#[test]
+fn service_latency_over_whole_run_140x44() {
+    let mut app = app(fixtures::overloaded());
+    app.update(Action::CycleLatencyKind);
+    app.update(Action::ToggleWindow);
+    assert_eq!(app.latency_kind(), LatencyKind::Service);
+    assert_eq!(app.latency_window(), LatencyWindow::WholeRun);
+    let screen = text(&screen(&app, 140, 44));
+    assert!(screen.contains("Latency: service · whole run"), "{screen}");
+}
+
+// ---- panels, one at a time ----
+
+#[test]
+fn header_panel() {
+    let s = fixtures::overloaded();
+    let t = panel(100, 2, |area, buf| {
+        header::Header {
+            snapshot: &s,
+            settings: &s.settings,
+        }
+        .render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn source_panel() {
+    let s = fixtures::overloaded();
+    let t = panel(36, 11, |area, buf| {
+        source::SourcePanel {
+            snapshot: &s,
+            settings: &s.settings,
+        }
+        .render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn queue_panel() {
+    let s = fixtures::overloaded();
+    let t = panel(66, 12, |area, buf| {
+        queue::QueuePanel { snapshot: &s }.render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn workers_panel_rows() {
+    let s = fixtures::overloaded();
+    let t = panel(50, 7, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn workers_panel_grid_scrolls() {
+    let s = fixtures::many_workers();
+    // 64 workers, 28 one-column cells a row: 3 rows, 2 visible; scrolling past the end stops at the last.
+    let t = panel(30, 5, |area, buf| {
+        workers::WorkersPanel::new(&s, 5).render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+    let screen = text(&t);
+    assert!(screen.contains("rows 2-3 of 3"), "{screen}");
+}
+
+#[test]
+fn latency_panel() {
+    let s = fixtures::overloaded();
+    let t = panel(50, 9, |area, buf| {
+        latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::WholeRun)
+            .render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn latency_panel_narrow_keeps_percentiles() {
+    let s = fixtures::overloaded();
+    let t = panel(30, 9, |area, buf| {
+        latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
+            .render(area, buf)
+    });
+    let screen = text(&t);
+    assert!(screen.contains("p99"), "{screen}");
+    assert!(
+        !screen.contains('≤'),
+        "histogram should be dropped:\n{screen}"
+    );
+}
+
+#[test]
+fn theory_panel() {
+    let s = fixtures::overloaded();
+    let t = panel(60, 7, |area, buf| {
+        theory::TheoryPanel { snapshot: &s }.render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn warnings_panel() {
+    let s = fixtures::overloaded();
+    let lints = warnings::lints(&s);
+    let t = panel(50, 7, |area, buf| {
+        warnings::WarningsPanel { lints: &lints }.render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn footer_with_notice() {
+    let t = panel(100, 1, |area, buf| {
+        footer::Footer {
+            notice: Some("already at 1 worker"),
+        }
+        .render(area, buf)
+    });
+    insta::assert_snapshot!(t.backend());
+}
+
+// ---- meaning carried by style and by words ----
+
+#[test]
+fn overloaded_verdict_is_red_and_says_what_to_do() {
+    let t = screen(&app(fixtures::overloaded()), 100, 30);
+    let buf = t.backend().buffer();
+    let screen = text(&t);
+    assert!(
+        screen.contains("✗ overloaded: backlog grows by 0.2/s, needs ≥ 5 workers"),
+        "{screen}"
+    );
+    let (x, y) = find(buf, "overloaded:").expect("verdict on screen");
+    assert_eq!(buf[(x, y)].fg, Color::Red);
+}
+
+#[test]
+fn keeping_up_verdict_is_green() {
+    let t = screen(&app(fixtures::keeping_up()), 100, 30);
+    let buf = t.backend().buffer();
+    let (x, y) = find(buf, "keeping up").expect("verdict on screen");
+    assert_eq!(buf[(x, y)].fg, Color::Green);
+    assert!(
+        !text(&t).contains("Warnings"),
+        "no lint holds:\n{}",
+        text(&t)
+    );
+}
+
+#[test]
+fn draining_verdict_gives_time_to_empty() {
+    let mut s = fixtures::overloaded();
+    s.settings.workers = 10;
+    s.theory = backlog::engine::theory::predict(
+        &backlog::engine::theory::TheoryInput::from_settings(&s.settings, s.cores),
+    );
+    // 10 workers serve 2/s against 1/s arriving: 37 queued drain in 37 s.
+    assert_eq!(
+        theory::Verdict::of(&s),
+        theory::Verdict::Draining { seconds: 37.0 }
+    );
+    let (line, style) = theory::Verdict::of(&s).line();
+    assert_eq!(line, "↓ draining: empty in about 37s");
+    assert_eq!(style.fg, Some(Color::Yellow));
+}
+
+#[test]
+fn article_case_with_backlog_does_not_catch_up() {
+    let mut s = fixtures::overloaded();
+    s.settings.workers = 5;
+    s.theory = backlog::engine::theory::predict(
+        &backlog::engine::theory::TheoryInput::from_settings(&s.settings, s.cores),
+    );
+    assert_eq!(
+        theory::Verdict::of(&s),
+        theory::Verdict::NotCatchingUp { queued: 37 }
+    );
+}
+
+#[test]
+fn finished_banner_summarises_and_says_how_to_quit() {
+    let screen = text(&screen(&app(fixtures::finished()), 100, 30));
+    for expected in [
+        "■ finished",
+        "598 completed",
+        "0 dropped",
+        "2 failed",
+        "end-to-end mean",
+        "press q to quit",
+    ] {
+        assert!(screen.contains(expected), "{expected} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn header_shows_live_worker_count() {
+    let mut app = app(fixtures::overloaded());
+    assert!(text(&screen(&app, 100, 30)).contains("workers 4"));
+    app.update(Action::AddWorker);
+    assert!(text(&screen(&app, 100, 30)).contains("workers 5"));
+}
+
+#[test]
+fn notice_shows_in_footer() {
+    let mut s = fixtures::keeping_up();
+    s.settings.workers = 1;
+    let mut app = app(s);
+    assert_eq!(app.update(Action::RemoveWorker), None);
+    assert!(text(&screen(&app, 100, 30)).contains("already at 1 worker"));
+}
+
+// ---- lints ----
+
+#[test]
+fn lints_hold_only_when_they_should() {
+    assert_eq!(warnings::lints(&fixtures::keeping_up()), vec![]);
+    assert_eq!(warnings::lints(&fixtures::finished()), vec![]);
+    // Recent p99 wait 35 s is 7x the 5 s service: under the 10x threshold.
+    assert_eq!(
+        warnings::lints(&fixtures::overloaded()),
+        vec![warnings::Lint::Overloaded]
+    );
+}
+
+#[test]
+fn long_tail_lint() {
+    let mut s = fixtures::overloaded();
+    s.settings.service = std::time::Duration::from_secs(1);
+    // Recent p99 wait is 35 s against 1 s of service.
+    assert!(
+        warnings::lints(&s).contains(&warnings::Lint::LongTail { ratio: 35 }),
+        "{:?}",
+        warnings::lints(&s)
+    );
+}
+
+#[test]
+fn idle_workers_with_queue_lint_needs_the_whole_tail() {
+    let mut s = fixtures::keeping_up();
+    s.counters.queued = 4;
+    for p in s.series.iter_mut().rev().take(4) {
+        p.queue_depth = 4;
+        p.busy_workers = 5;
+    }
+    assert!(warnings::lints(&s).contains(&warnings::Lint::IdleWithQueue));
+    // One sample in the tail with an empty queue: a passing moment, not a stall.
+    let last = s.series.len() - 2;
+    s.series[last].queue_depth = 0;
+    assert!(!warnings::lints(&s).contains(&warnings::Lint::IdleWithQueue));
+}
+
+#[test]
+fn cpu_workers_past_cores_lint() {
+    let mut s = fixtures::keeping_up();
+    s.settings.work = WorkMode::Cpu;
+    s.settings.workers = 12;
+    assert!(
+        warnings::lints(&s).contains(&warnings::Lint::MoreWorkersThanCores {
+            workers: 12,
+            cores: 8
+        })
+    );
+    let screen = text(&screen(&app(s), 100, 30));
+    assert!(
+        screen.contains("cpu work: 12 workers share 8 cores"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn littles_law_lint() {
+    let mut s = fixtures::keeping_up();
+    // Measured: mean wait 1.2 s at 0.99/s arrivals means L ≈ 1.19; report 3 instead.
+    s.latency.queue_wait.mean_ns = 1.2e9;
+    s.mean_queue_len = 3.0;
+    assert!(
+        matches!(warnings::lints(&s)[..], [warnings::Lint::LittlesLaw { .. }]),
+        "{:?}",
+        warnings::lints(&s)
+    );
+    s.mean_queue_len = 1.25;
+    assert_eq!(warnings::lints(&s), vec![]);
+}
+
+// ---- sizes ----
+
+#[test]
+fn too_small_terminal_says_so() {
+    let screen = text(&screen(&app(fixtures::overloaded()), 79, 24));
+    assert!(
+        screen.contains("terminal too small (need 80x24)"),
+        "{screen}"
+    );
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn smallest_supported_size_lays_out_every_panel() {
+    let screen = text(&screen(&app(fixtures::overloaded()), 80, 24));
+    for title in ["Queue", "Source", "Workers", "Latency", "Theory"] {
+        assert!(screen.contains(title), "{title} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn full_screen_never_panics_at_any_size() {
+    let fixtures = [
+        fixtures::overloaded(),
+        fixtures::keeping_up(),
+        fixtures::finished(),
+        fixtures::many_workers(),
+        fixtures::empty(),
+    ];
+    for snapshot in fixtures {
+        let mut app = app(snapshot);
+        for help in [false, true] {
+            if help {
+                app.update(Action::ToggleHelp);
+            }
+            for width in (0..=150).step_by(7).chain([1, 79, 80, 81]) {
+                for height in (0..=50).step_by(5).chain([1, 23, 24, 25]) {
+                    screen(&app, width, height);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_widget_survives_tiny_areas() {
+    let sizes = [
+        (0, 0),
+        (1, 1),
+        (2, 1),
+        (1, 2),
+        (3, 3),
+        (5, 2),
+        (10, 3),
+        (12, 4),
+        (20, 5),
+        (30, 6),
+        (40, 8),
+    ];
+    for snapshot in [
+        fixtures::overloaded(),
+        fixtures::many_workers(),
+        fixtures::empty(),
+        fixtures::finished(),
+    ] {
+        let s = &snapshot;
+        let lints = warnings::lints(s);
+        for (width, height) in sizes {
+            let area = Rect::new(0, 0, width, height);
+            let mut buf = Buffer::empty(area);
+            header::Header {
+                snapshot: s,
+                settings: &s.settings,
+            }
+            .render(area, &mut buf);
+            source::SourcePanel {
+                snapshot: s,
+                settings: &s.settings,
+            }
+            .render(area, &mut buf);
+            queue::QueuePanel { snapshot: s }.render(area, &mut buf);
+            workers::WorkersPanel::new(s, 3).render(area, &mut buf);
+            for kind in LatencyKind::ALL {
+                latency::LatencyPanel::new(s, kind, LatencyWindow::Recent).render(area, &mut buf);
+            }
+            theory::TheoryPanel { snapshot: s }.render(area, &mut buf);
+            warnings::WarningsPanel { lints: &lints }.render(area, &mut buf);
+            footer::Footer {
+                notice: Some("a notice"),
+            }
+            .render(area, &mut buf);
+            help::HelpPopup.render(area, &mut buf);
+            ui::finished::FinishedBanner { snapshot: s }.render(area, &mut buf);
+            ui::render_too_small(area, &mut buf);
+        }
+    }
+}
+
+/// Widgets rendered into an area that does not start at the origin stay inside it.
+#[test]
+fn widgets_stay_inside_an_offset_area() {
+    let s = fixtures::many_workers();
+    let outer = Rect::new(0, 0, 60, 20);
+    let inner = Rect::new(7, 5, 40, 9);
+    let mut buf = Buffer::empty(outer);
+    workers::WorkersPanel::new(&s, 0).render(inner, &mut buf);
+    queue::QueuePanel { snapshot: &s }.render(inner, &mut buf);
+    for y in outer.top()..outer.bottom() {
+        for x in outer.left()..outer.right() {
+            if !inner.contains((x, y).into()) {
+                assert_eq!(buf[(x, y)].symbol(), " ", "drew outside at ({x}, {y})");
+            }
+        }
+    }
+}
+
+#[test]
+fn interrupted_run_shows_what_was_abandoned() {
+    let mut s = fixtures::overloaded();
+    s.state = RunState::Interrupted;
+    let screen = text(&screen(&app(s), 100, 30));
+    assert!(screen.contains("✗ interrupted"), "{screen}");
+    assert!(screen.contains("37 left queued, 4 in flight"), "{screen}");
+}
+
+// ---- speed ----
+
+/// One full frame at 120x40 with 64 workers; the budget is 2 ms in release builds
+/// (debug builds of this crate are unoptimised: only a loose bound there).
+#[test]
+fn a_frame_renders_quickly() {
+    // A full series (10 minutes of samples), the worst case for the charts.
+    let mut snapshot = fixtures::many_workers();
+    let sample = snapshot.series.clone();
+    snapshot.series = (0..2400u64)
+        .map(|k| SeriesPoint {
+            t_ns: (k + 1) * 250_000_000,
+            ..sample[k as usize % sample.len()]
+        })
+        .collect();
+    let app = app(snapshot);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|frame| ui::draw(frame, &app)).unwrap();
+    let frames = 100;
+    let start = Instant::now();
+    for _ in 0..frames {
+        let area = Rect::new(0, 0, 120, 40);
+        let mut buf = Buffer::empty(area);
+        ui::render(&app, area, &mut buf);
+    }
+    let per_frame = start.elapsed() / frames;
+    let budget_ms = if cfg!(debug_assertions) { 10 } else { 2 };
+    eprintln!("one 120x40 frame with 64 workers: {per_frame:?}");
+    assert!(per_frame.as_millis() < budget_ms, "{per_frame:?} per frame");
+}
+
+#[test]
+fn settings_default_is_the_article() {
+    // Fixtures lean on this: 1/s, 5 s, 5 workers.
+    let s = Settings::default();
+    assert_eq!((s.rate.get(), s.service.as_secs(), s.workers), (1.0, 5, 5));
+}
