@@ -236,6 +236,16 @@ impl EngineHandle {
         self.settings.borrow().clone()
     }
 
+    /// Model time now, ns since the run began (exact, unlike a snapshot's `now_ns`).
+    pub fn now_ns(&self) -> u64 {
+        self.shared.clock.now_ns()
+    }
+
+    /// The run's clock (model time, speed).
+    pub fn clock(&self) -> Clock {
+        self.shared.clock
+    }
+
     /// The latest published snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
         Arc::clone(&self.snapshots.borrow())
