@@ -117,20 +117,24 @@ impl Engine {
             clock.model_ns(config.recent_window).max(1),
             trace_tx.clone(),
         );
-        let placeholder = stats.snapshot(&stats::SnapshotContext {
-            state: RunState::Running,
-            now_ns: 0,
-            settings: &settings,
-            seed: config.seed,
-            speed: config.speed,
-            cores: config.cores,
-            generated: 0,
-            dropped: 0,
-            source_end_ns: None,
-            series_interval_ns: clock.model_ns(stats::SERIES_INTERVAL),
-        });
+        let placeholder = stats.snapshot(
+            &stats::SnapshotContext {
+                state: RunState::Running,
+                now_ns: 0,
+                settings: &settings,
+                seed: config.seed,
+                speed: config.speed,
+                cores: config.cores,
+                generated: 0,
+                dropped: 0,
+                source_end_ns: None,
+                series_interval_ns: clock.model_ns(stats::SERIES_INTERVAL),
+            },
+            stats.latency(),
+        );
         let (snap_tx, snap_rx) = watch::channel(Arc::new(placeholder));
         let aggregator = Aggregator {
+            latency: None,
             stats,
             shared: Arc::clone(&shared),
             messages: msg_rx,

@@ -10,7 +10,7 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
@@ -21,8 +21,12 @@ use super::work;
 
 /// An idle worker wakes this often to see whether it should retire or stop.
 const IDLE_POLL: Duration = Duration::from_millis(100);
-/// Reports are sent in batches of at most this many.
+/// How long an idle worker busy-waits for the next event before it blocks (if a core is free).
+const IDLE_SPIN: Duration = Duration::from_micros(50);
+/// Reports are sent in batches of at most this many...
 const BATCH: usize = 256;
+/// ...or after this long, so the aggregator (and the monitor) are never more than a tick behind.
+const FLUSH_EVERY: Duration = Duration::from_millis(5);
 /// Work shorter than this (wall) is reported once, as `Done`, instead of `Started` then `Finished`.
 const COALESCE_BELOW: Duration = Duration::from_micros(100);
 
@@ -98,6 +102,11 @@ impl Pool {
             .is_ok()
     }
 
+    /// The source has ended and the queue is empty: nothing more to do for this id.
+    fn release(&self, id: usize) {
+        self.slots[id - 1].store(false, Ordering::Release);
+    }
+
     /// True if the worker should leave now; releases its slot unless the target grew back meanwhile.
     fn should_leave(&self, id: usize) -> bool {
         if self.shared.stop.load(Ordering::Relaxed) {
@@ -116,92 +125,104 @@ impl Pool {
     fn run_worker(&self, id: usize) {
         let worker = id as u32;
         let clock = self.shared.clock;
-        let mut batch = Vec::with_capacity(BATCH);
-        batch.push(Report::WorkerUp {
+        let mut outbox = Outbox::new(&self.reports);
+        outbox.push(Report::WorkerUp {
             worker,
             at_ns: clock.now_ns(),
         });
-        self.flush(&mut batch);
+        outbox.flush();
         loop {
             if self.should_leave(id) {
                 break;
             }
             let event = match self.queue.try_recv() {
                 Ok(event) => event,
-                Err(TryRecvError::Empty) => {
-                    self.flush(&mut batch);
-                    match self.queue.recv_timeout(IDLE_POLL) {
-                        Ok(event) => event,
-                        Err(RecvTimeoutError::Timeout) => continue,
-                        Err(RecvTimeoutError::Disconnected) => {
-                            // The source has ended and the queue is empty: nothing more to do.
-                            self.slots[id - 1].store(false, Ordering::Release);
-                            break;
-                        }
+                Err(TryRecvError::Empty) => match self.next_event_or_timeout(&outbox) {
+                    Ok(event) => event,
+                    Err(RecvTimeoutError::Timeout) => {
+                        outbox.flush_if_due();
+                        continue;
                     }
-                }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.release(id);
+                        break;
+                    }
+                },
                 Err(TryRecvError::Disconnected) => {
-                    self.slots[id - 1].store(false, Ordering::Release);
+                    self.release(id);
                     break;
                 }
             };
             self.shared.made_room();
-            self.process(worker, event, &mut batch);
-            if batch.len() >= BATCH {
-                self.flush(&mut batch);
-            }
+            self.process(worker, event, &mut outbox);
         }
-        batch.push(Report::WorkerDown {
+        outbox.push(Report::WorkerDown {
             worker,
             at_ns: clock.now_ns(),
         });
-        self.flush(&mut batch);
+        outbox.flush();
     }
 
-    fn process(&self, worker: u32, event: Event, batch: &mut Vec<Report>) {
+    /// Waits for the next event: busy-waits briefly when a core is free for it (at high rates
+    /// the next event comes within microseconds, and blocking would add a thread wake-up, tens of
+    /// µs, to its queue wait), then blocks until the reports are due or the idle poll.
+    fn next_event_or_timeout(&self, outbox: &Outbox<'_>) -> Result<Event, RecvTimeoutError> {
+        if let Some(_permit) = work::SpinPermit::take() {
+            let deadline = Instant::now() + IDLE_SPIN;
+            while Instant::now() < deadline {
+                match self.queue.try_recv() {
+                    Ok(event) => return Ok(event),
+                    Err(TryRecvError::Empty) => std::thread::yield_now(),
+                    Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+                }
+            }
+        }
+        self.queue.recv_timeout(outbox.idle_wait())
+    }
+
+    fn process(&self, worker: u32, event: Event, outbox: &mut Outbox<'_>) {
         let clock = self.shared.clock;
         let start_ns = clock.now_ns();
         let wall = clock.wall(event.demand_ns);
         let coalesce = wall < COALESCE_BELOW;
         if !coalesce {
-            batch.push(Report::Started {
+            // Long work: the monitor should see it start now, not when the batch fills.
+            outbox.push(Report::Started {
                 worker,
                 event,
                 at_ns: start_ns,
             });
-            self.flush(batch);
+            outbox.flush();
         }
-        let outcome = match self.work(event, wall) {
-            Some(outcome) => outcome,
+        let Some(outcome) = self.work(event, wall) else {
             // Abandoned on stop: the event stays in flight in the final report.
-            None => {
-                if coalesce {
-                    batch.push(Report::Started {
-                        worker,
-                        event,
-                        at_ns: start_ns,
-                    });
-                }
-                return;
+            if coalesce {
+                outbox.push(Report::Started {
+                    worker,
+                    event,
+                    at_ns: start_ns,
+                });
             }
+            return;
         };
         let finish_ns = clock.now_ns();
-        if coalesce {
-            batch.push(Report::Done {
+        outbox.push(if coalesce {
+            Report::Done {
                 worker,
                 event,
                 start_ns,
                 finish_ns,
                 outcome,
-            });
+            }
         } else {
-            batch.push(Report::Finished {
+            Report::Finished {
                 worker,
                 id: event.id,
                 at_ns: finish_ns,
                 outcome,
-            });
-        }
+            }
+        });
+        outbox.flush_if_due();
     }
 
     /// Runs the event's work; `None` if it was abandoned because the engine stopped.
@@ -227,12 +248,55 @@ impl Pool {
             }
         }
     }
+}
 
-    fn flush(&self, batch: &mut Vec<Report>) {
-        if !batch.is_empty() {
-            let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+/// A worker's reports on their way to the aggregator: sent in batches, so the aggregator is woken
+/// at most every `FLUSH_EVERY` per worker (or per `BATCH` reports) instead of once per event.
+struct Outbox<'a> {
+    reports: &'a Sender<Msg>,
+    batch: Vec<Report>,
+    last_flush: Instant,
+}
+
+impl<'a> Outbox<'a> {
+    fn new(reports: &'a Sender<Msg>) -> Self {
+        Self {
+            reports,
+            batch: Vec::with_capacity(BATCH),
+            last_flush: Instant::now(),
+        }
+    }
+
+    fn push(&mut self, report: Report) {
+        self.batch.push(report);
+    }
+
+    fn flush(&mut self) {
+        self.last_flush = Instant::now();
+        if !self.batch.is_empty() {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
             // The aggregator outlives the pool; if it is gone the run is over anyway.
             let _ = self.reports.send(Msg::Reports(full));
+        }
+    }
+
+    /// Flushes when the batch is full or has waited `FLUSH_EVERY`.
+    fn flush_if_due(&mut self) {
+        if self.batch.len() >= BATCH
+            || (!self.batch.is_empty() && self.last_flush.elapsed() >= FLUSH_EVERY)
+        {
+            self.flush();
+        }
+    }
+
+    /// How long an idle worker may block for the next event before its reports are due.
+    fn idle_wait(&self) -> Duration {
+        if self.batch.is_empty() {
+            IDLE_POLL
+        } else {
+            FLUSH_EVERY
+                .saturating_sub(self.last_flush.elapsed())
+                .max(Duration::from_micros(100))
         }
     }
 }

@@ -25,12 +25,17 @@ pub(crate) enum Msg {
     ResetStats,
 }
 
-/// Histogram range: 1 ns .. 30 days, 3 significant digits (auto-resizing past that).
-const HIST_MAX_NS: u64 = 30 * 86_400 * 1_000_000_000;
+/// Histogram range: 1 ns .. 1 hour to start with (auto-resizing past that).
+const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
+/// Whole-run histograms keep 3 significant digits (1 µs at 1 ms: fine enough to see a worker's
+/// overshoot); the recent window keeps 2 (1%, plenty for a live view) so that merging its two
+/// halves for every snapshot stays cheap.
+const WHOLE_SIGFIG: u8 = 3;
+const WINDOW_SIGFIG: u8 = 2;
 
-fn new_histogram() -> Histogram<u64> {
-    let mut h =
-        Histogram::new_with_bounds(1, HIST_MAX_NS, 3).expect("static histogram bounds are valid");
+fn new_histogram(sigfig: u8) -> Histogram<u64> {
+    let mut h = Histogram::new_with_bounds(1, HIST_MAX_NS, sigfig)
+        .expect("static histogram bounds are valid");
     h.auto(true);
     h
 }
@@ -40,8 +45,12 @@ fn new_histogram() -> Histogram<u64> {
 struct Latencies([Histogram<u64>; 3]);
 
 impl Latencies {
-    fn new() -> Self {
-        Self([new_histogram(), new_histogram(), new_histogram()])
+    fn new(sigfig: u8) -> Self {
+        Self([
+            new_histogram(sigfig),
+            new_histogram(sigfig),
+            new_histogram(sigfig),
+        ])
     }
 
     fn record(&mut self, kind: LatencyKind, ns: u64) {
@@ -68,26 +77,69 @@ impl Latencies {
     }
 }
 
-/// Percentiles and log-2 buckets of one histogram.
+/// Count, mean, percentiles, max and log-2 buckets (from 1 µs) of one histogram, in one pass
+/// over its recorded values. Percentiles follow hdrhistogram's `value_at_quantile`: the highest
+/// value equivalent to the first recorded value whose cumulative count reaches ceil(q * count).
 pub fn summarise(h: &Histogram<u64>) -> LatencySummary {
-    if h.is_empty() {
+    const QUANTILES: [f64; 4] = [0.50, 0.90, 0.99, 0.999];
+    let total = h.len();
+    if total == 0 {
         return LatencySummary::default();
     }
-    let mut buckets: Vec<(u64, u64)> = h
-        .iter_log(1_000, 2.0)
-        .map(|v| (v.value_iterated_to(), v.count_since_last_iteration()))
-        .collect();
-    let first = buckets.iter().position(|b| b.1 > 0).unwrap_or(0);
-    buckets.drain(..first);
+    let thresholds = QUANTILES.map(|q| ((q * total as f64).ceil() as u64).max(1));
+    let mut percentiles = [0u64; 4];
+    let mut next = 0;
+    let mut seen = 0u64;
+    let mut sum = 0.0;
+    let mut buckets: Vec<(u64, u64)> = Vec::new();
+    for v in h.iter_recorded() {
+        let value = v.value_iterated_to();
+        let count = v.count_at_value();
+        seen += count;
+        sum += h.median_equivalent(value) as f64 * count as f64;
+        while next < 4 && seen >= thresholds[next] {
+            percentiles[next] = value;
+            next += 1;
+        }
+        let bucket = log_bucket(value);
+        if buckets.is_empty() {
+            buckets.push((LOG_BUCKET_BASE_NS << bucket, 0));
+        }
+        while buckets
+            .last()
+            .is_some_and(|b| b.0 < LOG_BUCKET_BASE_NS << bucket)
+        {
+            let upper = buckets.last().map_or(LOG_BUCKET_BASE_NS, |b| b.0 * 2);
+            buckets.push((upper, 0));
+        }
+        if let Some(b) = buckets.last_mut() {
+            b.1 += count;
+        }
+    }
+    let [p50_ns, p90_ns, p99_ns, p999_ns] = percentiles;
     LatencySummary {
-        count: h.len(),
-        mean_ns: h.mean(),
-        p50_ns: h.value_at_quantile(0.50),
-        p90_ns: h.value_at_quantile(0.90),
-        p99_ns: h.value_at_quantile(0.99),
-        p999_ns: h.value_at_quantile(0.999),
+        count: total,
+        mean_ns: sum / total as f64,
+        p50_ns,
+        p90_ns,
+        p99_ns,
+        p999_ns,
         max_ns: h.max(),
         buckets,
+    }
+}
+
+/// Upper bound of the first log bucket: everything up to 1 µs.
+const LOG_BUCKET_BASE_NS: u64 = 1_000;
+
+/// Index k of the bucket (LOG_BUCKET_BASE_NS << (k-1), LOG_BUCKET_BASE_NS << k] holding `ns`.
+fn log_bucket(ns: u64) -> u32 {
+    if ns <= LOG_BUCKET_BASE_NS {
+        0
+    } else {
+        // smallest k with base * 2^k >= ns
+        let ratio = ns.div_ceil(LOG_BUCKET_BASE_NS);
+        64 - (ratio - 1).leading_zeros()
     }
 }
 
@@ -109,8 +161,8 @@ pub const SERIES_INTERVAL: Duration = Duration::from_millis(250);
 /// Samples kept (at 250 ms: 10 minutes of wall time).
 pub const SERIES_LEN: usize = 2400;
 
-/// All statistics. Owned by the aggregator thread; tests drive it directly.
-pub(crate) struct Stats {
+/// All statistics. Owned by the aggregator thread; tests and benchmarks drive it directly.
+pub struct Stats {
     started: u64,
     completed: u64,
     failed: u64,
@@ -143,9 +195,9 @@ impl Stats {
             completed: 0,
             failed: 0,
             workers: vec![WorkerStats::default(); max_workers],
-            whole: Latencies::new(),
-            window_now: Latencies::new(),
-            window_prev: Latencies::new(),
+            whole: Latencies::new(WHOLE_SIGFIG),
+            window_now: Latencies::new(WINDOW_SIGFIG),
+            window_prev: Latencies::new(WINDOW_SIGFIG),
             window_started_ns: 0,
             window_ns: window_ns.max(2),
             series: VecDeque::with_capacity(SERIES_LEN),
@@ -374,7 +426,18 @@ impl Stats {
             .collect()
     }
 
-    pub fn snapshot(&self, view: &SnapshotContext<'_>) -> Snapshot {
+    /// Summaries of the whole-run and recent-window histograms (the costly part of a snapshot).
+    pub fn latency(&self) -> LatencyView {
+        let mut recent = self.window_prev.clone();
+        recent.add(&self.window_now);
+        LatencyView {
+            whole: self.whole.summarise(),
+            recent: recent.summarise(),
+        }
+    }
+
+    /// A snapshot, with latency summaries from [`Stats::latency`] (possibly a recent one).
+    pub fn snapshot(&self, view: &SnapshotContext<'_>, latency: LatencyView) -> Snapshot {
         let now_ns = view.now_ns;
         let counters = self.counters(view.generated, view.dropped);
         let stats_ns = now_ns.saturating_sub(self.since_ns);
@@ -389,8 +452,6 @@ impl Stats {
                 count as f64 / (ns as f64 / 1e9)
             }
         };
-        let mut recent = self.window_prev.clone();
-        recent.add(&self.window_now);
         let recent_window_ns = now_ns.saturating_sub(self.window_started_ns) + self.window_ns / 2;
         let recent_points =
             ((recent_window_ns / view.series_interval_ns.max(1)) as usize).clamp(1, SERIES_LEN);
@@ -420,8 +481,8 @@ impl Stats {
                 self.depth_area / stats_ns as f64
             },
             workers: self.worker_views(now_ns, view.settings.workers),
-            latency: self.whole.summarise(),
-            recent_latency: recent.summarise(),
+            latency: latency.whole,
+            recent_latency: latency.recent,
             recent_window_ns,
             series: self.series.iter().copied().collect(),
             series_interval_ns: view.series_interval_ns,
@@ -430,8 +491,15 @@ impl Stats {
     }
 }
 
+/// Latency summaries for a snapshot.
+#[derive(Debug, Clone)]
+pub struct LatencyView {
+    pub whole: LatencySet,
+    pub recent: LatencySet,
+}
+
 /// What the snapshot needs from outside the statistics.
-pub(crate) struct SnapshotContext<'a> {
+pub struct SnapshotContext<'a> {
     pub state: RunState,
     pub now_ns: u64,
     pub settings: &'a Settings,
@@ -449,7 +517,11 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// After a stop, how long to wait for workers to leave before reporting anyway.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// How often latency summaries are recomputed for snapshots (wall time).
+const LATENCY_REFRESH: Duration = Duration::from_millis(200);
+
 pub(crate) struct Aggregator {
+    pub latency: Option<(Instant, LatencyView)>,
     pub stats: Stats,
     pub shared: Arc<Shared>,
     pub messages: Receiver<Msg>,
@@ -543,7 +615,7 @@ impl Aggregator {
         }
     }
 
-    fn publish(&self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
+    fn publish(&mut self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
         let settings = self.settings.borrow().clone();
         let source_end_ns = self
             .shared
@@ -562,7 +634,59 @@ impl Aggregator {
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
         };
-        self.snapshots
-            .send_replace(Arc::new(self.stats.snapshot(&context)));
+        // Latency summaries cost the most; a few refreshes a second are plenty for the eye, and
+        // the last snapshot of a run always gets fresh ones.
+        let fresh = match &self.latency {
+            Some((at, view)) if at.elapsed() < LATENCY_REFRESH && !state.is_over() => view.clone(),
+            _ => {
+                let view = self.stats.latency();
+                self.latency = Some((Instant::now(), view.clone()));
+                view
+            }
+        };
+        let snapshot = self.stats.snapshot(&context, fresh);
+        self.snapshots.send_replace(Arc::new(snapshot));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_summary_matches_hdrhistogram() {
+        let mut h = new_histogram(WHOLE_SIGFIG);
+        let mut x = 12345u64;
+        for _ in 0..100_000 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // log-uniform from 1 ns to ~1 s
+            let v = 1u64 << ((x >> 58) % 30);
+            h.record(v + (x >> 40) % v.max(1)).unwrap();
+        }
+        let s = summarise(&h);
+        assert_eq!(s.count, h.len());
+        assert_eq!(s.p50_ns, h.value_at_quantile(0.5));
+        assert_eq!(s.p90_ns, h.value_at_quantile(0.9));
+        assert_eq!(s.p99_ns, h.value_at_quantile(0.99));
+        assert_eq!(s.p999_ns, h.value_at_quantile(0.999));
+        assert_eq!(s.max_ns, h.max());
+        assert!((s.mean_ns / h.mean() - 1.0).abs() < 1e-9);
+        assert_eq!(s.buckets.iter().map(|b| b.1).sum::<u64>(), h.len());
+        assert!(s.buckets.windows(2).all(|w| w[1].0 == w[0].0 * 2));
+        // every value sits at or below its bucket's upper bound
+        let under_1us = h.count_between(0, 1_000);
+        assert_eq!(s.buckets[0], (1_000, under_1us));
+    }
+
+    #[test]
+    fn log_buckets_are_powers_of_two_from_a_microsecond() {
+        assert_eq!(log_bucket(0), 0);
+        assert_eq!(log_bucket(1_000), 0);
+        assert_eq!(log_bucket(1_001), 1);
+        assert_eq!(log_bucket(2_000), 1);
+        assert_eq!(log_bucket(2_001), 2);
+        assert_eq!(log_bucket(1_024_000), 10);
     }
 }

@@ -59,6 +59,27 @@ fn spare_cores() -> usize {
     *SPARE.get_or_init(|| super::available_cores().saturating_sub(1).max(1))
 }
 
+/// The right to busy-wait for a while; at most `spare_cores()` are out at once, so waiting
+/// threads never take the cores the work itself needs.
+pub struct SpinPermit(());
+
+impl SpinPermit {
+    pub fn take() -> Option<Self> {
+        if SPINNERS.fetch_add(1, Ordering::AcqRel) < spare_cores() {
+            Some(SpinPermit(()))
+        } else {
+            SPINNERS.fetch_sub(1, Ordering::AcqRel);
+            None
+        }
+    }
+}
+
+impl Drop for SpinPermit {
+    fn drop(&mut self) {
+        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Waits until `deadline`: sleeps in slices (checking `cancel`), then spins the last ~150 µs
 /// when allowed, because a plain sleep overshoots by 50-130 µs.
 pub fn wait_until(deadline: Instant, cancel: &AtomicBool, spin: Spin) -> Result<(), Cancelled> {
@@ -75,17 +96,18 @@ pub fn wait_until(deadline: Instant, cancel: &AtomicBool, spin: Spin) -> Result<
             std::thread::sleep((left - SPIN_TAIL).min(SLEEP_SLICE));
             continue;
         }
-        let may_spin =
-            spin == Spin::Always || SPINNERS.fetch_add(1, Ordering::AcqRel) < spare_cores();
-        if may_spin {
+        let permit = match spin {
+            Spin::Always => None,
+            Spin::IfCoreFree => SpinPermit::take(),
+        };
+        if spin == Spin::Always || permit.is_some() {
+            // Yield rather than spin hard: a thread woken on this core (a worker the source just
+            // handed an event) runs at once instead of waiting for this one's time slice to end.
             while Instant::now() < deadline {
-                std::hint::spin_loop();
+                std::thread::yield_now();
             }
         } else {
             std::thread::sleep(left);
-        }
-        if spin == Spin::IfCoreFree {
-            SPINNERS.fetch_sub(1, Ordering::AcqRel);
         }
         return Ok(());
     }

@@ -1,0 +1,146 @@
+//! Micro-benchmarks of the per-event and per-frame hot paths: `cargo bench --bench hot_paths`.
+
+use std::sync::Arc;
+
+use backlog::app::App;
+use backlog::engine::event::{Event, Fate, Outcome, Report};
+use backlog::engine::settings::Settings;
+use backlog::engine::snapshot::RunState;
+use backlog::engine::stats::{SnapshotContext, Stats};
+use divan::{Bencher, black_box};
+use hdrhistogram::Histogram;
+use ratatui::{buffer::Buffer, layout::Rect};
+
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+fn main() {
+    divan::main();
+}
+
+/// A finished event with spread-out latencies (log-uniform, 1 ns to ~1 s), like a real run's.
+fn done(id: u64, worker: u32) -> Report {
+    let h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let wait = 1u64 << (h >> 59) % 30;
+    let service = 1u64 << (h >> 32) % 30;
+    let arrival_ns = id * 1_000;
+    let event = Event {
+        id,
+        arrival_ns,
+        demand_ns: service,
+        fate: Fate::Succeed,
+    };
+    let start_ns = arrival_ns + wait;
+    Report::Done {
+        worker,
+        event,
+        start_ns,
+        finish_ns: start_ns + service,
+        outcome: Outcome::Ok(id),
+    }
+}
+
+/// One latency recorded into an HDR histogram (the aggregator does three per event).
+#[divan::bench]
+fn histogram_record(bencher: Bencher) {
+    let mut h = Histogram::<u64>::new_with_bounds(1, 3_600_000_000_000, 2).unwrap();
+    let mut v = 1u64;
+    bencher.bench_local(|| {
+        v = v
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        h.saturating_record(black_box(v >> 40));
+    });
+}
+
+/// The aggregator's work per event: one coalesced Started+Finished report applied to all stats.
+#[divan::bench]
+fn stats_apply_per_event(bencher: Bencher) {
+    let mut stats = Stats::new(256, 10_000_000_000, None);
+    let mut id = 0;
+    bencher.bench_local(|| {
+        id += 1;
+        stats.apply(black_box(done(id, (id % 2) as u32 + 1)));
+    });
+}
+
+/// Channel + report + stats per event, on one thread: send an event through flume, build the
+/// report, send it in a batch of 256 over the report channel, apply it.
+#[divan::bench]
+fn channel_report_stats_per_event(bencher: Bencher) {
+    let (tx, rx) = flume::bounded::<Event>(1024);
+    let (rtx, rrx) = flume::unbounded::<Vec<Report>>();
+    let mut stats = Stats::new(256, 10_000_000_000, None);
+    let mut batch = Vec::with_capacity(256);
+    let mut id = 0;
+    bencher.bench_local(|| {
+        id += 1;
+        tx.send(Event {
+            id,
+            arrival_ns: id,
+            demand_ns: 0,
+            fate: Fate::Succeed,
+        })
+        .unwrap();
+        let event = rx.recv().unwrap();
+        batch.push(Report::Done {
+            worker: 1,
+            event,
+            start_ns: id + 5,
+            finish_ns: id + 9,
+            outcome: Outcome::Ok(id),
+        });
+        if batch.len() == 256 {
+            rtx.send(std::mem::replace(&mut batch, Vec::with_capacity(256)))
+                .unwrap();
+            for r in rrx.recv().unwrap() {
+                stats.apply(r);
+            }
+        }
+    });
+}
+
+/// Building a snapshot with fresh latency summaries (published 20 times a second; the
+/// summaries are refreshed 5 times a second) after a million events over 64 workers.
+#[divan::bench]
+fn snapshot_64_workers(bencher: Bencher) {
+    let mut stats = Stats::new(256, 10_000_000_000, None);
+    for id in 1..=1_000_000u64 {
+        stats.apply(done(id, (id % 64) as u32 + 1));
+    }
+    for t in 0..2400u64 {
+        stats.observe(t * 250_000_000, t % 50);
+        stats.sample(t * 250_000_000, t % 50, t * 400);
+    }
+    let settings = Settings {
+        workers: 64,
+        ..Settings::default()
+    };
+    let context = SnapshotContext {
+        state: RunState::Running,
+        now_ns: 2400 * 250_000_000,
+        settings: &settings,
+        seed: 1,
+        speed: 1.0,
+        cores: 2,
+        generated: 1_000_000,
+        dropped: 0,
+        source_end_ns: None,
+        series_interval_ns: 250_000_000,
+    };
+    bencher.bench_local(|| black_box(stats.snapshot(&context, stats.latency())));
+}
+
+/// One full monitor frame at 120x40 with 64 workers and a full series (budget: 2 ms).
+#[divan::bench]
+fn frame_render_120x40_64_workers(bencher: Bencher) {
+    let app = App::new(Arc::new(fixtures::many_workers()), 20);
+    let area = Rect::new(0, 0, 120, 40);
+    let mut buf = Buffer::empty(area);
+    bencher.bench_local(|| {
+        buf.reset();
+        backlog::ui::render(&app, area, &mut buf);
+        black_box(&buf);
+    });
+}

@@ -1,0 +1,785 @@
+//! The end-to-end benchmark: every performance goal, measured and printed next to its target.
+//!
+//! `cargo bench --bench pipeline` (about three minutes on 2 cores). Set `BENCH_QUICK=1` for a
+//! shorter, noisier pass. Ratios are against baselines measured in the same run: a bare flume
+//! channel, and the article's Python pipeline (`bench/seed_pipeline.py`, skipped without python3).
+
+use std::io::Read;
+use std::num::NonZeroU16;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use backlog::app::App;
+use backlog::engine::event::{Event, Fate};
+use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
+use backlog::engine::{
+    Command, Engine, EngineConfig, EngineHandle, RunState, Snapshot, available_cores,
+};
+use ratatui::{buffer::Buffer, layout::Rect};
+
+#[path = "../tests/common/fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
+fn quick() -> bool {
+    std::env::var_os("BENCH_QUICK").is_some()
+}
+
+/// One line of the report: a goal, its figure, its target, and whether it is met.
+struct Goal {
+    name: String,
+    figure: String,
+    target: String,
+    met: bool,
+}
+
+#[derive(Default)]
+struct Report {
+    goals: Vec<Goal>,
+}
+
+impl Report {
+    fn check(
+        &mut self,
+        name: impl Into<String>,
+        figure: impl Into<String>,
+        target: impl Into<String>,
+        met: bool,
+    ) {
+        let goal = Goal {
+            name: name.into(),
+            figure: figure.into(),
+            target: target.into(),
+            met,
+        };
+        println!(
+            "  {:<52} {:>22}   target {:<18} {}",
+            goal.name,
+            goal.figure,
+            goal.target,
+            if met { "met" } else { "MISSED" }
+        );
+        self.goals.push(goal);
+    }
+}
+
+fn rate(per_s: f64) -> Rate {
+    Rate::per_s(per_s).expect("bench rates are valid")
+}
+
+fn start(settings: Settings, configure: impl FnOnce(&mut EngineConfig)) -> EngineHandle {
+    let mut config = EngineConfig {
+        settings,
+        seed: 42,
+        ..EngineConfig::default()
+    };
+    configure(&mut config);
+    Engine::start(config).expect("bench settings are valid")
+}
+
+fn zero_work(workers: usize) -> Settings {
+    Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(10_000_000.0),
+        service: Duration::ZERO,
+        service_dist: ServiceDist::Fixed,
+        workers,
+        queue_cap: Some(1024),
+        overflow: Overflow::Block,
+        ..Settings::default()
+    }
+}
+
+/// Busy-spins every core until dropped ("with every core busy").
+struct Hog(Arc<AtomicBool>, Vec<std::thread::JoinHandle<()>>);
+
+impl Hog {
+    fn all_cores() -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..available_cores())
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut x = 1u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+                    }
+                })
+            })
+            .collect();
+        Self(stop, threads)
+    }
+}
+
+impl Drop for Hog {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+        self.1.drain(..).for_each(|t| {
+            let _ = t.join();
+        });
+    }
+}
+
+fn rss_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+fn main() {
+    println!(
+        "backlog pipeline benchmark: {} cores, {}",
+        available_cores(),
+        cpu_model()
+    );
+    let mut report = Report::default();
+    throughput(&mut report);
+    pacing(&mut report);
+    own_latency(&mut report);
+    memory(&mut report);
+    ui_cost(&mut report);
+    scaling(&mut report);
+    let missed = report.goals.iter().filter(|g| !g.met).count();
+    println!(
+        "\n{} goals, {} met, {} missed",
+        report.goals.len(),
+        report.goals.len() - missed,
+        missed
+    );
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown cpu".into(), |m| m.trim().to_string())
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Dispatch throughput
+
+fn bare_flume(n: u64) -> f64 {
+    let (tx, rx) = flume::bounded::<Event>(1024);
+    let t = Instant::now();
+    let producer = std::thread::spawn(move || {
+        for id in 0..n {
+            tx.send(Event {
+                id,
+                arrival_ns: id,
+                demand_ns: 0,
+                fate: Fate::Succeed,
+            })
+            .unwrap();
+        }
+    });
+    let mut sum = 0u64;
+    for e in rx.iter() {
+        sum = sum.wrapping_add(e.id);
+    }
+    producer.join().unwrap();
+    std::hint::black_box(sum);
+    n as f64 / t.elapsed().as_secs_f64()
+}
+
+fn pipeline_throughput(workers: usize, n: u64) -> (f64, Arc<Snapshot>) {
+    let handle = start(zero_work(workers), |c| c.max_events = Some(n));
+    let last = handle.wait(Duration::from_secs(120));
+    assert_eq!(last.state, RunState::Finished);
+    assert_eq!(last.counters.completed, n);
+    (n as f64 / (last.now_ns as f64 / 1e9), last)
+}
+
+struct Python {
+    events_per_s: f64,
+    latency_p50_us: f64,
+    sleeping_source_max_per_s: f64,
+}
+
+fn article_pipeline() -> Option<Python> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/seed_pipeline.py");
+    let n = if quick() { "5000" } else { "20000" };
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(n)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(Python {
+        events_per_s: v["events_per_s"].as_f64()?,
+        latency_p50_us: v["latency_p50_us"].as_f64()?,
+        sleeping_source_max_per_s: v["sleeping_source_max_per_s"].as_f64()?,
+    })
+}
+
+fn throughput(report: &mut Report) {
+    println!("\n1. Dispatch throughput (zero work, bounded queue of 1024, statistics on)");
+    let n = if quick() { 1_000_000 } else { 5_000_000 };
+    let flume = bare_flume(n);
+    println!(
+        "  bare flume channel, 1 producer -> 1 consumer: {:.2} M events/s",
+        flume / 1e6
+    );
+    let (two, _) = pipeline_throughput(2, n);
+    let (five, _) = pipeline_throughput(5, n);
+    println!("  full pipeline, 5 workers: {:.2} M events/s", five / 1e6);
+    report.check(
+        "full pipeline, 2 workers",
+        format!("{:.2} M/s", two / 1e6),
+        ">= 2 M/s (stretch 3)",
+        two >= 2e6,
+    );
+    report.check(
+        "  vs a bare flume channel (same run)",
+        format!("{:.0}%", two / flume * 100.0),
+        ">= 30%",
+        two / flume >= 0.3,
+    );
+    match article_pipeline() {
+        Some(py) => {
+            println!(
+                "  the article's Python pipeline: {:.0} events/s, put-to-get p50 {:.0} µs, sleeping source max {:.0}/s",
+                py.events_per_s, py.latency_p50_us, py.sleeping_source_max_per_s
+            );
+            report.check(
+                "  vs the article's Python pipeline (same run)",
+                format!("{:.0}x", two / py.events_per_s),
+                ">= 100x",
+                two / py.events_per_s >= 100.0,
+            );
+        }
+        None => println!("  (python3 not found or failed: the article's pipeline was skipped)"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Pacing accuracy
+
+/// Achieved/target for fixed arrivals at `per_s`, counted over a whole run of `secs`.
+fn fixed_pacing(per_s: f64, secs: f64) -> f64 {
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(per_s),
+        service: Duration::ZERO,
+        service_dist: ServiceDist::Fixed,
+        workers: 2,
+        ..Settings::default()
+    };
+    let handle = start(settings, |c| {
+        c.duration = Some(Duration::from_secs_f64(secs))
+    });
+    let last = handle.wait(Duration::from_secs(120));
+    last.counters.generated as f64 / (per_s * secs).floor()
+}
+
+fn pacing(report: &mut Report) {
+    println!("\n2. Pacing accuracy (fixed arrivals: achieved / target over the run)");
+    let rates: &[f64] = &[1.0, 10.0, 100.0, 1_000.0, 10_000.0, 100_000.0, 200_000.0];
+    for busy in [false, true] {
+        let _hog = busy.then(Hog::all_cores);
+        let mut worst: f64 = 0.0;
+        let mut cells = Vec::new();
+        for &r in rates {
+            let secs = if r < 10.0 {
+                4.0
+            } else if quick() {
+                1.0
+            } else {
+                2.0
+            };
+            let ratio = fixed_pacing(r, secs);
+            worst = worst.max((ratio - 1.0).abs());
+            cells.push(format!("{r}/s {:.4}", ratio));
+        }
+        println!(
+            "  {}: {}",
+            if busy { "every core busy" } else { "idle" },
+            cells.join(", ")
+        );
+        report.check(
+            format!(
+                "fixed 1/s..200k/s, {}",
+                if busy { "every core busy" } else { "idle" }
+            ),
+            format!("worst off by {:.3}%", worst * 100.0),
+            "within 0.1%",
+            worst <= 0.001,
+        );
+    }
+    // Poisson: the count in a window is Poisson(lambda T): within 4 standard deviations.
+    let (per_s, secs) = (20_000.0, 2.0);
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: rate(per_s),
+        service: Duration::ZERO,
+        workers: 2,
+        ..Settings::default()
+    };
+    let handle = start(settings, |c| {
+        c.duration = Some(Duration::from_secs_f64(secs))
+    });
+    let n = handle.wait(Duration::from_secs(60)).counters.generated as f64;
+    let z = (n - per_s * secs) / (per_s * secs).sqrt();
+    report.check(
+        "poisson 20k/s over 2 s: count vs lambda T",
+        format!("z = {z:+.2}"),
+        "|z| < 4",
+        z.abs() < 4.0,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Own latency
+
+/// Queue wait p50/p99 (µs) with idle workers at `per_s`, after a warm-up.
+fn idle_queue_wait(per_s: f64) -> (f64, f64) {
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(per_s),
+        service: Duration::ZERO,
+        service_dist: ServiceDist::Fixed,
+        workers: 2,
+        ..Settings::default()
+    };
+    let handle = start(settings, |_| {});
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::ResetStats);
+    std::thread::sleep(Duration::from_secs(if quick() { 1 } else { 3 }));
+    let wait = handle.snapshot().latency.queue_wait.clone();
+    (wait.p50_ns as f64 / 1e3, wait.p99_ns as f64 / 1e3)
+}
+
+/// Service p99 minus the demand (µs): how far past its demand a job ends.
+fn overshoot_p99_us(work: WorkMode, demand: Duration, workers: usize) -> f64 {
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(workers as f64 * 0.5 / demand.as_secs_f64()),
+        service: demand,
+        service_dist: ServiceDist::Fixed,
+        work,
+        workers,
+        ..Settings::default()
+    };
+    let handle = start(settings, |_| {});
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::ResetStats);
+    std::thread::sleep(Duration::from_secs(if quick() { 1 } else { 3 }));
+    let service = handle.snapshot().latency.service.clone();
+    (service.p99_ns as f64 - demand.as_nanos() as f64) / 1e3
+}
+
+fn own_latency(report: &mut Report) {
+    println!("\n3. Own latency (idle workers: queue wait from scheduled arrival to start)");
+    for per_s in [100.0, 1_000.0, 10_000.0, 100_000.0] {
+        let (p50, p99) = idle_queue_wait(per_s);
+        report.check(
+            format!("queue wait at {per_s}/s: p50 / p99"),
+            format!("{p50:.1} / {p99:.1} µs"),
+            "<= 25 / 150 µs",
+            p50 <= 25.0 && p99 <= 150.0,
+        );
+    }
+    let sleep = overshoot_p99_us(WorkMode::Sleep, Duration::from_millis(1), 2);
+    report.check(
+        "sleep work overshoot p99 (1 ms demand)",
+        format!("{sleep:.1} µs"),
+        "<= 50 µs",
+        sleep <= 50.0,
+    );
+    let cpu = overshoot_p99_us(WorkMode::Cpu, Duration::from_millis(1), 1);
+    report.check(
+        "cpu work overshoot p99 (1 ms, workers <= cores)",
+        format!("{cpu:.1} µs"),
+        "<= 10 µs",
+        cpu <= 10.0,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. Memory
+
+fn memory(report: &mut Report) {
+    println!("\n4. Memory");
+    // A million events queued behind one worker busy for an hour.
+    let n: u64 = 1_000_000;
+    let before = rss_kb("VmRSS:");
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(10_000_000.0),
+        service: Duration::from_secs(3600),
+        service_dist: ServiceDist::Fixed,
+        workers: 1,
+        ..Settings::default()
+    };
+    let handle = start(settings, |c| c.max_events = Some(n));
+    while handle.snapshot().counters.generated < n {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let after = rss_kb("VmRSS:");
+    handle.send(Command::Stop);
+    drop(handle);
+    let per_event = (after.saturating_sub(before) * 1024) as f64 / n as f64;
+    let size = std::mem::size_of::<Event>() as f64;
+    report.check(
+        "RSS per queued event (1M queued)",
+        format!("{per_event:.1} B ({size} B event)"),
+        "<= size + 10%",
+        per_event <= size * 1.1,
+    );
+
+    // Peak RSS of a whole zero-work run with a bounded queue, as a separate process.
+    let n = if quick() { "1000000" } else { "5000000" };
+    let peak = child_peak_rss_kb(&[
+        "--headless",
+        "--json",
+        "--arrival",
+        "fixed",
+        "--rate",
+        "10000000/s",
+        "--service",
+        "0",
+        "--service-dist",
+        "fixed",
+        "--workers",
+        "2",
+        "--queue-cap",
+        "1024",
+        "--events",
+        n,
+    ]);
+    report.check(
+        format!("peak RSS, {n}-event zero-work run"),
+        format!("{:.1} MB", peak as f64 / 1024.0),
+        "< 30 MB",
+        peak < 30 * 1024,
+    );
+
+    // A steady run: memory after 2 s and after 10 s.
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: rate(50_000.0),
+        service: Duration::ZERO,
+        workers: 2,
+        ..Settings::default()
+    };
+    let handle = start(settings, |_| {});
+    std::thread::sleep(Duration::from_secs(2));
+    let early = rss_kb("VmRSS:");
+    std::thread::sleep(Duration::from_secs(if quick() { 4 } else { 10 }));
+    let late = rss_kb("VmRSS:");
+    drop(handle);
+    let growth_mb = (late as f64 - early as f64) / 1024.0;
+    report.check(
+        "RSS growth over a steady 50k/s run",
+        format!("{growth_mb:+.2} MB"),
+        "flat (< 1 MB)",
+        growth_mb < 1.0,
+    );
+}
+
+/// Runs the release binary and returns its own peak RSS (kB): the last VmHWM read from /proc
+/// before it exits (getrusage would also count the bench's own memory, inherited at spawn).
+fn child_peak_rss_kb(args: &[&str]) -> u64 {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("binary runs");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            let hwm = status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1));
+            peak = peak.max(hwm.and_then(|v| v.parse().ok()).unwrap_or(0));
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            assert!(status.success(), "the run failed");
+            return peak;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 5. UI cost
+
+fn ui_cost(report: &mut Report) {
+    println!("\n5. UI cost");
+    let app = App::new(Arc::new(fixtures::many_workers()), 20);
+    let area = Rect::new(0, 0, 120, 40);
+    let mut buf = Buffer::empty(area);
+    let frames = 300;
+    let t = Instant::now();
+    for _ in 0..frames {
+        buf.reset();
+        backlog::ui::render(&app, area, &mut buf);
+    }
+    let per_frame_ms = t.elapsed().as_secs_f64() * 1e3 / frames as f64;
+    report.check(
+        "one frame, 120x40, 64 workers",
+        format!("{per_frame_ms:.3} ms"),
+        "< 2 ms",
+        per_frame_ms < 2.0,
+    );
+
+    let mut paused = Monitor::spawn(&["--rate", "9/s"]);
+    paused.wait_for("workers 4");
+    paused.press(" ");
+    paused.wait_for("paused");
+    let cpu = paused.cpu_share(Duration::from_secs(if quick() { 2 } else { 5 }));
+    report.check(
+        "monitor CPU, source paused, 20 fps",
+        format!("{:.2}% of a core", cpu * 100.0),
+        "< 3%",
+        cpu < 0.03,
+    );
+    drop(paused);
+
+    let mut busy = Monitor::spawn(&[
+        "--rate",
+        "500000/s",
+        "--arrival",
+        "fixed",
+        "--service",
+        "0",
+        "--workers",
+        "2",
+        "--max-workers",
+        "8",
+    ]);
+    busy.wait_for("workers 2");
+    let fps = busy.frames_per_s(Duration::from_secs(2));
+    let t = Instant::now();
+    busy.press("+");
+    busy.wait_for("workers 3");
+    let key_ms = t.elapsed().as_secs_f64() * 1e3;
+    report.check(
+        "at 500k events/s: frames drawn per second",
+        format!("{fps:.1}"),
+        ">= 18 (of 20)",
+        fps >= 18.0,
+    );
+    report.check(
+        "at 500k events/s: key to screen",
+        format!("{key_ms:.0} ms"),
+        "< 100 ms",
+        key_ms < 100.0,
+    );
+}
+
+/// The real binary in a pseudo-terminal.
+struct Monitor {
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+    writer: Box<dyn std::io::Write + Send>,
+    output: std::sync::mpsc::Receiver<(Instant, Vec<u8>)>,
+    parser: vt100::Parser,
+}
+
+impl Monitor {
+    fn spawn(args: &[&str]) -> Self {
+        use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+        let pair = native_pty_system()
+            .openpty(PtySize {
+                rows: 36,
+                cols: 120,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("a pty");
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_backlog"));
+        cmd.args(args);
+        cmd.env("TERM", "xterm-256color");
+        let child = pair.slave.spawn_command(cmd).expect("spawn");
+        let mut reader = pair.master.try_clone_reader().expect("reader");
+        let writer = pair.master.take_writer().expect("writer");
+        let (tx, output) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 65536];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send((Instant::now(), buf[..n].to_vec())).is_err() {
+                    break;
+                }
+            }
+        });
+        std::mem::forget(pair.master);
+        Self {
+            child,
+            writer,
+            output,
+            parser: vt100::Parser::new(
+                NonZeroU16::new(36).unwrap(),
+                NonZeroU16::new(120).unwrap(),
+                0,
+            ),
+        }
+    }
+
+    fn pump(&mut self, timeout: Duration) -> Vec<Instant> {
+        let mut times = Vec::new();
+        let deadline = Instant::now() + timeout;
+        while let Ok((t, bytes)) = self
+            .output
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
+            self.parser.process(&bytes);
+            times.push(t);
+            if Instant::now() >= deadline {
+                break;
+            }
+        }
+        times
+    }
+
+    fn wait_for(&mut self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.parser.screen().contents().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "'{text}' never showed:\n{}",
+                self.parser.screen().contents()
+            );
+            self.pump(Duration::from_millis(5));
+        }
+    }
+
+    fn press(&mut self, keys: &str) {
+        self.writer
+            .write_all(keys.as_bytes())
+            .expect("write to pty");
+        self.writer.flush().ok();
+    }
+
+    /// Output bursts (frames) per second: reads closer than 10 ms belong to one frame.
+    fn frames_per_s(&mut self, over: Duration) -> f64 {
+        let times = self.pump(over);
+        let frames = 1 + times
+            .windows(2)
+            .filter(|w| w[1] - w[0] > Duration::from_millis(10))
+            .count();
+        frames as f64 / over.as_secs_f64()
+    }
+
+    /// Share of one core the process used over `over`.
+    fn cpu_share(&mut self, over: Duration) -> f64 {
+        let pid = self.child.process_id().expect("pid");
+        let ticks = || -> u64 {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            fields
+                .get(11)
+                .and_then(|u| u.parse::<u64>().ok())
+                .unwrap_or(0)
+                + fields
+                    .get(12)
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0)
+        };
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        let before = ticks();
+        self.pump(over);
+        (ticks() - before) as f64 / hz / over.as_secs_f64()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.press("q");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            self.pump(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 6. Scaling
+
+fn scaled_throughput(work: WorkMode, workers: usize) -> f64 {
+    let service = Duration::from_millis(10);
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(30_000.0),
+        service,
+        service_dist: ServiceDist::Fixed,
+        work,
+        workers,
+        max_workers: 256,
+        queue_cap: Some(1024),
+        overflow: Overflow::Block,
+        ..Settings::default()
+    };
+    let handle = start(settings, |_| {});
+    // With many cpu workers sharing the cores, jobs finish in waves 1-2 s apart: skip the first
+    // and count over several.
+    let (warm, window) = if work == WorkMode::Cpu && workers > 16 {
+        (2, 5)
+    } else {
+        (1, 2)
+    };
+    std::thread::sleep(Duration::from_secs(warm));
+    let a = handle.snapshot();
+    std::thread::sleep(Duration::from_secs(if quick() {
+        window / 2
+    } else {
+        window
+    }));
+    let b = handle.snapshot();
+    let done = |s: &Snapshot| (s.counters.completed + s.counters.failed) as f64;
+    (done(&b) - done(&a)) / ((b.now_ns - a.now_ns) as f64 / 1e9)
+}
+
+fn scaling(report: &mut Report) {
+    println!(
+        "\n6. Scaling: throughput (events/s) vs workers, 10 ms of work each, arrivals at 30k/s"
+    );
+    let cores = available_cores();
+    println!(
+        "  {:>8} {:>12} {:>12} {:>14} {:>14}",
+        "workers", "sleep", "ideal", "cpu", "ideal"
+    );
+    let mut sleep_ok = true;
+    let mut cpu_ok = true;
+    for workers in [1usize, 2, 4, 16, 64, 256] {
+        let sleep = scaled_throughput(WorkMode::Sleep, workers);
+        let cpu = scaled_throughput(WorkMode::Cpu, workers);
+        let ideal_sleep = (workers as f64 * 100.0).min(30_000.0);
+        let ideal_cpu = (workers.min(cores) as f64 * 100.0).min(30_000.0);
+        println!("  {workers:>8} {sleep:>12.0} {ideal_sleep:>12.0} {cpu:>14.0} {ideal_cpu:>14.0}");
+        sleep_ok &= sleep >= ideal_sleep * 0.9;
+        cpu_ok &= cpu <= ideal_cpu * 1.2 && cpu >= ideal_cpu * 0.7;
+    }
+    report.check(
+        "sleep mode scales with workers",
+        if sleep_ok { "linear" } else { "below" },
+        ">= 90% of ideal",
+        sleep_ok,
+    );
+    report.check(
+        "cpu mode flattens at the core count",
+        if cpu_ok { "flat past cores" } else { "off" },
+        "70-120% of cores x 100/s",
+        cpu_ok,
+    );
+}
