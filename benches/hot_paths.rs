@@ -12,7 +12,6 @@ use hdrhistogram::Histogram;
 use ratatui::{buffer::Buffer, layout::Rect};
 
 #[path = "../tests/common/fixtures.rs"]
-#[allow(dead_code)]
 mod fixtures;
 
 fn main() {
@@ -22,8 +21,8 @@ fn main() {
 /// A finished event with spread-out latencies (log-uniform, 1 ns to ~1 s), like a real run's.
 fn done(id: u64, worker: u32) -> Report {
     let h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let wait = 1u64 << (h >> 59) % 30;
-    let service = 1u64 << (h >> 32) % 30;
+    let wait = 1u64 << ((h >> 59) % 30);
+    let service = 1u64 << ((h >> 32) % 30);
     let arrival_ns = id * 1_000;
     let event = Event {
         id,

@@ -19,7 +19,6 @@ use backlog::engine::{
 use ratatui::{buffer::Buffer, layout::Rect};
 
 #[path = "../tests/common/fixtures.rs"]
-#[allow(dead_code)]
 mod fixtures;
 
 fn quick() -> bool {

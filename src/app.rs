@@ -81,6 +81,8 @@ pub struct App {
     /// First grid row shown when the workers do not fit their panel.
     worker_scroll: usize,
     notice: Option<Notice>,
+    /// The scenario's current caption, shown as a banner.
+    caption: Option<String>,
     /// Frames drawn so far; the clock of notices, so `update` needs no wall clock.
     frame: u64,
     notice_frames: u64,
@@ -98,6 +100,7 @@ impl App {
             help_visible: false,
             worker_scroll: 0,
             notice: None,
+            caption: None,
             frame: 0,
             notice_frames: u64::from(fps.max(1)) * NOTICE_SECONDS,
             quit: false,
@@ -139,6 +142,16 @@ impl App {
             .as_ref()
             .filter(|n| self.frame < n.until_frame)
             .map(|n| n.text.as_str())
+    }
+
+    /// The scenario's caption, while one is current.
+    pub fn caption(&self) -> Option<&str> {
+        self.caption.as_deref().filter(|c| !c.is_empty())
+    }
+
+    /// Shows `caption` (a scenario step's) from the next frame on; `None` hides the banner.
+    pub fn set_caption(&mut self, caption: Option<String>) {
+        self.caption = caption;
     }
 
     /// Takes a newer snapshot and the engine's current settings.

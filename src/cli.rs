@@ -9,6 +9,7 @@ use crate::engine::EngineConfig;
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WORKER_LIMIT, WorkMode,
 };
+use crate::scenario::{self, Scenario};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -19,6 +20,9 @@ Examples:
           --duration 10s --headless --json  M/M/2 at utilisation 0.9, summary as JSON
   backlog --work cpu --workers 8 --service 50ms --rate 30/s   cpu-bound: workers past the cores stop helping
   backlog --queue-cap 20 --overflow drop-old --rate 20/s      a bounded queue that sheds the oldest events
+  backlog --scenario falling-behind         a scripted story with captions (see --list-scenarios)
+  backlog --scenario falling-behind --speed 4 --offscreen --size 120x36 --record demo.gif
+                                            record it as a GIF without a terminal
   backlog completions bash > /etc/bash_completion.d/backlog
 ";
 
@@ -63,8 +67,18 @@ pub enum Preset {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Start from a preset; other options override its values.
-    #[arg(long, value_enum)]
+    #[arg(long, value_enum, conflicts_with = "scenario")]
     pub preset: Option<Preset>,
+
+    /// Play a scenario: a TOML file, or the name of a bundled one (see --list-scenarios). Its
+    /// starting settings replace the defaults; options given on the command line override them
+    /// (--duration and --events override its end).
+    #[arg(long, value_name = "FILE|NAME", help_heading = "Scenarios")]
+    pub scenario: Option<String>,
+
+    /// Print the bundled scenarios with their descriptions, and exit.
+    #[arg(long, help_heading = "Scenarios")]
+    pub list_scenarios: bool,
 
     /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
     #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
@@ -98,9 +112,9 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_count, allow_hyphen_values = true, help_heading = "Workers and queue")]
     pub workers: Option<usize>,
 
-    /// Most workers the pool can grow to (1..=4096).
-    #[arg(long, default_value_t = 256, value_parser = parse_count, help_heading = "Workers and queue")]
-    pub max_workers: usize,
+    /// Most workers the pool can grow to (1..=4096). [default: 256]
+    #[arg(long, value_parser = parse_count, help_heading = "Workers and queue")]
+    pub max_workers: Option<usize>,
 
     /// Bound the queue to N events (unbounded if not given).
     #[arg(long, value_parser = parse_count, help_heading = "Workers and queue")]
@@ -150,6 +164,56 @@ pub struct RunArgs {
     /// Leave the monitor by itself when the run has finished.
     #[arg(long, help_heading = "Output")]
     pub exit_when_done: bool,
+
+    /// Record the monitor to FILE: .cast (asciicast v2, for asciinema play) or .gif (animated).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "headless",
+        help_heading = "Recording"
+    )]
+    pub record: Option<PathBuf>,
+
+    /// Draw the monitor into a virtual screen instead of a terminal (no tty needed, keys
+    /// ignored), for recording in CI or over SSH; ends when the run is over.
+    #[arg(long, conflicts_with = "headless", help_heading = "Recording")]
+    pub offscreen: bool,
+
+    /// Size of the virtual screen of --offscreen, COLUMNSxROWS (at least 80x24).
+    #[arg(long, value_name = "WxH", default_value = "120x36", value_parser = parse_size, requires = "offscreen", help_heading = "Recording")]
+    pub size: ScreenSize,
+}
+
+/// Columns and rows of a virtual screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScreenSize {
+    pub width: u16,
+    pub height: u16,
+}
+
+/// Largest virtual screen, columns and rows (a GIF of it stays a sensible size).
+const MAX_SCREEN: (u16, u16) = (400, 150);
+
+fn parse_size(text: &str) -> Result<ScreenSize, String> {
+    let forms = "expected COLUMNSxROWS such as 120x36";
+    let (w, h) = text
+        .trim()
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{text}' is not a size; {forms}"))?;
+    let number = |t: &str| {
+        t.trim()
+            .parse::<u16>()
+            .map_err(|_| format!("'{text}' is not a size; {forms}"))
+    };
+    let (width, height) = (number(w)?, number(h)?);
+    let (min_w, min_h) = (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT);
+    if width < min_w || height < min_h || width > MAX_SCREEN.0 || height > MAX_SCREEN.1 {
+        return Err(format!(
+            "'{text}' is out of range: from {min_w}x{min_h} (the monitor's smallest) to {}x{}",
+            MAX_SCREEN.0, MAX_SCREEN.1
+        ));
+    }
+    Ok(ScreenSize { width, height })
 }
 
 fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
@@ -223,18 +287,51 @@ fn demo_settings() -> Settings {
     }
 }
 
+/// What to run: the engine's configuration and the scenario that drives it, if any.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    pub config: EngineConfig,
+    pub scenario: Option<Scenario>,
+}
+
 impl RunArgs {
     /// Builds the engine configuration; errors name the option and what it accepts.
     pub fn engine_config(&self) -> Result<EngineConfig, String> {
+        self.plan().map(|plan| plan.config)
+    }
+
+    /// Loads the scenario (if any) and builds the engine configuration: the defaults (or the
+    /// preset), then the scenario's starting settings and end, then the options given.
+    pub fn plan(&self) -> Result<RunPlan, String> {
+        let scenario = match &self.scenario {
+            Some(name) => Some(scenario::load(name)?),
+            None => None,
+        };
+        let config = self.config_for(scenario.as_ref())?;
+        Ok(RunPlan { config, scenario })
+    }
+
+    fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, String> {
         let (mut settings, mut max_events) = match self.preset {
             Some(Preset::Seed) => (Settings::default(), Some(10)),
             None => (demo_settings(), None),
         };
-        settings.max_workers = self.max_workers;
-        if self.max_workers > WORKER_LIMIT {
+        let mut duration = None;
+        let mut seed = 1;
+        if let Some(scenario) = scenario {
+            for change in &scenario.start.changes {
+                scenario::apply(&mut settings, change);
+            }
+            settings.max_workers = scenario.start.max_workers.unwrap_or(settings.max_workers);
+            seed = scenario.start.seed.unwrap_or(seed);
+            max_events = scenario.end.events;
+            duration = scenario.end.at;
+        }
+        settings.max_workers = self.max_workers.unwrap_or(settings.max_workers);
+        if settings.max_workers > WORKER_LIMIT {
             return Err(format!(
                 "--max-workers must be between 1 and {WORKER_LIMIT}, got {}",
-                self.max_workers
+                settings.max_workers
             ));
         }
         macro_rules! set {
@@ -255,6 +352,9 @@ impl RunArgs {
         if self.events.is_some() {
             max_events = self.events;
         }
+        if self.duration.is_some() {
+            duration = self.duration;
+        }
         if settings.workers > settings.max_workers {
             return Err(format!(
                 "--workers must be between 1 and --max-workers ({}), got {}",
@@ -264,9 +364,9 @@ impl RunArgs {
         settings.validate()?;
         Ok(EngineConfig {
             settings,
-            seed: self.seed.unwrap_or(1),
+            seed: self.seed.unwrap_or(seed),
             max_events,
-            duration: self.duration,
+            duration,
             speed: self.speed,
             trace: self.headless && !self.json,
             ..EngineConfig::default()

@@ -19,7 +19,13 @@ use crate::engine::{EngineHandle, Snapshot};
 pub fn log_line(trace: &Trace) -> String {
     let t = trace.at_ns() as f64 / 1e9;
     match *trace {
-        Trace::Submitted { id, .. } => format!("{t:.3}s source   submitted event {id}"),
+        Trace::Submitted {
+            id, blocked_ns: 0, ..
+        } => format!("{t:.3}s source   submitted event {id}"),
+        Trace::Submitted { id, blocked_ns, .. } => format!(
+            "{t:.3}s source   submitted event {id} (arrived at {:.3}s, waited for room in the full queue)",
+            (trace.at_ns() - blocked_ns) as f64 / 1e9
+        ),
         Trace::Dropped {
             id,
             reason: DropReason::QueueFull,
@@ -321,6 +327,37 @@ pub enum Interrupt {
 pub struct HeadlessOptions {
     pub json: bool,
     pub csv: Option<CsvWriter>,
+    /// Comment lines printed under the settings line at the top of the log.
+    pub preamble: Vec<String>,
+    /// Timed lines from outside the engine (a scenario's steps and captions): (model ns, line),
+    /// in time order. The log prints each among the engine's lines at its time.
+    pub notes: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
+}
+
+/// Notes received and not yet printed.
+struct Notes {
+    rx: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
+    waiting: std::collections::VecDeque<(u64, String)>,
+}
+
+impl Notes {
+    fn receive(&mut self) {
+        if let Some(rx) = &mut self.rx {
+            while let Ok(note) = rx.try_recv() {
+                self.waiting.push_back(note);
+            }
+        }
+    }
+
+    /// Writes every note at or before `until_ns`.
+    fn write_until(&mut self, out: &mut impl Write, until_ns: u64) -> io::Result<()> {
+        while self.waiting.front().is_some_and(|(t, _)| *t <= until_ns) {
+            if let Some((_, line)) = self.waiting.pop_front() {
+                writeln!(out, "{line}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Runs until the engine finishes or `interrupts` says stop; prints the log or the JSON summary.
@@ -340,7 +377,14 @@ pub async fn run(
             "{}",
             describe(&handle.settings(), handle.snapshot().seed)
         )?;
+        for line in &options.preamble {
+            writeln!(out, "{line}")?;
+        }
     }
+    let mut notes = Notes {
+        rx: options.notes.take(),
+        waiting: std::collections::VecDeque::new(),
+    };
     let mut started = false;
     // Records are held back this long (model time) so late reports from other threads sort in.
     let hold_ns = (200_000_000.0 * handle.snapshot().speed) as u64;
@@ -353,14 +397,17 @@ pub async fn run(
                 }
                 if let Some(rx) = &trace {
                     rx.try_iter().for_each(|t| reorder.push(t));
+                    notes.receive();
                     let until = if snapshot.state.is_over() { u64::MAX } else { snapshot.now_ns.saturating_sub(hold_ns) };
                     for t in reorder.pop_until(until) {
+                        notes.write_until(&mut out, t.at_ns())?;
                         // The pool coming up at the start is not news; later joins and leaves are.
                         started |= matches!(t, Trace::Submitted { .. });
                         if started || !matches!(t, Trace::WorkerUp { .. }) {
                             writeln!(out, "{}", log_line(&t))?;
                         }
                     }
+                    notes.write_until(&mut out, until)?;
                     out.flush()?;
                 }
                 if changed.is_err() || snapshot.state.is_over() {
@@ -401,12 +448,24 @@ mod tests {
             id: 1,
             at_ns: 20,
         });
-        r.push(Trace::Submitted { id: 1, at_ns: 10 });
-        r.push(Trace::Submitted { id: 2, at_ns: 30 });
+        r.push(Trace::Submitted {
+            id: 1,
+            at_ns: 10,
+            blocked_ns: 0,
+        });
+        r.push(Trace::Submitted {
+            id: 2,
+            at_ns: 30,
+            blocked_ns: 0,
+        });
         assert_eq!(
             r.pop_until(25),
             vec![
-                Trace::Submitted { id: 1, at_ns: 10 },
+                Trace::Submitted {
+                    id: 1,
+                    at_ns: 10,
+                    blocked_ns: 0
+                },
                 Trace::Started {
                     worker: 1,
                     id: 1,
@@ -416,7 +475,11 @@ mod tests {
         );
         assert_eq!(
             r.pop_until(u64::MAX),
-            vec![Trace::Submitted { id: 2, at_ns: 30 }]
+            vec![Trace::Submitted {
+                id: 2,
+                at_ns: 30,
+                blocked_ns: 0
+            }]
         );
     }
 
@@ -425,7 +488,8 @@ mod tests {
         assert_eq!(
             log_line(&Trace::Submitted {
                 id: 1,
-                at_ns: 1_000_000_000
+                at_ns: 1_000_000_000,
+                blocked_ns: 0
             }),
             "1.000s source   submitted event 1"
         );

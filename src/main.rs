@@ -5,9 +5,11 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use backlog::cli::{Cli, RunArgs, Tool};
+use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
 use backlog::engine::{Command, Engine, EngineConfig};
 use backlog::headless::{self, CsvWriter, HeadlessOptions, Interrupt};
+use backlog::record::{self, progress};
+use backlog::scenario::{self, Scenario, Step};
 use backlog::tui::{self, TuiOptions};
 
 /// Exit code for bad input.
@@ -90,16 +92,33 @@ fn fail(message: &str, code: u8) -> ExitCode {
 }
 
 fn run(args: &RunArgs) -> ExitCode {
-    let config = match args.engine_config() {
-        Ok(config) => config,
+    if args.list_scenarios {
+        list_scenarios();
+        return ExitCode::SUCCESS;
+    }
+    let RunPlan { config, scenario } = match args.plan() {
+        Ok(plan) => plan,
         Err(message) => return fail(&message, BAD_INPUT),
     };
-    if !args.headless && !std::io::stdout().is_terminal() {
+    if !args.headless && !args.offscreen && !std::io::stdout().is_terminal() {
         return fail(
-            "stdout is not a terminal: the monitor needs one; use --headless for a log, --json or --csv",
+            "stdout is not a terminal: the monitor needs one; use --headless for a log, --json or --csv, or --offscreen to record without a terminal",
             BAD_INPUT,
         );
     }
+    if args.offscreen && config.max_events.is_none() && config.duration.is_none() {
+        return fail(
+            "--offscreen needs a run that ends: give --duration or --events, or a scenario with an [end]",
+            BAD_INPUT,
+        );
+    }
+    let recording = match &args.record {
+        Some(path) => match record::Output::create(path) {
+            Ok(output) => Some(output),
+            Err(message) => return fail(&message, BAD_INPUT),
+        },
+        None => None,
+    };
     let csv = match &args.csv {
         Some(path) => match CsvWriter::create(path) {
             Ok(csv) => Some(csv),
@@ -127,10 +146,16 @@ fn run(args: &RunArgs) -> ExitCode {
             HeadlessOptions {
                 json: args.json,
                 csv,
+                preamble: scenario
+                    .iter()
+                    .map(|s| format!("# scenario {}: {}", s.name, s.description))
+                    .collect(),
+                notes: None,
             },
+            scenario.map(|s| s.steps).unwrap_or_default(),
         ))
     } else {
-        runtime.block_on(run_monitor(config, args))
+        runtime.block_on(run_monitor(config, args, scenario, recording))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,11 +163,31 @@ fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
-async fn run_headless(config: EngineConfig, options: HeadlessOptions) -> Result<(), String> {
+/// Prints the bundled scenarios, one a line: name, then description.
+fn list_scenarios() {
+    println!("Bundled scenarios (play one with --scenario NAME):");
+    for (name, description) in scenario::bundled_list() {
+        println!("  {name:<16}{description}");
+    }
+}
+
+async fn run_headless(
+    config: EngineConfig,
+    mut options: HeadlessOptions,
+    steps: Vec<Step>,
+) -> Result<(), String> {
     let handle = Engine::start(config)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(forward_signals(tx));
-    let result = headless::run(&handle, options, rx).await;
+    let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
+    options.notes = Some(notes_rx);
+    let on_step = |step: &Step| {
+        for line in scenario::log_lines(step) {
+            let _ = notes_tx.send((step.at_ns, line));
+        }
+    };
+    let face = headless::run(&handle, options, rx);
+    let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
     match result {
         Ok(_) => Ok(()),
         // A closed pipe (e.g. `| head`) is the reader's choice, not an error.
@@ -176,13 +221,62 @@ async fn forward_signals(tx: tokio::sync::mpsc::UnboundedSender<Interrupt>) {
     }
 }
 
-async fn run_monitor(config: EngineConfig, args: &RunArgs) -> Result<(), String> {
+async fn run_monitor(
+    config: EngineConfig,
+    args: &RunArgs,
+    scenario: Option<Scenario>,
+    record: Option<record::Output>,
+) -> Result<(), String> {
+    let total = progress_total(&config);
     let handle = Engine::start(config)?;
+    let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
+    let title = match &scenario {
+        Some(s) => format!("backlog --scenario {}", s.name),
+        None => "backlog".to_string(),
+    };
+    let label = match &record {
+        Some(output) => format!("recording {}", output.path().display()),
+        None => "offscreen".to_string(),
+    };
     let options = TuiOptions {
         fps: args.fps,
         exit_when_done: args.exit_when_done,
+        captions: scenario.as_ref().map(|_| caption_rx),
+        record,
+        title,
     };
-    let result = tui::run(&handle, options).await;
+    let steps = scenario.map(|s| s.steps).unwrap_or_default();
+    let on_step = |step: &Step| {
+        if let Some(caption) = &step.caption {
+            caption_tx.send_replace(Some(caption.clone()));
+        }
+    };
+    let result = if args.offscreen {
+        let size = ratatui::layout::Rect::new(0, 0, args.size.width, args.size.height);
+        let progress = progress::Progress::new(label, total);
+        let face = tui::run_offscreen(&handle, options, size, progress);
+        scenario::play_alongside(&handle, &steps, on_step, face).await
+    } else {
+        let face = tui::run(&handle, options);
+        let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
+        if let Ok(Some(summary)) = &result {
+            eprintln!("backlog: {summary}");
+        }
+        result
+    };
     handle.send(Command::Stop);
-    result.map_err(|e| format!("terminal error: {e}"))
+    result
+        .map(|_| ())
+        .map_err(|e| format!("terminal error: {e}"))
+}
+
+/// What an offscreen run's progress is measured against: the source's end.
+fn progress_total(config: &EngineConfig) -> Option<progress::Total> {
+    match (config.duration, config.max_events) {
+        (Some(d), _) => Some(progress::Total::ModelNs(
+            d.as_nanos().min(u128::from(u64::MAX)) as u64,
+        )),
+        (None, Some(n)) => Some(progress::Total::Events(n)),
+        (None, None) => None,
+    }
 }

@@ -224,3 +224,78 @@ fn help_version_completions_and_man_page() {
     assert!(stdout(&backlog(&["completions", "bash"])).contains("_backlog"));
     assert!(stdout(&backlog(&["man"])).contains(".TH backlog"));
 }
+
+/// Erlang C: the probability an arrival waits in M/M/c with offered load `a` (erlangs).
+fn erlang_c(c: usize, a: f64) -> f64 {
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for k in 1..c {
+        term *= a / k as f64;
+        sum += term;
+    }
+    let last = term * a / c as f64 * c as f64 / (c as f64 - a);
+    last / (sum + last)
+}
+
+#[test]
+fn theory_and_measurement_agree_at_speed_10() {
+    // M/M/3 at utilisation 0.7, in model time: 20 ms of work per event, 105 events/s, for a
+    // minute; at --speed 10 that is 2 ms of wall time per event for 6 s.
+    let (c, service_s, rho) = (3usize, 0.020, 0.7);
+    let lambda = rho * c as f64 / service_s;
+    let out = backlog(&[
+        "--arrival",
+        "poisson",
+        "--service-dist",
+        "exp",
+        "--rate",
+        &format!("{lambda}/s"),
+        "--service",
+        "20ms",
+        "--workers",
+        "3",
+        "--duration",
+        "60s",
+        "--speed",
+        "10",
+        "--headless",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // Every figure is in model time: the service time is the configured 20 ms, not 2 ms.
+    let measured_service_s = v["latency_ms"]["service"]["mean"].as_f64().unwrap() / 1e3;
+    assert!(
+        (measured_service_s / service_s - 1.0).abs() < 0.1,
+        "service mean {measured_service_s}s"
+    );
+    let measured_rate = v["arrival_rate_per_s"].as_f64().unwrap();
+    assert!(
+        (measured_rate / lambda - 1.0).abs() < 0.05,
+        "arrival rate {measured_rate}/s"
+    );
+    // Erlang C for the load this sample actually had (its arrivals and its demands).
+    let a = measured_rate * measured_service_s;
+    let expected_wait_s = erlang_c(c, a) / (c as f64 / measured_service_s - measured_rate);
+    let measured_wait_s = v["latency_ms"]["queue_wait"]["mean"].as_f64().unwrap() / 1e3;
+    let ratio = measured_wait_s / expected_wait_s;
+    eprintln!(
+        "speed 10: wait {measured_wait_s:.5}s, Erlang C {expected_wait_s:.5}s, ratio {ratio:.3}"
+    );
+    assert!(
+        (0.8..1.25).contains(&ratio),
+        "wait {measured_wait_s}s vs Erlang C {expected_wait_s}s"
+    );
+    // The engine's own prediction, from the configured rate and service time.
+    let predicted_s = v["theory"]["mean_wait_ms"].as_f64().unwrap() / 1e3;
+    assert!(
+        (0.6..1.5).contains(&(measured_wait_s / predicted_s)),
+        "wait {measured_wait_s}s vs predicted {predicted_s}s"
+    );
+    assert_eq!(v["theory"]["model"], "M/M/c (Erlang C)");
+    assert_eq!(v["speed"], 10.0);
+}

@@ -179,3 +179,49 @@ fn live_monitor_adds_a_worker_and_quits_cleanly() {
         "no leave-alternate-screen sequence in the output"
     );
 }
+
+#[test]
+fn a_scenario_shows_its_captions_keys_still_work_and_the_cast_records_the_screen() {
+    let cast = std::env::temp_dir().join(format!("backlog-e2e-{}.cast", std::process::id()));
+    let mut session = Session::start(&[
+        "--scenario",
+        "falling-behind",
+        "--record",
+        cast.to_str().unwrap(),
+    ]);
+    session.wait_for("the first caption", STARTUP, |screen| {
+        screen.contains("One worker short: 4 workers")
+    });
+    session.wait_for("workers 4 in the header", STEP, |screen| {
+        screen.contains("workers 4")
+    });
+    // A key during a scenario acts as always.
+    session.press("+");
+    session.wait_for("workers 5 in the header", STEP, |screen| {
+        screen.contains("workers 5")
+    });
+    session.press("q");
+    let code = session.wait_exit(STEP * 2);
+    assert_eq!(code, 0, "exit code; screen:\n{}", session.screen());
+    assert!(!session.parser.screen().alternate_screen());
+
+    // The recording holds what the terminal was sent, at the terminal's size.
+    let text = std::fs::read_to_string(&cast).expect("the cast was written");
+    std::fs::remove_file(&cast).ok();
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
+    assert_eq!(header["version"], 2);
+    assert_eq!(
+        (header["width"].clone(), header["height"].clone()),
+        (COLS.into(), ROWS.into())
+    );
+    let size = |n| NonZeroU16::new(n).expect("non-zero size");
+    let mut replay = vt100::Parser::new(size(ROWS), size(COLS), 0);
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        replay.process(event[2].as_str().unwrap().as_bytes());
+    }
+    let last = replay.screen().contents();
+    assert!(last.contains("One worker short"), "{last}");
+    assert!(last.contains("workers 5"), "{last}");
+}

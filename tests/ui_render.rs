@@ -123,6 +123,33 @@ fn help_overlay_100x30() {
 }
 
 #[test]
+fn scenario_caption_banner_100x30() {
+    let mut app = app(fixtures::overloaded());
+    app.set_caption(Some(
+        "One worker short: 4 workers x 2/s = 8/s of capacity against 10 events/s. The backlog grows by 2 a second."
+            .into(),
+    ));
+    let terminal = screen(&app, 100, 30);
+    insta::assert_snapshot!(terminal.backend());
+    // White on blue across the screen, so it reads as the scenario talking, not a panel.
+    let buf = terminal.backend().buffer();
+    let (x, y) = find(buf, "One worker short").expect("caption on screen");
+    assert_eq!(y, 2, "under the two header lines");
+    assert_eq!(buf[(x, y)].bg, Color::Blue);
+    assert_eq!(
+        buf[(99, 3)].bg,
+        Color::Blue,
+        "the wrapped second row is the banner's too"
+    );
+    // An empty caption shows no banner.
+    app.set_caption(Some(String::new()));
+    assert_eq!(
+        text(&screen(&app, 100, 30)),
+        text(&screen(&self::app(fixtures::overloaded()), 100, 30))
+    );
+}
+
+#[test]
 fn service_latency_over_whole_run_140x44() {
     let mut app = app(fixtures::overloaded());
     app.update(Action::CycleLatencyKind);
@@ -440,6 +467,9 @@ fn full_screen_never_panics_at_any_size() {
     ];
     for snapshot in fixtures {
         let mut app = app(snapshot);
+        app.set_caption(Some(
+            "a caption long enough to wrap on a narrow screen, twice over".into(),
+        ));
         for help in [false, true] {
             if help {
                 app.update(Action::ToggleHelp);
@@ -502,6 +532,7 @@ fn every_widget_survives_tiny_areas() {
             .render(area, &mut buf);
             help::HelpPopup.render(area, &mut buf);
             ui::finished::FinishedBanner { snapshot: s }.render(area, &mut buf);
+            ui::caption::CaptionBanner { text: "a caption" }.render(area, &mut buf);
             ui::render_too_small(area, &mut buf);
         }
     }

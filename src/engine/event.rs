@@ -78,9 +78,12 @@ pub enum DropReason {
 /// One happening, for logs (only produced when tracing is on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trace {
+    /// Entered the queue at `at_ns`; `blocked_ns` is how long it waited for room in a full
+    /// `block` queue after its arrival (0 normally).
     Submitted {
         id: u64,
         at_ns: u64,
+        blocked_ns: u64,
     },
     Dropped {
         id: u64,

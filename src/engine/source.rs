@@ -297,12 +297,7 @@ impl Source {
     /// Puts one event in the queue, applying the bounded queue's overflow policy.
     async fn offer(&self, em: &mut Emitter, event: Event, settings: &Settings) {
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
-        if let Some(trace) = &self.trace {
-            let _ = trace.send(Trace::Submitted {
-                id: event.id,
-                at_ns: event.arrival_ns,
-            });
-        }
+        let mut blocked_ns = 0;
         if let Some(cap) = settings.queue_cap {
             if em.room == 0 {
                 em.room = cap.saturating_sub(self.queue.len());
@@ -310,6 +305,7 @@ impl Source {
             if em.room == 0 {
                 match settings.overflow {
                     Overflow::DropNew => {
+                        self.submitted(event, 0);
                         self.drop_event(event.id, event.arrival_ns, DropReason::QueueFull);
                         return;
                     }
@@ -320,13 +316,27 @@ impl Source {
                     }
                     Overflow::Block => {
                         em.room = self.wait_for_room(cap).await;
+                        blocked_ns = self.shared.clock.now_ns().saturating_sub(event.arrival_ns);
                     }
                 }
             }
             em.room = em.room.saturating_sub(1);
         }
+        self.submitted(event, blocked_ns);
         // The queue never disconnects while the source holds a receiver for evictions.
         let _ = self.queue.send(event);
+    }
+
+    /// Traces an event entering the queue: at its arrival, or later if it waited for room.
+    fn submitted(&self, event: Event, blocked_ns: u64) {
+        if let Some(trace) = &self.trace {
+            let at_ns = event.arrival_ns + blocked_ns;
+            let _ = trace.send(Trace::Submitted {
+                id: event.id,
+                at_ns,
+                blocked_ns,
+            });
+        }
     }
 
     fn drop_event(&self, id: u64, at_ns: u64, reason: DropReason) {

@@ -1,5 +1,6 @@
 //! The screen: lays out the panels and draws one full frame from an [`App`], without a terminal.
 
+pub mod caption;
 pub mod finished;
 pub mod footer;
 pub mod format;
@@ -39,8 +40,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let snapshot = app.snapshot();
     let settings = app.settings();
-    let areas = ScreenAreas::new(area);
+    let banner = app.caption().map(|text| caption::CaptionBanner { text });
+    let banner_height = banner.as_ref().map_or(0, |b| b.height(area.width));
+    let areas = ScreenAreas::new(area, banner_height);
     header::Header { snapshot, settings }.render(areas.header, buf);
+    if let Some(banner) = &banner {
+        banner.render(areas.banner, buf);
+    }
     queue::QueuePanel { snapshot }.render(areas.queue, buf);
     source::SourcePanel { snapshot, settings }.render(areas.source, buf);
     if snapshot.state.is_over() {
@@ -66,6 +72,8 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
 /// Where each panel goes on a screen at least MIN_WIDTH x MIN_HEIGHT.
 struct ScreenAreas {
     header: Rect,
+    /// The caption banner's rows (empty without a caption).
+    banner: Rect,
     queue: Rect,
     source: Rect,
     workers: Rect,
@@ -75,10 +83,11 @@ struct ScreenAreas {
 }
 
 impl ScreenAreas {
-    fn new(area: Rect) -> Self {
+    fn new(area: Rect, banner_height: u16) -> Self {
         let bottom_height = if area.height >= 28 { 7 } else { 6 };
-        let [header, top, middle, bottom, footer] = Layout::vertical([
+        let [header, banner, top, middle, bottom, footer] = Layout::vertical([
             Constraint::Length(2),
+            Constraint::Length(banner_height),
             Constraint::Fill(11),
             Constraint::Fill(9),
             Constraint::Length(bottom_height),
@@ -92,6 +101,7 @@ impl ScreenAreas {
             Layout::horizontal([Constraint::Fill(1), Constraint::Fill(1)]).areas(middle);
         Self {
             header,
+            banner,
             queue,
             source,
             workers,

@@ -53,6 +53,12 @@ pub const NOTICE: Style = Style::new()
     .bg(Color::Yellow)
     .add_modifier(Modifier::BOLD);
 
+/// The scenario caption banner.
+pub const CAPTION: Style = Style::new()
+    .fg(Color::White)
+    .bg(Color::Blue)
+    .add_modifier(Modifier::BOLD);
+
 /// The finished banner's border and title.
 pub const BANNER: Style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
 
@@ -69,6 +75,8 @@ pub mod symbol {
     pub const IDLE: &str = "○";
     pub const RETIRING: &str = "×";
     pub const FINISHED: &str = "■";
+    /// In front of a scenario caption.
+    pub const CAPTION: &str = "▶";
     /// Grid cell of an idle worker.
     pub const IDLE_CELL: &str = "·";
     /// Grid cell of a busy worker, by progress (eighths).

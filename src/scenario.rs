@@ -1,0 +1,725 @@
+//! Scenario files: starting settings, a timeline of steps at model times (settings changes and
+//! captions) and an end, parsed from TOML with spans so every error names file, line and column;
+//! and the player that applies the steps to a running engine at their model times.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::ops::Range;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::engine::settings::{
+    self, ArrivalProcess, DURATION_FORMS, MAX_BURST, MAX_SERVICE, Overflow, RATE_FORMS, Rate,
+    ServiceDist, Settings, WORKER_LIMIT, WorkMode, format_duration,
+};
+use crate::engine::{Command, EngineHandle};
+
+/// Scenarios shipped inside the binary, so `--scenario NAME` works from any directory.
+pub const BUNDLED: &[(&str, &str)] = &[
+    ("seed", include_str!("../assets/scenarios/seed.toml")),
+    (
+        "falling-behind",
+        include_str!("../assets/scenarios/falling-behind.toml"),
+    ),
+    ("burst", include_str!("../assets/scenarios/burst.toml")),
+    (
+        "cpu-bound",
+        include_str!("../assets/scenarios/cpu-bound.toml"),
+    ),
+    (
+        "bounded-queue",
+        include_str!("../assets/scenarios/bounded-queue.toml"),
+    ),
+];
+
+/// Workers allowed when neither the scenario nor the command line says (the CLI's default).
+const DEFAULT_MAX_WORKERS: usize = 256;
+
+/// A parsed scenario: where the run starts, what changes when, and when it ends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// The file's stem (`falling-behind`).
+    pub name: String,
+    pub description: String,
+    pub start: Start,
+    /// In time order.
+    pub steps: Vec<Step>,
+    pub end: End,
+}
+
+/// The starting settings the scenario gives; everything else keeps the command line's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Start {
+    /// Settings changes, applied in order to the defaults (see [`apply`]).
+    pub changes: Vec<Command>,
+    pub max_workers: Option<usize>,
+    pub seed: Option<u64>,
+}
+
+/// When the source stops (then the pool drains the queue and the run finishes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct End {
+    /// Model time.
+    pub at: Option<Duration>,
+    pub events: Option<u64>,
+}
+
+/// One point of the timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// Model time, ns since the run began.
+    pub at_ns: u64,
+    pub commands: Vec<Command>,
+    /// A new caption (`Some("")` clears it); `None` keeps the current one.
+    pub caption: Option<String>,
+}
+
+/// A scenario file that cannot be used, pointing at the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{column}: {message}")]
+pub struct ScenarioError {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Finds `name_or_path`: a file if one exists there, else a bundled scenario by name.
+pub fn load(name_or_path: &str) -> Result<Scenario, String> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--scenario: cannot read {name_or_path}: {e}"))?;
+        let name = path
+            .file_stem()
+            .map_or_else(|| name_or_path.to_string(), |s| s.to_string_lossy().into());
+        return parse(&text, name_or_path, &name).map_err(|e| e.to_string());
+    }
+    let wanted = name_or_path.trim_end_matches(".toml");
+    match BUNDLED.iter().find(|(name, _)| *name == wanted) {
+        Some((name, text)) => parse(text, &format!("{name}.toml"), name).map_err(|e| e.to_string()),
+        None => Err(format!(
+            "--scenario: no file '{name_or_path}' and no bundled scenario of that name; bundled: {} (see --list-scenarios)",
+            BUNDLED
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// `name  description` for each bundled scenario.
+pub fn bundled_list() -> Vec<(&'static str, String)> {
+    BUNDLED
+        .iter()
+        .map(|(name, text)| {
+            let description = parse(text, name, name)
+                .map(|s| s.description)
+                .unwrap_or_else(|e| format!("(does not parse: {e})"));
+            (*name, description)
+        })
+        .collect()
+}
+
+/// Parses a scenario from TOML text; `file` names it in errors, `name` is what it is called.
+pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioError> {
+    let at = Locator { text, file };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        // serde speaks Rust's types; say what the file should hold instead.
+        let message = e
+            .message()
+            .trim_end()
+            .replace('\n', "; ")
+            .replace("expected i64", "expected a whole number")
+            .replace("expected f64", "expected a number");
+        at.error(span, message)
+    })?;
+    let max_workers = match &raw.start {
+        Some(start) => match &start.max_workers {
+            Some(m) => Some(count_in(&at, m, "max_workers", 1, WORKER_LIMIT as i64)? as usize),
+            None => None,
+        },
+        None => None,
+    };
+    let worker_limit = max_workers.unwrap_or(DEFAULT_MAX_WORKERS);
+    let start = match &raw.start {
+        Some(s) => {
+            let mut changes = s.changes().commands(&at, worker_limit)?;
+            if let Some(paused) = &s.paused {
+                changes.push(Command::Pause(*paused.get_ref()));
+            }
+            let seed = match &s.seed {
+                Some(seed) => Some(count_in(&at, seed, "seed", 0, i64::MAX)? as u64),
+                None => None,
+            };
+            Start {
+                changes,
+                max_workers,
+                seed,
+            }
+        }
+        None => Start::default(),
+    };
+    let steps = steps(&at, &raw.step, worker_limit)?;
+    let end = match &raw.end {
+        Some(end) => end_of(&at, end)?,
+        None => End::default(),
+    };
+    Ok(Scenario {
+        name: name.to_string(),
+        description: raw
+            .description
+            .map(|d| one_line(d.get_ref()))
+            .unwrap_or_default(),
+        start,
+        steps,
+        end,
+    })
+}
+
+fn steps(
+    at: &Locator,
+    raw: &[Spanned<RawStep>],
+    worker_limit: usize,
+) -> Result<Vec<Step>, ScenarioError> {
+    let mut steps: Vec<Step> = Vec::with_capacity(raw.len());
+    for spanned in raw {
+        let step = spanned.get_ref();
+        let Some(time) = &step.at else {
+            return Err(at.error(
+                spanned.span(),
+                "a step needs `at`, its time from the start (such as at = \"20s\")",
+            ));
+        };
+        let at_time = duration_in(at, time, "at")?;
+        let at_ns = at_time.as_nanos().min(u128::from(u64::MAX)) as u64;
+        if let Some(previous) = steps.last().filter(|p| at_ns < p.at_ns) {
+            return Err(at.error(
+                time.span(),
+                format!(
+                    "step at {} is earlier than the previous step at {}; steps must be in time order",
+                    format_duration(at_time),
+                    format_duration(Duration::from_nanos(previous.at_ns))
+                ),
+            ));
+        }
+        let mut commands = step.changes().commands(at, worker_limit)?;
+        if let Some(pause) = &step.pause {
+            commands.push(Command::Pause(*pause.get_ref()));
+        }
+        if step.reset_stats.as_ref().is_some_and(|r| *r.get_ref()) {
+            commands.push(Command::ResetStats);
+        }
+        steps.push(Step {
+            at_ns,
+            commands,
+            caption: step.caption.as_ref().map(|c| one_line(c.get_ref())),
+        });
+    }
+    Ok(steps)
+}
+
+fn end_of(at: &Locator, end: &Spanned<RawEnd>) -> Result<End, ScenarioError> {
+    let raw = end.get_ref();
+    let end_at = match &raw.at {
+        Some(t) => {
+            let d = duration_in(at, t, "at")?;
+            if d.is_zero() {
+                return Err(at.error(
+                    t.span(),
+                    "the end must be later than 0 (such as at = \"90s\")",
+                ));
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let events = match &raw.events {
+        Some(n) => Some(count_in(at, n, "events", 1, i64::MAX)? as u64),
+        None => None,
+    };
+    if end_at.is_none() && events.is_none() {
+        return Err(at.error(
+            end.span(),
+            "[end] needs `at` (a time such as \"90s\") or `events` (a count such as 100)",
+        ));
+    }
+    Ok(End { at: end_at, events })
+}
+
+/// Collapses line breaks: captions and descriptions show on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Turns byte offsets into `file:line:column` errors.
+struct Locator<'a> {
+    text: &'a str,
+    file: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ScenarioError {
+        let (line, column) = line_column(self.text, span.start);
+        ScenarioError {
+            file: self.file.to_string(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    description: Option<Spanned<String>>,
+    start: Option<RawStart>,
+    #[serde(default)]
+    step: Vec<Spanned<RawStep>>,
+    end: Option<Spanned<RawEnd>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnd {
+    at: Option<Spanned<toml::Value>>,
+    events: Option<Spanned<i64>>,
+}
+
+/// Declares a raw table with the settings keys that both `[start]` and `[[step]]` take.
+macro_rules! with_settings_keys {
+    ($name:ident { $($field:ident : $ty:ty,)* }) => {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct $name {
+            arrival: Option<Spanned<String>>,
+            rate: Option<Spanned<toml::Value>>,
+            burst: Option<Spanned<i64>>,
+            service: Option<Spanned<toml::Value>>,
+            service_dist: Option<Spanned<String>>,
+            work: Option<Spanned<String>>,
+            workers: Option<Spanned<i64>>,
+            queue_cap: Option<Spanned<toml::Value>>,
+            overflow: Option<Spanned<String>>,
+            fail_rate: Option<Spanned<toml::Value>>,
+            $($field: $ty,)*
+        }
+
+        impl $name {
+            fn changes(&self) -> Changes<'_> {
+                Changes {
+                    arrival: self.arrival.as_ref(),
+                    rate: self.rate.as_ref(),
+                    burst: self.burst.as_ref(),
+                    service: self.service.as_ref(),
+                    service_dist: self.service_dist.as_ref(),
+                    work: self.work.as_ref(),
+                    workers: self.workers.as_ref(),
+                    queue_cap: self.queue_cap.as_ref(),
+                    overflow: self.overflow.as_ref(),
+                    fail_rate: self.fail_rate.as_ref(),
+                }
+            }
+        }
+    };
+}
+
+with_settings_keys!(RawStart {
+    max_workers: Option<Spanned<i64>>,
+    paused: Option<Spanned<bool>>,
+    seed: Option<Spanned<i64>>,
+});
+
+with_settings_keys!(RawStep {
+    at: Option<Spanned<toml::Value>>,
+    caption: Option<Spanned<String>>,
+    pause: Option<Spanned<bool>>,
+    reset_stats: Option<Spanned<bool>>,
+});
+
+/// The settings keys of one table, borrowed.
+struct Changes<'a> {
+    arrival: Option<&'a Spanned<String>>,
+    rate: Option<&'a Spanned<toml::Value>>,
+    burst: Option<&'a Spanned<i64>>,
+    service: Option<&'a Spanned<toml::Value>>,
+    service_dist: Option<&'a Spanned<String>>,
+    work: Option<&'a Spanned<String>>,
+    workers: Option<&'a Spanned<i64>>,
+    queue_cap: Option<&'a Spanned<toml::Value>>,
+    overflow: Option<&'a Spanned<String>>,
+    fail_rate: Option<&'a Spanned<toml::Value>>,
+}
+
+impl Changes<'_> {
+    /// The engine commands these keys ask for, checked; workers first, so a step reads in the
+    /// order a person would press the keys.
+    fn commands(&self, at: &Locator, worker_limit: usize) -> Result<Vec<Command>, ScenarioError> {
+        let mut out = Vec::new();
+        if let Some(w) = self.workers {
+            let n = count_in(at, w, "workers", 1, worker_limit as i64).map_err(|mut e| {
+                if *w.get_ref() > worker_limit as i64 && worker_limit < WORKER_LIMIT {
+                    e.message.push_str(" (raise [start] max_workers for more)");
+                }
+                e
+            })?;
+            out.push(Command::SetWorkers(n as usize));
+        }
+        if let Some(r) = self.rate {
+            out.push(Command::SetRate(rate_in(at, r)?));
+        }
+        if let Some(a) = self.arrival {
+            out.push(Command::SetArrival(named_in::<ArrivalProcess>(
+                at, a, "arrival",
+            )?));
+        }
+        if let Some(b) = self.burst {
+            out.push(Command::SetBurst(
+                count_in(at, b, "burst", 1, i64::from(MAX_BURST))? as u32,
+            ));
+        }
+        if let Some(s) = self.service {
+            let d = duration_in(at, s, "service")?;
+            if d > MAX_SERVICE {
+                return Err(at.error(
+                    s.span(),
+                    format!(
+                        "service must be at most {}, got {}",
+                        format_duration(MAX_SERVICE),
+                        format_duration(d)
+                    ),
+                ));
+            }
+            out.push(Command::SetService(d));
+        }
+        if let Some(d) = self.service_dist {
+            out.push(Command::SetServiceDist(named_in::<ServiceDist>(
+                at,
+                d,
+                "service_dist",
+            )?));
+        }
+        if let Some(w) = self.work {
+            out.push(Command::SetWork(named_in::<WorkMode>(at, w, "work")?));
+        }
+        if let Some(q) = self.queue_cap {
+            out.push(Command::SetQueueCap(queue_cap_in(at, q)?));
+        }
+        if let Some(o) = self.overflow {
+            out.push(Command::SetOverflow(named_in::<Overflow>(
+                at, o, "overflow",
+            )?));
+        }
+        if let Some(f) = self.fail_rate {
+            out.push(Command::SetFailRate(fraction_in(at, f, "fail_rate")?));
+        }
+        Ok(out)
+    }
+}
+
+fn count_in(
+    at: &Locator,
+    value: &Spanned<i64>,
+    key: &str,
+    min: i64,
+    max: i64,
+) -> Result<i64, ScenarioError> {
+    let n = *value.get_ref();
+    if n < min || n > max {
+        let range = if max == i64::MAX {
+            format!("at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        return Err(at.error(value.span(), format!("{key} must be {range}, got {n}")));
+    }
+    Ok(n)
+}
+
+fn named_in<T: std::str::FromStr<Err = String>>(
+    at: &Locator,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<T, ScenarioError> {
+    value
+        .get_ref()
+        .parse()
+        .map_err(|e| at.error(value.span(), format!("{key}: {e}")))
+}
+
+fn rate_in(at: &Locator, value: &Spanned<toml::Value>) -> Result<Rate, ScenarioError> {
+    let result = match value.get_ref() {
+        toml::Value::String(s) => s.parse::<Rate>(),
+        toml::Value::Integer(n) => {
+            Rate::per_s(*n as f64).map_err(|e| format!("{e}; expected {RATE_FORMS}"))
+        }
+        toml::Value::Float(x) => Rate::per_s(*x).map_err(|e| format!("{e}; expected {RATE_FORMS}")),
+        other => Err(format!(
+            "expected {RATE_FORMS} (\"2.5/s\"), got {}",
+            other.type_str()
+        )),
+    };
+    result.map_err(|e| at.error(value.span(), format!("bad rate: {e}")))
+}
+
+fn duration_in(
+    at: &Locator,
+    value: &Spanned<toml::Value>,
+    key: &str,
+) -> Result<Duration, ScenarioError> {
+    let result = match value.get_ref() {
+        toml::Value::String(s) => settings::parse_duration(s),
+        toml::Value::Integer(0) => Ok(Duration::ZERO),
+        toml::Value::Integer(n) => Err(format!(
+            "{n} has no unit; expected {DURATION_FORMS}, in quotes (\"{n}s\")"
+        )),
+        other => Err(format!(
+            "expected {DURATION_FORMS}, in quotes (\"500ms\"), got {}",
+            other.type_str()
+        )),
+    };
+    result.map_err(|e| at.error(value.span(), format!("bad duration for {key}: {e}")))
+}
+
+fn queue_cap_in(
+    at: &Locator,
+    value: &Spanned<toml::Value>,
+) -> Result<Option<usize>, ScenarioError> {
+    match value.get_ref() {
+        toml::Value::Integer(n) if *n >= 1 => Ok(Some(*n as usize)),
+        toml::Value::String(s) if s == "unbounded" => Ok(None),
+        other => Err(at.error(
+            value.span(),
+            format!("queue_cap must be a whole number of at least 1 or \"unbounded\", got {other}"),
+        )),
+    }
+}
+
+fn fraction_in(
+    at: &Locator,
+    value: &Spanned<toml::Value>,
+    key: &str,
+) -> Result<f64, ScenarioError> {
+    let p = match value.get_ref() {
+        toml::Value::Integer(n) => *n as f64,
+        toml::Value::Float(x) => *x,
+        other => {
+            return Err(at.error(
+                value.span(),
+                format!("{key} must be a number from 0 to 1, got {other}"),
+            ));
+        }
+    };
+    if !(0.0..=1.0).contains(&p) {
+        return Err(at.error(
+            value.span(),
+            format!("{key} must be between 0 and 1, got {p}"),
+        ));
+    }
+    Ok(p)
+}
+
+/// Applies a settings command to `settings` the way the engine would (for starting settings).
+pub fn apply(settings: &mut Settings, command: &Command) {
+    match *command {
+        Command::SetWorkers(n) => settings.workers = n,
+        Command::SetRate(rate) => settings.rate = rate,
+        Command::SetArrival(arrival) => settings.arrival = arrival,
+        Command::SetBurst(burst) => settings.burst = burst,
+        Command::SetService(service) => settings.service = service,
+        Command::SetServiceDist(dist) => settings.service_dist = dist,
+        Command::SetWork(mode) => settings.work = mode,
+        Command::SetQueueCap(cap) => settings.queue_cap = cap,
+        Command::SetOverflow(overflow) => settings.overflow = overflow,
+        Command::SetFailRate(p) => settings.fail_rate = p,
+        Command::Pause(paused) => settings.paused = paused,
+        Command::ResetStats | Command::EndSource | Command::Stop => {}
+    }
+}
+
+/// What a command changes, in the words of the settings line: `workers 5`, `rate 10/s`.
+pub fn describe(command: &Command) -> String {
+    match command {
+        Command::SetWorkers(n) => format!("workers {n}"),
+        Command::SetRate(rate) => format!("rate {rate}"),
+        Command::SetArrival(a) => format!("arrival {a}"),
+        Command::SetBurst(b) => format!("burst {b}"),
+        Command::SetService(d) => format!("service {}", format_duration(*d)),
+        Command::SetServiceDist(d) => format!("service distribution {d}"),
+        Command::SetWork(w) => format!("work {w}"),
+        Command::SetQueueCap(Some(cap)) => format!("queue cap {cap}"),
+        Command::SetQueueCap(None) => "queue unbounded".into(),
+        Command::SetOverflow(o) => format!("overflow {o}"),
+        Command::SetFailRate(p) => format!("fail rate {p}"),
+        Command::Pause(true) => "pause".into(),
+        Command::Pause(false) => "resume".into(),
+        Command::ResetStats => "reset statistics".into(),
+        Command::EndSource => "end the source".into(),
+        Command::Stop => "stop".into(),
+    }
+}
+
+/// A step as log lines (model time first, like the engine's log): what it changes, its caption.
+pub fn log_lines(step: &Step) -> Vec<String> {
+    let t = step.at_ns as f64 / 1e9;
+    let mut lines = Vec::new();
+    if !step.commands.is_empty() {
+        let changes: Vec<String> = step.commands.iter().map(describe).collect();
+        lines.push(format!("{t:.3}s scenario {}", changes.join(", ")));
+    }
+    if let Some(caption) = step.caption.as_deref().filter(|c| !c.is_empty()) {
+        lines.push(format!("{t:.3}s caption  {caption}"));
+    }
+    lines
+}
+
+/// Applies each step to the engine when model time reaches it, then calls `on_step` (to show
+/// its caption). Waits on the engine's clock, not on snapshots (they lag), so steps land on time
+/// at any `--speed`.
+pub async fn play(handle: &EngineHandle, steps: &[Step], mut on_step: impl FnMut(&Step)) {
+    let clock = handle.clock();
+    for step in steps {
+        tokio::time::sleep_until(clock.instant_at(step.at_ns).into()).await;
+        for command in &step.commands {
+            handle.send(command.clone());
+        }
+        on_step(step);
+    }
+}
+
+/// Runs `face` (the monitor or the headless runner) while the steps play; returns what `face`
+/// returns, whether or not every step was reached.
+pub async fn play_alongside<F: Future>(
+    handle: &EngineHandle,
+    steps: &[Step],
+    on_step: impl FnMut(&Step),
+    face: F,
+) -> F::Output {
+    let timeline = async {
+        play(handle, steps, on_step).await;
+        std::future::pending::<Infallible>().await
+    };
+    tokio::select! {
+        output = face => output,
+        never = timeline => match never {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_ok(text: &str) -> Scenario {
+        parse(text, "t.toml", "t").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn parse_err(text: &str) -> ScenarioError {
+        parse(text, "t.toml", "t").expect_err("should not parse")
+    }
+
+    #[test]
+    fn a_full_scenario() {
+        let s = parse_ok(
+            r#"
+description = "two steps"
+[start]
+rate = "10/s"
+service = "500ms"
+workers = 4
+queue_cap = 20
+overflow = "drop-new"
+seed = 7
+[[step]]
+at = "0s"
+caption = "start"
+[[step]]
+at = "2.5s"
+workers = 5
+rate = 12
+pause = true
+caption = ""
+[end]
+at = "1m"
+"#,
+        );
+        assert_eq!(s.description, "two steps");
+        assert_eq!(s.start.seed, Some(7));
+        assert_eq!(
+            s.start.changes,
+            vec![
+                Command::SetWorkers(4),
+                Command::SetRate(Rate::per_s(10.0).unwrap()),
+                Command::SetService(Duration::from_millis(500)),
+                Command::SetQueueCap(Some(20)),
+                Command::SetOverflow(Overflow::DropNew),
+            ]
+        );
+        assert_eq!(s.steps.len(), 2);
+        assert_eq!(s.steps[1].at_ns, 2_500_000_000);
+        assert_eq!(
+            s.steps[1].commands,
+            vec![
+                Command::SetWorkers(5),
+                Command::SetRate(Rate::per_s(12.0).unwrap()),
+                Command::Pause(true)
+            ]
+        );
+        assert_eq!(s.steps[1].caption.as_deref(), Some(""));
+        assert_eq!(s.end.at, Some(Duration::from_secs(60)));
+        assert_eq!(
+            log_lines(&s.steps[1]),
+            vec!["2.500s scenario workers 5, rate 12/s, pause"]
+        );
+        assert_eq!(log_lines(&s.steps[0]), vec!["0.000s caption  start"]);
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_column("ab\ncd", 0), (1, 1));
+        assert_eq!(line_column("ab\ncd", 4), (2, 2));
+        assert_eq!(line_column("µx\ny", 2), (1, 2));
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        let e = parse_err("[start]\nworkers = 0\n");
+        assert_eq!((e.line, e.column), (2, 11), "{e}");
+        assert!(
+            e.message.contains("workers must be between 1 and 256"),
+            "{e}"
+        );
+        let e = parse_err("[[step]]\nat = \"soon\"\n");
+        assert_eq!((e.line, e.column), (2, 6), "{e}");
+        assert!(e.message.contains("bad duration"), "{e}");
+    }
+
+    #[test]
+    fn every_bundled_scenario_parses() {
+        for (name, text) in BUNDLED {
+            let s = parse(text, name, name).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!s.description.is_empty(), "{name} has no description");
+            assert!(
+                s.end.at.is_some() || s.end.events.is_some(),
+                "{name} never ends"
+            );
+        }
+    }
+}
