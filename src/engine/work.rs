@@ -10,7 +10,7 @@ use super::settings::WorkMode;
 const SLEEP_SLICE: Duration = Duration::from_millis(50);
 /// The last stretch of a sleep is spun, because `thread::sleep` overshoots by ~100 µs.
 const SPIN_TAIL: Duration = Duration::from_micros(150);
-/// CPU work checks its thread's CPU clock at least this often (in CPU time).
+/// CPU work reads its thread's CPU clock at least this often (in CPU time), so a stop is noticed.
 const CPU_CHECK: Duration = Duration::from_micros(500);
 
 /// Why work ended early.
@@ -128,12 +128,14 @@ pub fn thread_cpu_time() -> Duration {
 
 /// Consumes `cpu` of this thread's CPU time doing arithmetic. With more busy threads than cores,
 /// this takes longer than `cpu` on the wall clock, as real CPU-bound work does.
+///
+/// It works in strides between reads of the thread's CPU clock (~0.5 µs each): half the
+/// remaining time (at most `CPU_CHECK`) far from the end, down to quarter-microsecond strides near
+/// it, so it ends within about a microsecond of its demand, reading the clock a few dozen times.
 pub fn burn_cpu(cpu: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
     let start = thread_cpu_time();
+    let per_us = steps_per_us();
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    // Steps per check start small and adapt so that a check happens about every CPU_CHECK,
-    // and more often near the end so the overshoot stays in microseconds.
-    let mut steps: u64 = 256;
     loop {
         let used = thread_cpu_time().saturating_sub(start);
         if used >= cpu {
@@ -143,19 +145,32 @@ pub fn burn_cpu(cpu: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
         if cancel.load(Ordering::Relaxed) {
             return Err(Cancelled);
         }
-        let left = cpu - used;
-        let before = thread_cpu_time();
-        let run = steps_for(left.min(CPU_CHECK) / 2, steps);
-        state = spin_steps(state, run);
-        let took = thread_cpu_time().saturating_sub(before).as_nanos().max(1) as u64;
-        // steps per ns, measured, kept as steps for a CPU_CHECK slice
-        steps = ((run as u128 * CPU_CHECK.as_nanos()) / took as u128).clamp(16, 1 << 24) as u64;
+        let left_ns = (cpu - used).as_nanos() as u64;
+        let stride_ns = (left_ns / 2).clamp(MIN_STRIDE_NS, CPU_CHECK.as_nanos() as u64);
+        state = spin_steps(state, (stride_ns * per_us / 1_000).max(1));
     }
 }
 
-/// Steps to run for `target` of CPU time, given `per_check` steps take about CPU_CHECK.
-fn steps_for(target: Duration, per_check: u64) -> u64 {
-    ((per_check as u128 * target.as_nanos()) / CPU_CHECK.as_nanos()).max(16) as u64
+/// The shortest stride of CPU work between clock reads, ns.
+const MIN_STRIDE_NS: u64 = 250;
+
+/// How many `spin_steps` steps take a microsecond of CPU here, measured once (the best of a few
+/// tries, so a try that lost its core to another thread does not make strides too short).
+fn steps_per_us() -> u64 {
+    static STEPS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *STEPS.get_or_init(|| {
+        const TRY: u64 = 200_000;
+        let best_ns = (0..5)
+            .map(|_| {
+                let t = thread_cpu_time();
+                black_box(spin_steps(1, TRY));
+                thread_cpu_time().saturating_sub(t).as_nanos() as u64
+            })
+            .min()
+            .unwrap_or(1)
+            .max(1);
+        (TRY * 1_000 / best_ns).max(1)
+    })
 }
 
 /// A dependent chain of multiply-xorshift steps the compiler cannot remove or vectorise.
