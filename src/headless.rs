@@ -278,13 +278,15 @@ pub struct CsvWriter {
 }
 
 impl CsvWriter {
-    /// Creates the file now, so an unwritable path fails before the run starts.
+    /// Creates the file and writes the header now, so an unwritable path (a directory, a full
+    /// disk, a file that opens but refuses writes) fails before the run starts.
     pub fn create(path: &Path) -> io::Result<Self> {
         let mut out = BufWriter::new(File::create(path)?);
         writeln!(
             out,
             "t_s,queue_depth,arrivals_per_s,completions_per_s,busy_workers"
         )?;
+        out.flush()?;
         Ok(Self {
             out,
             last_t_ns: None,
@@ -422,6 +424,11 @@ pub async fn run(
     };
     if let Some(csv) = options.csv.take() {
         csv.finish()?;
+    }
+    // An engine thread panicked: the figures are incomplete; the caller reports the fault.
+    if let Some(fault) = handle.fault() {
+        out.flush()?;
+        return Err(io::Error::other(fault));
     }
     if options.json {
         serde_json::to_writer_pretty(&mut out, &Summary::from_snapshot(&last))

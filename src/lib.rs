@@ -7,5 +7,6 @@ pub mod headless;
 pub mod input;
 pub mod record;
 pub mod scenario;
+pub mod terminal;
 pub mod tui;
 pub mod ui;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
-use backlog::engine::{Command, Engine, EngineConfig};
+use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::headless::{self, CsvWriter, HeadlessOptions, Interrupt};
 use backlog::record::{self, progress};
 use backlog::scenario::{self, Scenario, Step};
@@ -14,6 +14,52 @@ use backlog::tui::{self, TuiOptions};
 
 /// Exit code for bad input.
 const BAD_INPUT: u8 = 2;
+/// Exit code when the engine stopped on a bug (a panic in one of its threads), as for a panic.
+const ENGINE_FAULT: u8 = 101;
+
+/// Test only, read once at startup: `BACKLOG_TEST_PANIC=render|engine|worker` makes the program
+/// panic about half a second in, inside rendering, in the engine's statistics thread, or in a
+/// worker's loop, so tests can check that the terminal is restored and the panic reported.
+const TEST_PANIC_VAR: &str = "BACKLOG_TEST_PANIC";
+
+/// Where `BACKLOG_TEST_PANIC` asks for a panic.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum TestPanic {
+    Render,
+    Engine(InjectPanic),
+}
+
+fn test_panic() -> Option<TestPanic> {
+    match std::env::var(TEST_PANIC_VAR).ok()?.as_str() {
+        "render" => Some(TestPanic::Render),
+        "engine" => Some(TestPanic::Engine(InjectPanic::Statistics)),
+        "worker" => Some(TestPanic::Engine(InjectPanic::Worker)),
+        _ => None,
+    }
+}
+
+/// Why a run ended badly: the message and the exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self { message, code: 1 }
+    }
+}
+
+/// The engine's fault, if one of its threads panicked: reported instead of the run's figures.
+fn engine_fault(handle: &EngineHandle) -> Result<(), Failure> {
+    match handle.fault() {
+        Some(fault) => Err(Failure {
+            message: format!("the engine stopped on an internal error: {fault}"),
+            code: ENGINE_FAULT,
+        }),
+        None => Ok(()),
+    }
+}
 
 fn main() -> ExitCode {
     quiet_injected_panics();
@@ -87,7 +133,8 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
 }
 
 fn fail(message: &str, code: u8) -> ExitCode {
-    eprintln!("backlog: {message}");
+    // One line, whatever the user typed (a path or value with a line break in it).
+    eprintln!("backlog: {}", backlog::cli::escape_controls(message));
     ExitCode::from(code)
 }
 
@@ -96,10 +143,17 @@ fn run(args: &RunArgs) -> ExitCode {
         list_scenarios();
         return ExitCode::SUCCESS;
     }
-    let RunPlan { config, scenario } = match args.plan() {
+    let RunPlan {
+        mut config,
+        scenario,
+    } = match args.plan() {
         Ok(plan) => plan,
         Err(message) => return fail(&message, BAD_INPUT),
     };
+    let test_panic = test_panic();
+    if let Some(TestPanic::Engine(site)) = test_panic {
+        config.inject_panic = Some(site);
+    }
     if !args.headless && !args.offscreen && !std::io::stdout().is_terminal() {
         return fail(
             "stdout is not a terminal: the monitor needs one; use --headless for a log, --json or --csv, or --offscreen to record without a terminal",
@@ -155,11 +209,12 @@ fn run(args: &RunArgs) -> ExitCode {
             scenario.map(|s| s.steps).unwrap_or_default(),
         ))
     } else {
-        runtime.block_on(run_monitor(config, args, scenario, recording))
+        let render_panic = test_panic == Some(TestPanic::Render);
+        runtime.block_on(run_monitor(config, args, scenario, recording, render_panic))
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => fail(&message, 1),
+        Err(failure) => fail(&failure.message, failure.code),
     }
 }
 
@@ -175,8 +230,8 @@ async fn run_headless(
     config: EngineConfig,
     mut options: HeadlessOptions,
     steps: Vec<Step>,
-) -> Result<(), String> {
-    let handle = Engine::start(config)?;
+) -> Result<(), Failure> {
+    let handle = Engine::start(config).map_err(Failure::from)?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(forward_signals(tx));
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -188,11 +243,12 @@ async fn run_headless(
     };
     let face = headless::run(&handle, options, rx);
     let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
+    engine_fault(&handle)?;
     match result {
         Ok(_) => Ok(()),
         // A closed pipe (e.g. `| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write output: {e}")),
+        Err(e) => Err(format!("cannot write output: {e}").into()),
     }
 }
 
@@ -215,8 +271,7 @@ async fn forward_signals(tx: tokio::sync::mpsc::UnboundedSender<Interrupt>) {
         if nth == 0 {
             let _ = tx.send(Interrupt::Stop);
         } else {
-            eprintln!("backlog: second interrupt, leaving now");
-            std::process::exit(130);
+            backlog::terminal::force_exit(130, "backlog: second interrupt, leaving now");
         }
     }
 }
@@ -226,9 +281,10 @@ async fn run_monitor(
     args: &RunArgs,
     scenario: Option<Scenario>,
     record: Option<record::Output>,
-) -> Result<(), String> {
+    render_panic: bool,
+) -> Result<(), Failure> {
     let total = progress_total(&config);
-    let handle = Engine::start(config)?;
+    let handle = Engine::start(config).map_err(Failure::from)?;
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -244,6 +300,8 @@ async fn run_monitor(
         captions: scenario.as_ref().map(|_| caption_rx),
         record,
         title,
+        // A few frames in, so the monitor has drawn before it panics.
+        panic_at_frame: render_panic.then_some(10),
     };
     let steps = scenario.map(|s| s.steps).unwrap_or_default();
     let on_step = |step: &Step| {
@@ -265,9 +323,10 @@ async fn run_monitor(
         result
     };
     handle.send(Command::Stop);
+    engine_fault(&handle)?;
     result
         .map(|_| ())
-        .map_err(|e| format!("terminal error: {e}"))
+        .map_err(|e| format!("terminal error: {e}").into())
 }
 
 /// What an offscreen run's progress is measured against: the source's end.

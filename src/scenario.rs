@@ -270,7 +270,8 @@ impl Locator<'_> {
             file: self.file.to_string(),
             line,
             column,
-            message: message.into(),
+            // Messages quote values from the file, which may hold line breaks or escapes.
+            message: crate::cli::escape_controls(&message.into()),
         }
     }
 }

@@ -10,7 +10,7 @@ use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
@@ -19,7 +19,7 @@ use crate::engine::EngineHandle;
 use crate::input;
 use crate::record::progress::Progress;
 use crate::record::{self, Copied, Recorder, Tee};
-use crate::ui;
+use crate::{terminal, ui};
 
 /// The terminal type of the monitor: crossterm over a writer that can copy what it writes.
 type MonitorTerminal = Terminal<CrosstermBackend<Tee>>;
@@ -35,6 +35,10 @@ pub struct TuiOptions {
     pub record: Option<record::Output>,
     /// Title of the recording.
     pub title: String,
+    /// Test only: panic inside rendering at this frame (the binary sets it from
+    /// `BACKLOG_TEST_PANIC=render`).
+    #[doc(hidden)]
+    pub panic_at_frame: Option<u64>,
 }
 
 impl Default for TuiOptions {
@@ -45,6 +49,7 @@ impl Default for TuiOptions {
             captions: None,
             record: None,
             title: "backlog".into(),
+            panic_at_frame: None,
         }
     }
 }
@@ -75,8 +80,19 @@ pub async fn run(
                 if monitor.exit_when_done && monitor.app.snapshot().state.is_over() {
                     break;
                 }
+                // The engine stopped on a bug: leave, and the caller reports it.
+                if handle.fault().is_some() {
+                    break;
+                }
             }
-            event = events.next() => on_terminal_event(event, &mut monitor.app, handle)?,
+            event = events.next() => {
+                if let Some(Ok(Event::Resize(width, height))) = event {
+                    // The size may have changed and changed back since the last frame, and the
+                    // terminal may have dropped what it showed meanwhile: draw it all again.
+                    guard.terminal.resize(Rect::new(0, 0, width, height))?;
+                }
+                on_terminal_event(event, &mut monitor.app, handle)?;
+            }
             () = signals.recv() => monitor.app.quit(),
         }
         if monitor.app.should_quit() {
@@ -110,7 +126,7 @@ pub async fn run_offscreen(
                 monitor.draw(&mut terminal)?;
                 progress.update(monitor.app.snapshot());
                 // The frame just drawn shows the finished screen: the recording ends on it.
-                if monitor.app.snapshot().state.is_over() {
+                if monitor.app.snapshot().state.is_over() || handle.fault().is_some() {
                     break;
                 }
             }
@@ -145,6 +161,8 @@ struct Monitor<'a> {
     recorder: Option<Recorder>,
     /// What the backend wrote for the frame being recorded (cast recordings).
     copy: Option<Copied>,
+    frames_drawn: u64,
+    panic_at_frame: Option<u64>,
 }
 
 impl<'a> Monitor<'a> {
@@ -167,6 +185,8 @@ impl<'a> Monitor<'a> {
             captions: options.captions,
             recorder,
             copy,
+            frames_drawn: 0,
+            panic_at_frame: options.panic_at_frame,
         })
     }
 
@@ -179,7 +199,14 @@ impl<'a> Monitor<'a> {
             self.app.set_caption(captions.borrow().clone());
         }
         let app = &self.app;
-        let completed = terminal.draw(|frame| ui::draw(frame, app))?;
+        self.frames_drawn += 1;
+        let inject_panic = self.panic_at_frame == Some(self.frames_drawn);
+        let completed = terminal.draw(|frame| {
+            if inject_panic {
+                panic!("injected panic while rendering (BACKLOG_TEST_PANIC=render)");
+            }
+            ui::draw(frame, app);
+        })?;
         if let Some(recorder) = &mut self.recorder {
             let bytes = self.copy.as_ref().map(Copied::take).unwrap_or_default();
             recorder.frame(completed.buffer, &bytes)?;
@@ -193,32 +220,24 @@ impl<'a> Monitor<'a> {
     }
 }
 
-/// Restores the terminal when dropped: on return, on error and on unwinding panic
-/// (ratatui's panic hook restores it too, before the message prints).
+/// The monitor's terminal; raw mode and the alternate screen end when it is dropped: on return,
+/// on error and while unwinding from a panic (see [`terminal`]).
 struct TerminalGuard {
     terminal: MonitorTerminal,
+    _taken: terminal::Taken,
 }
 
 impl TerminalGuard {
-    /// Raw mode and the alternate screen (ratatui's init, which also installs its panic hook),
-    /// then a terminal whose writer can keep a copy for a recording. No `terminal.clear()`: it
-    /// queries the cursor position, which stalls in some pseudo-terminals, and the alternate
-    /// screen starts blank.
+    /// Raw mode and the alternate screen, then a terminal whose writer can keep a copy for a
+    /// recording. No `terminal.clear()`: it queries the cursor position, which stalls in some
+    /// pseudo-terminals, and the alternate screen starts blank.
     fn new(copy: Option<Copied>) -> io::Result<Self> {
-        drop(ratatui::try_init()?);
-        match Terminal::new(CrosstermBackend::new(Tee::new(true, copy))) {
-            Ok(terminal) => Ok(Self { terminal }),
-            Err(e) => {
-                ratatui::restore();
-                Err(e)
-            }
-        }
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        ratatui::restore();
+        let taken = terminal::take()?;
+        let terminal = Terminal::new(CrosstermBackend::new(Tee::new(true, copy)))?;
+        Ok(Self {
+            terminal,
+            _taken: taken,
+        })
     }
 }
 
@@ -230,7 +249,7 @@ fn frame_interval(fps: u32) -> Interval {
     interval
 }
 
-/// Keys become actions and commands; resizes need nothing (the next frame fits the new size).
+/// Keys become actions and commands.
 fn on_terminal_event(
     event: Option<io::Result<Event>>,
     app: &mut App,
@@ -259,31 +278,43 @@ fn apply(app: &mut App, handle: &EngineHandle, action: Action) {
     }
 }
 
-/// Signals that end the monitor cleanly (terminal restored, Ok returned): SIGTERM, SIGHUP (the
-/// terminal went away) and SIGINT from outside (in raw mode Ctrl-C arrives as a key instead).
+/// Signals that end the monitor: SIGTERM, SIGHUP (the terminal went away) and SIGINT from
+/// outside (in raw mode Ctrl-C arrives as a key instead). The first quits cleanly; a second
+/// forces the exit, for when the clean way is stuck (a terminal that stopped reading blocks every
+/// frame). They are watched on a task of their own, so a stuck monitor loop still gets them.
 struct QuitSignals {
-    terminate: Signal,
-    interrupt: Signal,
-    hangup: Signal,
+    first: tokio::sync::mpsc::UnboundedReceiver<()>,
 }
 
 impl QuitSignals {
     fn new() -> io::Result<Self> {
-        Ok(Self {
-            terminate: signal(SignalKind::terminate())?,
-            interrupt: signal(SignalKind::interrupt())?,
-            hangup: signal(SignalKind::hangup())?,
-        })
+        let mut terminate = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut hangup = signal(SignalKind::hangup())?;
+        let (tx, first) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for nth in 0.. {
+                let received = tokio::select! {
+                    s = terminate.recv() => s,
+                    s = interrupt.recv() => s,
+                    s = hangup.recv() => s,
+                };
+                // A closed signal stream never fires again.
+                if received.is_none() {
+                    return;
+                }
+                // Once the monitor has gone, the process is already on its way out: a signal
+                // then means that way is too slow.
+                if nth > 0 || tx.send(()).is_err() {
+                    terminal::force_exit(130, "backlog: second interrupt, leaving now");
+                }
+            }
+        });
+        Ok(Self { first })
     }
 
     async fn recv(&mut self) {
-        let received = tokio::select! {
-            s = self.terminate.recv() => s,
-            s = self.interrupt.recv() => s,
-            s = self.hangup.recv() => s,
-        };
-        // A closed signal stream never fires again: wait forever rather than spin.
-        if received.is_none() {
+        if self.first.recv().await.is_none() {
             std::future::pending::<()>().await;
         }
     }

@@ -299,3 +299,58 @@ fn theory_and_measurement_agree_at_speed_10() {
     assert_eq!(v["theory"]["model"], "M/M/c (Erlang C)");
     assert_eq!(v["speed"], 10.0);
 }
+
+#[test]
+fn unwritable_outputs_fail_before_the_run_starts() {
+    let dir = std::env::temp_dir().join(format!("backlog-unwritable-{}", std::process::id()));
+    let cast_dir = dir.join("a-directory.cast");
+    std::fs::create_dir_all(&cast_dir).unwrap();
+    let dir_str = dir.to_str().unwrap();
+    let cast_dir_str = cast_dir.to_str().unwrap();
+    // Runs without an end: had any of them started, it would not return.
+    let cases: &[(&[&str], &str)] = &[
+        (&["--headless", "--csv", "/nonexistent-dir/x.csv"], "--csv"),
+        (&["--headless", "--csv", dir_str], "--csv"),
+        // Opens, but refuses writes: a full disk, a read-only file of the kernel's.
+        (&["--headless", "--csv", "/dev/full"], "--csv"),
+        (&["--headless", "--csv", "/proc/version"], "--csv"),
+        (
+            &[
+                "--offscreen",
+                "--record",
+                "/nonexistent-dir/x.cast",
+                "--events",
+                "100000000",
+            ],
+            "--record",
+        ),
+        (
+            &[
+                "--offscreen",
+                "--record",
+                cast_dir_str,
+                "--events",
+                "100000000",
+            ],
+            "--record",
+        ),
+    ];
+    for (args, mention) in cases {
+        let started = std::time::Instant::now();
+        let out = backlog(args);
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains(mention) && err.contains("cannot write"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: the run started");
+        assert!(
+            took < std::time::Duration::from_secs(2),
+            "{args:?}: took {took:?}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -412,3 +412,143 @@ fn soak_short() {
 fn soak_minute() {
     soak(Duration::from_secs(60));
 }
+
+#[test]
+fn failed_events_are_counted_in_the_log_and_the_json() {
+    let args = [
+        "--fail-rate",
+        "0.3",
+        "--events",
+        "400",
+        "--rate",
+        "4000/s",
+        "--service",
+        "200us",
+        "--workers",
+        "4",
+        "--headless",
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let log = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The injected panics are counted, not reported as crashes.
+    assert!(!err.contains("panicked"), "{err}");
+    let errors = log.matches("(work returned an error)").count() as u64;
+    let panics = log.matches("(work panicked)").count() as u64;
+    let finished = log.matches(" finished event ").count() as u64;
+    assert!(errors > 0 && panics > 0, "{errors} errors, {panics} panics");
+    assert_eq!(finished + errors + panics, 400);
+    let summary = format!(
+        "400 generated, {finished} completed, {} failed, 0 dropped, 0 queued, 0 in flight",
+        errors + panics
+    );
+    assert!(log.contains(&summary), "no '{summary}' in the log");
+
+    let (code, v, _) = run_json(&args[..args.len() - 1], None);
+    assert_eq!(code, Some(0));
+    let failed = v["failed"].as_u64().unwrap();
+    // 30% of 400: 120 +- 9 sd.
+    assert!((75..=165).contains(&failed), "failed {failed}");
+    assert_eq!(v["completed"].as_u64().unwrap() + failed, 400);
+    assert_sane(&args, &v);
+}
+
+/// Bytes waiting in a pipe nobody reads.
+fn unread(fd: libc::c_int) -> usize {
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD into a c_int we own, on a pipe we hold open.
+    assert_eq!(unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) }, 0);
+    n.max(0) as usize
+}
+
+#[test]
+fn a_second_interrupt_leaves_at_once_when_the_first_cannot_finish() {
+    use std::os::fd::AsRawFd;
+    // The log goes to a pipe that nobody reads: once it is full, the run blocks writing and
+    // the first interrupt's orderly stop (summary and all) cannot finish.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(["--rate", "20000/s", "--service", "1ms", "--headless"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = (unread(stdout.as_raw_fd()), Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = unread(stdout.as_raw_fd());
+        if now != last.0 {
+            last = (now, Instant::now());
+        } else if now > 0 && last.1.elapsed() > Duration::from_millis(300) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the log never filled the pipe");
+    }
+    signal(&child, libc::SIGINT);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first interrupt ended it: the test did not block the run"
+    );
+    let sent = Instant::now();
+    signal(&child, libc::SIGINT);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(5),
+            "the second interrupt did not end it"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    assert_eq!(status.code(), Some(130));
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.contains("second interrupt, leaving now"), "{err}");
+    drop(stdout);
+}
+
+#[test]
+fn a_panic_in_an_engine_thread_is_reported_headless_not_hidden() {
+    for (site, message) in [
+        ("engine", "injected panic in the statistics thread"),
+        ("worker", "injected panic in worker 1's loop"),
+    ] {
+        let started = Instant::now();
+        let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+            .args([
+                "--rate",
+                "500/s",
+                "--service",
+                "2ms",
+                "--headless",
+                "--json",
+            ])
+            .env("BACKLOG_TEST_PANIC", site)
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // It panics half a second in and must not hang: the run has no end of its own.
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{site}: too slow"
+        );
+        assert_eq!(out.status.code(), Some(101), "{site}: {err}");
+        assert!(err.contains(message), "{site}: {err}");
+        assert!(
+            err.contains("backlog: the engine stopped on an internal error"),
+            "{site}: {err}"
+        );
+        // No summary: its figures would be incomplete.
+        assert!(out.stdout.is_empty(), "{site}: printed a summary");
+    }
+}

@@ -13,6 +13,7 @@ pub mod stats;
 pub mod theory;
 pub mod work;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -47,6 +48,20 @@ pub struct EngineConfig {
     pub recent_window: Duration,
     /// Cores the workers may use (defaults to the machine's).
     pub cores: usize,
+    /// Test only: make an engine thread panic outside the work, to check that the faces
+    /// report it and restore the terminal (the binary sets it from `BACKLOG_TEST_PANIC`).
+    #[doc(hidden)]
+    pub inject_panic: Option<InjectPanic>,
+}
+
+/// Where a test-only injected panic happens, about half a second into the run.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectPanic {
+    /// The aggregator's loop: no more snapshots.
+    Statistics,
+    /// Worker 1's loop, outside the work's own `catch_unwind`.
+    Worker,
 }
 
 impl Default for EngineConfig {
@@ -60,6 +75,7 @@ impl Default for EngineConfig {
             trace: false,
             recent_window: Duration::from_secs(10),
             cores: available_cores(),
+            inject_panic: None,
         }
     }
 }
@@ -109,6 +125,7 @@ impl Engine {
             queue_rx.clone(),
             msg_tx.clone(),
             Arc::clone(&shared),
+            config.inject_panic == Some(InjectPanic::Worker),
         )?;
         let wake_source = Arc::new(Notify::new());
 
@@ -133,6 +150,9 @@ impl Engine {
             stats.latency(),
         );
         let (snap_tx, snap_rx) = watch::channel(Arc::new(placeholder));
+        // Keeps the snapshot channel open until a fault is recorded: faces that see it close
+        // then find the fault, instead of taking the last snapshot for the end of the run.
+        let open_until_fault_recorded = snap_tx.clone();
         let aggregator = Aggregator {
             latency: None,
             stats,
@@ -143,10 +163,17 @@ impl Engine {
             snapshots: snap_tx,
             seed: config.seed,
             cores: config.cores,
+            inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
         };
+        let on_fault = Arc::clone(&shared);
         let aggregator = std::thread::Builder::new()
             .name("backlog-stats".into())
-            .spawn(move || aggregator.run())
+            .spawn(move || {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| aggregator.run())) {
+                    on_fault.fail("the statistics thread", panic.as_ref());
+                }
+                drop(open_until_fault_recorded);
+            })
             .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
 
         let source = Source {
@@ -168,9 +195,16 @@ impl Engine {
             .enable_time()
             .build()
             .map_err(|e| format!("cannot start the source's runtime: {e}"))?;
+        let on_fault = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("backlog-source".into())
-            .spawn(move || runtime.block_on(source.run()))
+            .spawn(move || {
+                if let Err(panic) =
+                    catch_unwind(AssertUnwindSafe(|| runtime.block_on(source.run())))
+                {
+                    on_fault.fail("the event source", panic.as_ref());
+                }
+            })
             .map_err(|e| format!("cannot start the source thread: {e}"))?;
         pool.resize(settings.workers)?;
 
@@ -260,6 +294,12 @@ impl EngineHandle {
         self.snapshots.clone()
     }
 
+    /// Why the engine stopped by itself, if one of its threads panicked (a bug): the run's
+    /// figures are then incomplete, and the faces say so instead of reporting them.
+    pub fn fault(&self) -> Option<String> {
+        self.shared.fault.get().cloned()
+    }
+
     /// The trace of every happening, if the engine was started with `trace`.
     pub fn trace(&self) -> Option<flume::Receiver<Trace>> {
         self.trace.clone()
@@ -270,7 +310,8 @@ impl EngineHandle {
         let deadline = std::time::Instant::now() + timeout;
         loop {
             let snapshot = self.snapshot();
-            if snapshot.state.is_over() || std::time::Instant::now() >= deadline {
+            let dead = self.shared.fault.get().is_some();
+            if snapshot.state.is_over() || dead || std::time::Instant::now() >= deadline {
                 return snapshot;
             }
             std::thread::sleep(Duration::from_millis(5));

@@ -16,7 +16,7 @@ use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::event::{Event, Fate, Outcome, Report};
 use super::shared::Shared;
-use super::stats::Msg;
+use super::stats::{INJECTED_PANIC_AFTER, Msg};
 use super::work;
 
 /// An idle worker wakes this often to see whether it should retire or stop.
@@ -38,6 +38,8 @@ pub(crate) struct Pool {
     queue: Receiver<Event>,
     reports: Sender<Msg>,
     shared: Arc<Shared>,
+    /// Test only: worker 1's loop panics half a second in (see `InjectPanic`).
+    inject_panic: bool,
 }
 
 impl Pool {
@@ -46,6 +48,7 @@ impl Pool {
         queue: Receiver<Event>,
         reports: Sender<Msg>,
         shared: Arc<Shared>,
+        inject_panic: bool,
     ) -> Result<Arc<Self>, String> {
         let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
         Ok(Arc::new(Self {
@@ -54,6 +57,7 @@ impl Pool {
             queue,
             reports,
             shared,
+            inject_panic,
         }))
     }
 
@@ -90,7 +94,20 @@ impl Pool {
             if self.claim(id) {
                 let pool = Arc::clone(self);
                 let range = threads.partition_point(|(last, _)| *last < id);
-                threads[range].1.spawn(move || pool.run_worker(id));
+                // A panic here is a bug in the loop (the work's own panics are caught in
+                // `work`): without this the rayon thread would abort the process, leaving the
+                // terminal raw; instead the engine stops and reports the fault.
+                threads[range].1.spawn(move || {
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| pool.run_worker(id))) {
+                        pool.shared.fail(&format!("worker {id}"), panic.as_ref());
+                        // Gone: the stop need not wait for it.
+                        let down = Report::WorkerDown {
+                            worker: id as u32,
+                            at_ns: pool.shared.clock.now_ns(),
+                        };
+                        let _ = pool.reports.send(Msg::Reports(vec![down]));
+                    }
+                });
             }
         }
         Ok(())
@@ -131,9 +148,13 @@ impl Pool {
             at_ns: clock.now_ns(),
         });
         outbox.flush();
+        let started = Instant::now();
         loop {
             if self.should_leave(id) {
                 break;
+            }
+            if self.inject_panic && id == 1 && started.elapsed() >= INJECTED_PANIC_AFTER {
+                panic!("injected panic in worker 1's loop (BACKLOG_TEST_PANIC=worker)");
             }
             let event = match self.queue.try_recv() {
                 Ok(event) => event,

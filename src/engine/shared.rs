@@ -1,5 +1,7 @@
 //! State shared by the source, the pool and the aggregator: the clock, the source's counters, the flags.
 
+use std::any::Any;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
@@ -25,6 +27,8 @@ pub(crate) struct Shared {
     /// The source waits for room in a full `block` queue; workers wake it.
     pub source_blocked: AtomicBool,
     pub room: Notify,
+    /// Why the engine stopped by itself: a panic in one of its threads (a bug); the first wins.
+    pub fault: OnceLock<String>,
 }
 
 impl Shared {
@@ -40,7 +44,21 @@ impl Shared {
             work_mode: AtomicU8::new(work as u8),
             source_blocked: AtomicBool::new(false),
             room: Notify::new(),
+            fault: OnceLock::new(),
         }
+    }
+
+    /// An engine thread panicked outside the work: its counts can no longer be trusted, so the
+    /// engine stops and the faces report the fault instead of showing a run that went wrong.
+    pub fn fail(&self, thread: &str, payload: &(dyn Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panicked".to_string());
+        let _ = self.fault.set(format!("{thread} panicked: {message}"));
+        self.stop.store(true, Ordering::Release);
+        self.room.notify_one();
     }
 
     pub fn work_mode(&self) -> WorkMode {

@@ -149,6 +149,9 @@ struct Emitter {
     next_id: u64,
     /// Known free places in a bounded queue (only the source adds, so it can only grow).
     room: usize,
+    /// Model time the source last got room after waiting for it: events due before then were
+    /// held up by the full queue, even those that later use the room found then.
+    unblocked_ns: u64,
 }
 
 impl Source {
@@ -160,6 +163,7 @@ impl Source {
             fate: stream_rng(self.seed, FATE_STREAM),
             next_id: 1,
             room: 0,
+            unblocked_ns: 0,
         };
         let mut schedule = ArrivalSchedule::new(
             settings.arrival,
@@ -297,7 +301,6 @@ impl Source {
     /// Puts one event in the queue, applying the bounded queue's overflow policy.
     async fn offer(&self, em: &mut Emitter, event: Event, settings: &Settings) {
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
-        let mut blocked_ns = 0;
         if let Some(cap) = settings.queue_cap {
             if em.room == 0 {
                 em.room = cap.saturating_sub(self.queue.len());
@@ -305,26 +308,39 @@ impl Source {
             if em.room == 0 {
                 match settings.overflow {
                     Overflow::DropNew => {
-                        self.submitted(event, 0);
-                        self.drop_event(event.id, event.arrival_ns, DropReason::QueueFull);
+                        let held_ns = self.held_ns(em, &event);
+                        self.submitted(event, held_ns);
+                        let at_ns = event.arrival_ns + held_ns;
+                        self.drop_event(event.id, at_ns, DropReason::QueueFull);
                         return;
                     }
                     Overflow::DropOld => {
                         if let Ok(old) = self.evict.try_recv() {
-                            self.drop_event(old.id, event.arrival_ns, DropReason::Evicted);
+                            let at_ns = event.arrival_ns + self.held_ns(em, &event);
+                            self.drop_event(old.id, at_ns, DropReason::Evicted);
                         }
                     }
                     Overflow::Block => {
                         em.room = self.wait_for_room(cap).await;
-                        blocked_ns = self.shared.clock.now_ns().saturating_sub(event.arrival_ns);
+                        em.unblocked_ns = self.shared.clock.now_ns();
                     }
                 }
             }
             em.room = em.room.saturating_sub(1);
         }
-        self.submitted(event, blocked_ns);
+        self.submitted(event, self.held_ns(em, &event));
         // The queue never disconnects while the source holds a receiver for evictions.
         let _ = self.queue.send(event);
+    }
+
+    /// How long a full queue held `event` up: events due before the source last got room
+    /// enter now, not at their arrival (even those that use room found by an earlier wait).
+    fn held_ns(&self, em: &Emitter, event: &Event) -> u64 {
+        if event.arrival_ns < em.unblocked_ns {
+            self.shared.clock.now_ns().saturating_sub(event.arrival_ns)
+        } else {
+            0
+        }
     }
 
     /// Traces an event entering the queue: at its arrival, or later if it waited for room.

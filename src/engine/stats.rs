@@ -520,6 +520,9 @@ const STOP_GRACE: Duration = Duration::from_secs(2);
 /// How often latency summaries are recomputed for snapshots (wall time).
 const LATENCY_REFRESH: Duration = Duration::from_millis(200);
 
+/// When a test-only injected panic happens (wall time into the run).
+pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
+
 pub(crate) struct Aggregator {
     pub latency: Option<(Instant, LatencyView)>,
     pub stats: Stats,
@@ -530,6 +533,8 @@ pub(crate) struct Aggregator {
     pub snapshots: watch::Sender<Arc<Snapshot>>,
     pub seed: u64,
     pub cores: usize,
+    /// Test only: panic half a second in (see `InjectPanic`).
+    pub inject_panic: bool,
 }
 
 impl Aggregator {
@@ -538,7 +543,11 @@ impl Aggregator {
         let mut next_publish = Instant::now();
         let mut next_sample = Instant::now() + SERIES_INTERVAL;
         let mut stopped_at: Option<Instant> = None;
+        let started = Instant::now();
         loop {
+            if self.inject_panic && started.elapsed() >= INJECTED_PANIC_AFTER {
+                panic!("injected panic in the statistics thread (BACKLOG_TEST_PANIC=engine)");
+            }
             match self.messages.recv_deadline(next_publish) {
                 Ok(Msg::Reports(batch)) => batch.into_iter().for_each(|r| self.stats.apply(r)),
                 Ok(Msg::ResetStats) => {

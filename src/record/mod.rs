@@ -186,7 +186,12 @@ impl Tee {
 
 impl Write for Tee {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if let Some(terminal) = &mut self.terminal {
+        // After a forced exit began, the terminal gets only the way back (see `force_exit`).
+        if let Some(terminal) = self
+            .terminal
+            .as_mut()
+            .filter(|_| !crate::terminal::frozen())
+        {
             terminal.write_all(buf)?;
         }
         if let Some(mut bytes) = self.copy.as_ref().and_then(|c| c.0.lock().ok()) {
@@ -196,7 +201,11 @@ impl Write for Tee {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match &mut self.terminal {
+        match self
+            .terminal
+            .as_mut()
+            .filter(|_| !crate::terminal::frozen())
+        {
             Some(terminal) => terminal.flush(),
             None => Ok(()),
         }
