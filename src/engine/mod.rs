@@ -154,7 +154,8 @@ impl Engine {
         // then find the fault, instead of taking the last snapshot for the end of the run.
         let open_until_fault_recorded = snap_tx.clone();
         let aggregator = Aggregator {
-            latency: None,
+            recent_latency: None,
+            whole_latency: None,
             stats,
             shared: Arc::clone(&shared),
             messages: msg_rx,

@@ -203,8 +203,10 @@ impl Pool {
 
     fn process(&self, worker: u32, event: Event, outbox: &mut Outbox<'_>) {
         let clock = self.shared.clock;
-        let start_ns = clock.now_ns();
         let wall = clock.wall(event.demand_ns);
+        // Reading the CPU clock costs a syscall: only for events with work to time.
+        let start = (!wall.is_zero()).then(work::Start::now);
+        let start_ns = clock.now_ns();
         let coalesce = wall < COALESCE_BELOW;
         if !coalesce {
             // Long work: the monitor should see it start now, not when the batch fills.
@@ -215,7 +217,7 @@ impl Pool {
             });
             outbox.flush();
         }
-        let Some(outcome) = self.work(event, wall) else {
+        let Some(outcome) = self.work(event, wall, start.as_ref()) else {
             // Abandoned on stop: the event stays in flight in the final report.
             if coalesce {
                 outbox.push(Report::Started {
@@ -247,19 +249,19 @@ impl Pool {
     }
 
     /// Runs the event's work; `None` if it was abandoned because the engine stopped.
-    fn work(&self, event: Event, wall: Duration) -> Option<Outcome> {
+    fn work(&self, event: Event, wall: Duration, start: Option<&work::Start>) -> Option<Outcome> {
         let mode = self.shared.work_mode();
         let stop = &self.shared.stop;
         match event.fate {
-            Fate::Succeed => work::perform(mode, wall, stop)
+            Fate::Succeed => work::perform(mode, wall, stop, start)
                 .ok()
                 .map(|()| Outcome::Ok(event.id.wrapping_mul(event.id))),
-            Fate::Fail => work::perform(mode, wall, stop)
+            Fate::Fail => work::perform(mode, wall, stop, start)
                 .ok()
                 .map(|()| Outcome::Failed),
             Fate::Panic => {
                 let run = catch_unwind(AssertUnwindSafe(|| -> Result<(), work::Cancelled> {
-                    work::perform(mode, wall, stop)?;
+                    work::perform(mode, wall, stop, start)?;
                     std::panic::panic_any(InjectedPanic)
                 }));
                 match run {

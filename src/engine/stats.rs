@@ -428,12 +428,22 @@ impl Stats {
 
     /// Summaries of the whole-run and recent-window histograms (the costly part of a snapshot).
     pub fn latency(&self) -> LatencyView {
+        LatencyView {
+            whole: self.whole_latency(),
+            recent: self.recent_latency(),
+        }
+    }
+
+    /// Summaries of the whole run (3 significant digits: the costlier part, ~100 µs).
+    pub fn whole_latency(&self) -> LatencySet {
+        self.whole.summarise()
+    }
+
+    /// Summaries of the recent window (2 significant digits: cheap).
+    pub fn recent_latency(&self) -> LatencySet {
         let mut recent = self.window_prev.clone();
         recent.add(&self.window_now);
-        LatencyView {
-            whole: self.whole.summarise(),
-            recent: recent.summarise(),
-        }
+        recent.summarise()
     }
 
     /// A snapshot, with latency summaries from [`Stats::latency`] (possibly a recent one).
@@ -518,13 +528,32 @@ pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// How often latency summaries are recomputed for snapshots (wall time).
-const LATENCY_REFRESH: Duration = Duration::from_millis(200);
+const RECENT_REFRESH: Duration = Duration::from_millis(200);
+const WHOLE_REFRESH: Duration = Duration::from_secs(1);
+
+/// A cached value, recomputed when older than `every` (or always, at the end of a run).
+fn refresh<T: Clone>(
+    cache: &mut Option<(Instant, T)>,
+    every: Duration,
+    force: bool,
+    compute: impl FnOnce() -> T,
+) -> T {
+    match cache {
+        Some((at, value)) if at.elapsed() < every && !force => value.clone(),
+        _ => {
+            let value = compute();
+            *cache = Some((Instant::now(), value.clone()));
+            value
+        }
+    }
+}
 
 /// When a test-only injected panic happens (wall time into the run).
 pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 
 pub(crate) struct Aggregator {
-    pub latency: Option<(Instant, LatencyView)>,
+    pub recent_latency: Option<(Instant, LatencySet)>,
+    pub whole_latency: Option<(Instant, LatencySet)>,
     pub stats: Stats,
     pub shared: Arc<Shared>,
     pub messages: Receiver<Msg>,
@@ -643,17 +672,18 @@ impl Aggregator {
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
         };
-        // Latency summaries cost the most; a few refreshes a second are plenty for the eye, and
-        // the last snapshot of a run always gets fresh ones.
-        let fresh = match &self.latency {
-            Some((at, view)) if at.elapsed() < LATENCY_REFRESH && !state.is_over() => view.clone(),
-            _ => {
-                let view = self.stats.latency();
-                self.latency = Some((Instant::now(), view.clone()));
-                view
-            }
-        };
-        let snapshot = self.stats.snapshot(&context, fresh);
+        // Latency summaries cost the most: the recent window's are refreshed a few times a
+        // second, the whole run's (costlier, and slower to change) once a second; the last
+        // snapshot of a run always gets fresh ones. A long refresh is a stall for any worker
+        // that shares the aggregator's core, so it must be rare.
+        let over = state.is_over();
+        let recent = refresh(&mut self.recent_latency, RECENT_REFRESH, over, || {
+            self.stats.recent_latency()
+        });
+        let whole = refresh(&mut self.whole_latency, WHOLE_REFRESH, over, || {
+            self.stats.whole_latency()
+        });
+        let snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }

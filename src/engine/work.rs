@@ -18,13 +18,38 @@ const CPU_CHECK: Duration = Duration::from_micros(500);
 pub struct Cancelled;
 
 /// Does `wall` worth of work in `mode`: a wall-clock wait (`sleep`) or CPU time consumed (`cpu`).
-pub fn perform(mode: WorkMode, wall: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
+/// `start` is when the event's work began (`None`: now).
+pub fn perform(
+    mode: WorkMode,
+    wall: Duration,
+    cancel: &AtomicBool,
+    start: Option<&Start>,
+) -> Result<(), Cancelled> {
     if wall.is_zero() {
         return Ok(());
     }
+    let start = start.copied().unwrap_or_else(Start::now);
     match mode {
-        WorkMode::Sleep => sleep_precise(wall, cancel),
-        WorkMode::Cpu => burn_cpu(wall, cancel),
+        WorkMode::Sleep => wait_until(start.wall + wall, cancel, Spin::IfCoreFree),
+        WorkMode::Cpu => burn_cpu_since(start.cpu, wall, cancel),
+    }
+}
+
+/// When an event's work began, on the wall clock and on the thread's CPU clock. The demand is
+/// counted from here, so the worker's own overhead after it took the event (reporting the start)
+/// is part of the demand instead of being added to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Start {
+    wall: Instant,
+    cpu: Duration,
+}
+
+impl Start {
+    pub fn now() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: thread_cpu_time(),
+        }
     }
 }
 
@@ -133,7 +158,11 @@ pub fn thread_cpu_time() -> Duration {
 /// remaining time (at most `CPU_CHECK`) far from the end, down to quarter-microsecond strides near
 /// it, so it ends within about a microsecond of its demand, reading the clock a few dozen times.
 pub fn burn_cpu(cpu: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
-    let start = thread_cpu_time();
+    burn_cpu_since(thread_cpu_time(), cpu, cancel)
+}
+
+/// Burns CPU until this thread has used `cpu` since its CPU clock read `start`.
+fn burn_cpu_since(start: Duration, cpu: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
     let per_us = steps_per_us();
     let mut state = 0x9E37_79B9_7F4A_7C15_u64;
     loop {
@@ -212,11 +241,16 @@ mod tests {
     fn cancelled_work_stops() {
         let cancel = AtomicBool::new(true);
         assert_eq!(
-            perform(WorkMode::Sleep, Duration::from_secs(3600), &cancel),
+            perform(WorkMode::Sleep, Duration::from_secs(3600), &cancel, None),
             Err(Cancelled)
         );
         assert_eq!(
-            perform(WorkMode::Cpu, Duration::from_secs(3600), &cancel),
+            perform(
+                WorkMode::Cpu,
+                Duration::from_secs(3600),
+                &cancel,
+                Some(&Start::now())
+            ),
             Err(Cancelled)
         );
     }
