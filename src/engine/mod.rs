@@ -170,6 +170,8 @@ impl Engine {
         let aggregator = std::thread::Builder::new()
             .name("backlog-stats".into())
             .spawn(move || {
+                // Statistics can wait a few ms; a worker's timing cannot (see `batch_priority`).
+                work::batch_priority();
                 if let Err(panic) = catch_unwind(AssertUnwindSafe(|| aggregator.run())) {
                     on_fault.fail("the statistics thread", panic.as_ref());
                 }

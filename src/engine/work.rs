@@ -62,6 +62,18 @@ pub fn tighten_timer_slack() {
     }
 }
 
+/// Marks the calling thread as background work (Linux `SCHED_BATCH`): when it wakes on a core
+/// where a worker is running, it does not preempt the worker but waits for the scheduler's next
+/// decision (or another core going idle). Its share of the CPU is unchanged.
+pub fn batch_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: sched_setscheduler with pid 0 affects only the calling thread; the param is ours.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+    }
+}
+
 /// Waits until `duration` has passed on the wall clock: sleeps most of it, spins the tail.
 pub fn sleep_precise(duration: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
     wait_until(Instant::now() + duration, cancel, Spin::IfCoreFree)
