@@ -388,6 +388,74 @@ fn shrinking_lets_workers_finish_and_growing_starts_them_at_once() {
     );
 }
 
+/// Idle workers wait off the queue (only one watches it): a burst must still reach every one of
+/// them at once, not when each next polls (every 100 ms, all in step since they started
+/// together; the groups come at other phases of that poll: 30, 60, 90 and 20 ms into it).
+#[test]
+fn a_burst_reaches_every_idle_worker_at_once() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Bursty,
+        // Groups of 16 every 0.43 s.
+        rate: rate(16.0 / 0.43),
+        burst: 16,
+        service: Duration::from_millis(300),
+        service_dist: ServiceDist::Fixed,
+        work: WorkMode::Sleep,
+        workers: 16,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        duration: Some(Duration::from_millis(1900)),
+        ..config(settings)
+    })
+    .unwrap();
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    assert_eq!(last.counters.completed, 64);
+    let wait = &last.latency.queue_wait;
+    assert!(
+        wait.max_ns < 20_000_000,
+        "an idle worker left an event waiting {} ms",
+        wait.max_ns as f64 / 1e6
+    );
+}
+
+/// Resizing an idle pool (workers leaving, the one watching the queue perhaps among them) never
+/// leaves events waiting for an idle worker's next poll (100 ms).
+#[test]
+fn a_shrunk_pool_still_serves_events_at_once() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(50.0),
+        service: Duration::ZERO,
+        service_dist: ServiceDist::Fixed,
+        workers: 6,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        duration: Some(Duration::from_millis(1800)),
+        ..config(settings)
+    })
+    .unwrap();
+    for workers in [1, 3, 2] {
+        std::thread::sleep(Duration::from_millis(300));
+        handle.send(Command::SetWorkers(workers));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    handle.send(Command::ResetStats);
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    let wait = &last.latency.queue_wait;
+    assert!(wait.count >= 20, "{} events after the reset", wait.count);
+    assert!(
+        wait.max_ns < 20_000_000,
+        "an event waited {} ms with idle workers",
+        wait.max_ns as f64 / 1e6
+    );
+}
+
 /// M/M/c at utilisation 0.7: the mean queue wait agrees with Erlang C (given the service time the
 /// workers actually took) within statistical error.
 #[test]

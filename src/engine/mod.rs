@@ -207,6 +207,8 @@ impl Engine {
                 {
                     on_fault.fail("the event source", panic.as_ref());
                 }
+                // The queue's sender is gone: parked workers must see it to leave.
+                on_fault.bench.wake_all();
             })
             .map_err(|e| format!("cannot start the source thread: {e}"))?;
         pool.resize(settings.workers)?;
@@ -268,6 +270,7 @@ impl EngineHandle {
                 self.shared.stop.store(true, Ordering::Release);
                 self.wake_source.notify_one();
                 self.shared.room.notify_one();
+                self.shared.bench.wake_all();
             }
         }
     }

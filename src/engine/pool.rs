@@ -6,6 +6,13 @@
 //! Loops follow a target count: growing claims free slots and spawns loops; shrinking lets loops
 //! with an id above the target retire after their current event. A slot is claimed by compare-and-swap, so a worker
 //! id never runs twice and an event is only ever taken by one loop.
+//!
+//! Idle workers: one, the doorbell's watcher, waits on the queue, blocking until shortly before
+//! the source's next due time and then spinning for that event, so it starts without a thread
+//! wake-up; the others park on the bench (`Shared::bench`), off the queue, because flume would
+//! hand an event to a worker blocked on it rather than to the one spinning for it. Whoever
+//! takes an event wakes parked workers for the events still queued and, if it was the watcher,
+//! one to take over the watch.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,6 +30,11 @@ use super::work;
 const IDLE_POLL: Duration = Duration::from_millis(100);
 /// How long an idle worker busy-waits for the next event before it blocks (if a core is free).
 const IDLE_SPIN: Duration = Duration::from_micros(50);
+/// An idle worker wakes this long before the next event is due and waits for it spinning, so
+/// its queue wait does not include a thread wake-up (20-30 µs here).
+const DOORBELL_LEAD: Duration = Duration::from_micros(200);
+/// ...and gives up spinning this long after the due time if the event has not come.
+const DOORBELL_GRACE: Duration = Duration::from_micros(100);
 /// Reports are sent in batches of at most this many...
 const BATCH: usize = 256;
 /// ...or after this long, so the aggregator (and the monitor) are never more than a tick behind.
@@ -89,7 +101,11 @@ impl Pool {
         let target = target.clamp(1, self.slots.len());
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         self.ensure_threads(&mut threads, target)?;
-        self.shared.target_workers.store(target, Ordering::SeqCst);
+        let before = self.shared.target_workers.swap(target, Ordering::SeqCst);
+        if target < before {
+            // Parked workers above the new target should leave now, not at their next poll.
+            self.shared.bench.wake_all();
+        }
         for id in 1..=target {
             if self.claim(id) {
                 let pool = Arc::clone(self);
@@ -149,6 +165,8 @@ impl Pool {
         });
         outbox.flush();
         let started = Instant::now();
+        // Whether this worker has just finished an event (the next may come within microseconds).
+        let mut just_worked = false;
         loop {
             if self.should_leave(id) {
                 break;
@@ -158,25 +176,35 @@ impl Pool {
             }
             let event = match self.queue.try_recv() {
                 Ok(event) => event,
-                Err(TryRecvError::Empty) => match self.next_event_or_timeout(&outbox) {
-                    Ok(event) => event,
-                    Err(RecvTimeoutError::Timeout) => {
-                        outbox.flush_if_due();
-                        continue;
+                Err(TryRecvError::Empty) => {
+                    match self.next_event_or_timeout(id, &outbox, just_worked) {
+                        Ok(event) => event,
+                        Err(RecvTimeoutError::Timeout) => {
+                            just_worked = false;
+                            outbox.flush_if_due();
+                            continue;
+                        }
+                        Err(RecvTimeoutError::Disconnected) => {
+                            self.release(id);
+                            break;
+                        }
                     }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        self.release(id);
-                        break;
-                    }
-                },
+                }
                 Err(TryRecvError::Disconnected) => {
                     self.release(id);
                     break;
                 }
             };
+            // The event starts when it leaves the queue; what the worker does next (making room,
+            // calling for help, reporting) is its own overhead, part of the service time.
+            let taken = Taken::now(&self.shared, &event);
             self.shared.made_room();
-            self.process(worker, event, &mut outbox);
+            self.call_help();
+            self.process(worker, event, taken, &mut outbox);
+            just_worked = true;
         }
+        // If this was the watcher, another idle worker must take over.
+        self.call_help();
         outbox.push(Report::WorkerDown {
             worker,
             at_ns: clock.now_ns(),
@@ -184,29 +212,97 @@ impl Pool {
         outbox.flush();
     }
 
-    /// Waits for the next event: busy-waits briefly when a core is free for it (at high rates
-    /// the next event comes within microseconds, and blocking would add a thread wake-up, tens of
-    /// µs, to its queue wait), then blocks until the reports are due or the idle poll.
-    fn next_event_or_timeout(&self, outbox: &Outbox<'_>) -> Result<Event, RecvTimeoutError> {
-        if let Some(_permit) = work::SpinPermit::take() {
-            let deadline = Instant::now() + IDLE_SPIN;
-            while Instant::now() < deadline {
-                match self.queue.try_recv() {
-                    Ok(event) => return Ok(event),
-                    Err(TryRecvError::Empty) => std::thread::yield_now(),
-                    Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-                }
-            }
+    /// Waits for the next event. A worker that blocks needs a thread wake-up (tens of µs, all of
+    /// it queue wait) when the event comes, so one idle worker, the doorbell's watcher, waits on
+    /// the queue and busy-waits (while a core is free for it) whenever an event is likely soon;
+    /// the other idle workers park on the bench until the reports are due, the idle poll, or a
+    /// call for help.
+    fn next_event_or_timeout(
+        &self,
+        id: usize,
+        outbox: &Outbox<'_>,
+        just_worked: bool,
+    ) -> Result<Event, RecvTimeoutError> {
+        let timeout = outbox.idle_wait();
+        if let Some(_watch) = DoorbellWatch::take(&self.shared) {
+            return self.watch(timeout, just_worked);
         }
-        self.queue.recv_timeout(outbox.idle_wait())
+        let shared = &self.shared;
+        shared.bench.park(timeout, || {
+            // Asked while counted as parked: if the watcher stops watching after this, it sees
+            // this worker parked and calls for help.
+            shared.doorbell_watched.load(Ordering::SeqCst)
+                && self.queue.is_empty()
+                && !self.queue.is_disconnected()
+                && !shared.stop.load(Ordering::Relaxed)
+                && id <= shared.target_workers.load(Ordering::SeqCst)
+        });
+        match self.queue.try_recv() {
+            Ok(event) => Ok(event),
+            Err(TryRecvError::Empty) => Err(RecvTimeoutError::Timeout),
+            Err(TryRecvError::Disconnected) => Err(RecvTimeoutError::Disconnected),
+        }
     }
 
-    fn process(&self, worker: u32, event: Event, outbox: &mut Outbox<'_>) {
+    /// The watcher's wait. It busy-waits just after finishing an event (at high rates the next
+    /// comes within microseconds) and from shortly before the source's next due time until a
+    /// little after it; otherwise it blocks on the queue until then.
+    fn watch(&self, timeout: Duration, just_worked: bool) -> Result<Event, RecvTimeoutError> {
+        let now = Instant::now();
+        let mut spin_until = just_worked.then(|| now + IDLE_SPIN);
+        let mut block = timeout;
+        if let Some(due) = self.next_due() {
+            if due > now + DOORBELL_LEAD {
+                block = block.min(due - DOORBELL_LEAD - now);
+            } else if now < due + DOORBELL_GRACE {
+                spin_until = spin_until.max(Some(due + DOORBELL_GRACE));
+            }
+        }
+        if let Some(until) = spin_until {
+            if let Some(_permit) = work::SpinPermit::take_idle() {
+                // Nothing yet: back to the loop, which comes back here with a fresh due time.
+                return self.spin_for_event(until)?.ok_or(RecvTimeoutError::Timeout);
+            }
+        }
+        self.queue.recv_timeout(block)
+    }
+
+    /// After taking an event (or leaving): wakes parked workers for the events still queued, and
+    /// one to watch the doorbell if no one does.
+    fn call_help(&self) {
+        let bench = &self.shared.bench;
+        if !bench.is_occupied() {
+            return;
+        }
+        let unwatched = !self.shared.doorbell_watched.load(Ordering::SeqCst);
+        bench.wake(self.queue.len() + usize::from(unwatched));
+    }
+
+    /// Busy-waits (yielding) for an event until `deadline`.
+    fn spin_for_event(&self, deadline: Instant) -> Result<Option<Event>, RecvTimeoutError> {
+        while Instant::now() < deadline {
+            match self.queue.try_recv() {
+                Ok(event) => return Ok(Some(event)),
+                Err(TryRecvError::Empty) => std::thread::yield_now(),
+                Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            }
+        }
+        Ok(None)
+    }
+
+    /// When the source's next event is due, if one is scheduled.
+    fn next_due(&self) -> Option<Instant> {
+        let due_ns = self.shared.next_due_ns.load(Ordering::Relaxed);
+        (due_ns != u64::MAX).then(|| self.shared.clock.instant_at(due_ns))
+    }
+
+    fn process(&self, worker: u32, event: Event, taken: Taken, outbox: &mut Outbox<'_>) {
         let clock = self.shared.clock;
-        let wall = clock.wall(event.demand_ns);
-        // Reading the CPU clock costs a syscall: only for events with work to time.
-        let start = (!wall.is_zero()).then(work::Start::now);
-        let start_ns = clock.now_ns();
+        let Taken {
+            wall,
+            start,
+            start_ns,
+        } = taken;
         let coalesce = wall < COALESCE_BELOW;
         if !coalesce {
             // Long work: the monitor should see it start now, not when the batch fills.
@@ -273,6 +369,45 @@ impl Pool {
     }
 }
 
+/// An event as it left the queue: its demand on the wall clock, and when its work began.
+struct Taken {
+    wall: Duration,
+    /// `None` for zero work: reading the CPU clock costs a syscall.
+    start: Option<work::Start>,
+    start_ns: u64,
+}
+
+impl Taken {
+    fn now(shared: &Shared, event: &Event) -> Self {
+        let wall = shared.clock.wall(event.demand_ns);
+        Self {
+            wall,
+            start: (!wall.is_zero()).then(work::Start::now),
+            start_ns: shared.clock.now_ns(),
+        }
+    }
+}
+
+/// The doorbell's watcher role, held by at most one idle worker at a time (so a hundred idle
+/// workers do not all wake before every event); released when it stops waiting.
+struct DoorbellWatch<'a>(&'a Shared);
+
+impl<'a> DoorbellWatch<'a> {
+    fn take(shared: &'a Shared) -> Option<Self> {
+        shared
+            .doorbell_watched
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+            .then(|| Self(shared))
+    }
+}
+
+impl Drop for DoorbellWatch<'_> {
+    fn drop(&mut self) {
+        self.0.doorbell_watched.store(false, Ordering::SeqCst);
+    }
+}
+
 /// A worker's reports on their way to the aggregator: sent in batches, so the aggregator is woken
 /// at most every `FLUSH_EVERY` per worker (or per `BATCH` reports) instead of once per event.
 struct Outbox<'a> {
@@ -328,3 +463,22 @@ impl<'a> Outbox<'a> {
 /// since the failure is counted and shown, not an error of the program.
 #[derive(Debug)]
 pub struct InjectedPanic;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::clock::Clock;
+    use crate::engine::settings::WorkMode;
+
+    #[test]
+    fn one_worker_watches_the_doorbell_at_a_time() {
+        let shared = Shared::new(Clock::start(1.0), 2, WorkMode::Sleep);
+        let watch = DoorbellWatch::take(&shared).expect("the role is free");
+        assert!(DoorbellWatch::take(&shared).is_none());
+        // A failed take must not release the role it did not get.
+        assert!(shared.doorbell_watched.load(Ordering::SeqCst));
+        assert!(DoorbellWatch::take(&shared).is_none());
+        drop(watch);
+        assert!(DoorbellWatch::take(&shared).is_some());
+    }
+}

@@ -1,8 +1,9 @@
 //! State shared by the source, the pool and the aggregator: the clock, the source's counters, the flags.
 
 use std::any::Any;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
@@ -27,6 +28,13 @@ pub(crate) struct Shared {
     /// The source waits for room in a full `block` queue; workers wake it.
     pub source_blocked: AtomicBool,
     pub room: Notify,
+    /// Model time the source's next event is due, ns (`u64::MAX`: none scheduled, e.g. paused).
+    /// An idle worker reads it to be awake and spinning when that event arrives (the doorbell).
+    pub next_due_ns: AtomicU64,
+    /// One idle worker at a time watches the doorbell (and waits on the queue)...
+    pub doorbell_watched: AtomicBool,
+    /// ...the other idle workers wait here.
+    pub bench: Bench,
     /// Why the engine stopped by itself: a panic in one of its threads (a bug); the first wins.
     pub fault: OnceLock<String>,
 }
@@ -44,6 +52,9 @@ impl Shared {
             work_mode: AtomicU8::new(work as u8),
             source_blocked: AtomicBool::new(false),
             room: Notify::new(),
+            next_due_ns: AtomicU64::new(u64::MAX),
+            doorbell_watched: AtomicBool::new(false),
+            bench: Bench::default(),
             fault: OnceLock::new(),
         }
     }
@@ -59,6 +70,7 @@ impl Shared {
         let _ = self.fault.set(format!("{thread} panicked: {message}"));
         self.stop.store(true, Ordering::Release);
         self.room.notify_one();
+        self.bench.wake_all();
     }
 
     pub fn work_mode(&self) -> WorkMode {
@@ -79,5 +91,146 @@ impl Shared {
         {
             self.room.notify_one();
         }
+    }
+}
+
+/// Where idle workers other than the doorbell's watcher wait: off the queue. flume hands an event
+/// straight to a worker blocked on the queue, which then needs a thread wake-up (20-30 µs here)
+/// to start it, while the watcher, already spinning for it, would have started it at once. So
+/// only the watcher waits on the queue, and whoever takes an event wakes parked workers when the
+/// queue still holds events or no one is watching any more.
+#[derive(Default)]
+pub(crate) struct Bench {
+    /// Workers parked (or about to park); read without the lock to skip it when none are.
+    parked: AtomicUsize,
+    /// Wake-ups granted and not yet taken.
+    wakes: Mutex<usize>,
+    signal: Condvar,
+}
+
+impl Bench {
+    /// Parks until woken or `timeout`, unless `should_wait` (asked after this worker counts as
+    /// parked, so a wake-up decided in between is not missed) says there is something to do.
+    pub fn park(&self, timeout: Duration, should_wait: impl FnOnce() -> bool) {
+        let mut wakes = self.wakes.lock().unwrap_or_else(PoisonError::into_inner);
+        self.parked.fetch_add(1, Ordering::SeqCst);
+        if should_wait() {
+            let deadline = Instant::now() + timeout;
+            while *wakes == 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                wakes = self
+                    .signal
+                    .wait_timeout(wakes, left)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            *wakes = wakes.saturating_sub(1);
+        }
+        self.parked.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Wakes up to `n` parked workers.
+    pub fn wake(&self, n: usize) {
+        if n == 0 || self.parked.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut wakes = self.wakes.lock().unwrap_or_else(PoisonError::into_inner);
+        let n = n.min(self.parked.load(Ordering::SeqCst).saturating_sub(*wakes));
+        *wakes += n;
+        for _ in 0..n {
+            self.signal.notify_one();
+        }
+    }
+
+    /// Wakes every parked worker (stop, end of the source, fewer workers).
+    pub fn wake_all(&self) {
+        let mut wakes = self.wakes.lock().unwrap_or_else(PoisonError::into_inner);
+        *wakes = self.parked.load(Ordering::SeqCst);
+        self.signal.notify_all();
+    }
+
+    /// Whether any worker is parked.
+    pub fn is_occupied(&self) -> bool {
+        self.parked.load(Ordering::SeqCst) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    const LONG: Duration = Duration::from_secs(20);
+
+    /// Parks a thread on `bench` (for up to `LONG`) and waits until it counts as parked.
+    fn parked_thread(bench: &Arc<Bench>) -> std::thread::JoinHandle<Duration> {
+        let before = bench.parked.load(Ordering::SeqCst);
+        let parker = Arc::clone(bench);
+        let thread = std::thread::spawn(move || {
+            let t = Instant::now();
+            parker.park(LONG, || true);
+            t.elapsed()
+        });
+        while bench.parked.load(Ordering::SeqCst) == before {
+            std::thread::yield_now();
+        }
+        thread
+    }
+
+    #[test]
+    fn a_parked_worker_wakes_when_called() {
+        let bench = Arc::new(Bench::default());
+        let thread = parked_thread(&bench);
+        assert!(bench.is_occupied());
+        bench.wake(1);
+        assert!(thread.join().unwrap() < LONG / 2);
+        assert!(!bench.is_occupied());
+    }
+
+    #[test]
+    fn a_wake_up_wakes_no_more_workers_than_asked() {
+        let bench = Arc::new(Bench::default());
+        let first = parked_thread(&bench);
+        let second = parked_thread(&bench);
+        bench.wake(1);
+        // One leaves; the other stays parked until woken too.
+        while bench.parked.load(Ordering::SeqCst) == 2 {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(bench.parked.load(Ordering::SeqCst), 1);
+        bench.wake(5);
+        assert!(first.join().unwrap() < LONG / 2);
+        assert!(second.join().unwrap() < LONG / 2);
+    }
+
+    #[test]
+    fn wake_all_releases_every_parked_worker() {
+        let bench = Arc::new(Bench::default());
+        let threads: Vec<_> = (0..4).map(|_| parked_thread(&bench)).collect();
+        bench.wake_all();
+        for thread in threads {
+            assert!(thread.join().unwrap() < LONG / 2);
+        }
+    }
+
+    #[test]
+    fn a_worker_with_something_to_do_does_not_park() {
+        let bench = Bench::default();
+        let t = Instant::now();
+        bench.park(LONG, || false);
+        assert!(t.elapsed() < LONG / 2);
+        assert!(!bench.is_occupied());
+    }
+
+    #[test]
+    fn parking_ends_at_the_timeout() {
+        let bench = Bench::default();
+        let t = Instant::now();
+        bench.park(Duration::from_millis(30), || true);
+        assert!(t.elapsed() >= Duration::from_millis(30));
     }
 }

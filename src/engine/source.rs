@@ -197,6 +197,13 @@ impl Source {
             } else {
                 schedule.next_due_ns()
             };
+            self.shared.next_due_ns.store(
+                match self.duration_ns {
+                    Some(end) if wake_ns > end => u64::MAX,
+                    _ => wake_ns,
+                },
+                Ordering::Relaxed,
+            );
             if let Some(end) = self.duration_ns {
                 wake_ns = wake_ns.min(end);
             }
@@ -289,6 +296,10 @@ impl Source {
             };
             em.next_id += 1;
             schedule.advance(&mut em.arrivals);
+            // Before the event goes out, so the worker that takes it already sees the next due.
+            self.shared
+                .next_due_ns
+                .store(schedule.next_due_ns(), Ordering::Relaxed);
             self.offer(em, event, settings).await;
             emitted += 1;
             if emitted % EMIT_BUDGET == 0 {

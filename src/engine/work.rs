@@ -88,24 +88,37 @@ pub enum Spin {
     Always,
 }
 
-/// Threads spinning right now; spinning past the spare cores would steal CPU from the work.
-static SPINNERS: AtomicUsize = AtomicUsize::new(0);
+/// Threads spinning right now, for work (a sleep's tail) and while idle (a worker waiting for
+/// the next event); spinning past the spare cores would steal CPU from the work. The two are
+/// counted apart so an idle worker's spin never keeps a job from ending on time.
+static WORK_SPINNERS: AtomicUsize = AtomicUsize::new(0);
+static IDLE_SPINNERS: AtomicUsize = AtomicUsize::new(0);
 
 fn spare_cores() -> usize {
     static SPARE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *SPARE.get_or_init(|| super::available_cores().saturating_sub(1).max(1))
 }
 
-/// The right to busy-wait for a while; at most `spare_cores()` are out at once, so waiting
-/// threads never take the cores the work itself needs.
-pub struct SpinPermit(());
+/// The right to busy-wait for a while; at most `spare_cores()` are out at once for each purpose,
+/// so waiting threads never take the cores the work itself needs.
+pub struct SpinPermit(&'static AtomicUsize);
 
 impl SpinPermit {
+    /// For work: the tail of a sleep.
     pub fn take() -> Option<Self> {
-        if SPINNERS.fetch_add(1, Ordering::AcqRel) < spare_cores() {
-            Some(SpinPermit(()))
+        Self::take_from(&WORK_SPINNERS)
+    }
+
+    /// For an idle worker waiting for its next event.
+    pub fn take_idle() -> Option<Self> {
+        Self::take_from(&IDLE_SPINNERS)
+    }
+
+    fn take_from(spinners: &'static AtomicUsize) -> Option<Self> {
+        if spinners.fetch_add(1, Ordering::AcqRel) < spare_cores() {
+            Some(SpinPermit(spinners))
         } else {
-            SPINNERS.fetch_sub(1, Ordering::AcqRel);
+            spinners.fetch_sub(1, Ordering::AcqRel);
             None
         }
     }
@@ -113,7 +126,7 @@ impl SpinPermit {
 
 impl Drop for SpinPermit {
     fn drop(&mut self) {
-        SPINNERS.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
