@@ -296,10 +296,13 @@ impl Source {
             };
             em.next_id += 1;
             schedule.advance(&mut em.arrivals);
-            // Before the event goes out, so the worker that takes it already sees the next due.
-            self.shared
-                .next_due_ns
-                .store(schedule.next_due_ns(), Ordering::Relaxed);
+            if schedule.next_due_ns() > now {
+                // The last of the events due now: before it goes out, so the worker that takes
+                // it already sees when the next one is due.
+                self.shared
+                    .next_due_ns
+                    .store(schedule.next_due_ns(), Ordering::Relaxed);
+            }
             self.offer(em, event, settings).await;
             emitted += 1;
             if emitted % EMIT_BUDGET == 0 {
