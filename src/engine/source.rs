@@ -345,6 +345,15 @@ impl Source {
         self.submitted(event, self.held_ns(em, &event));
         // The queue never disconnects while the source holds a receiver for evictions.
         let _ = self.queue.send(event);
+        // Idle workers park off the queue and only the watcher waits on it: if an earlier event
+        // is still waiting, the watcher has not got to it (busy, or off its core), so a parked
+        // worker must come instead of letting events wait for it.
+        if self.shared.bench.is_occupied() {
+            let waiting = self.queue.len();
+            if waiting > 1 {
+                self.shared.bench.wake(waiting - 1);
+            }
+        }
     }
 
     /// How long a full queue held `event` up: events due before the source last got room
