@@ -443,8 +443,40 @@ fn bare_cpu_overshoot_p99_us(demand: Duration, n: usize) -> f64 {
     .expect("the floor thread does not panic")
 }
 
+/// How often a thread spinning alone on each core loses the CPU for at least 100 µs and 1 ms
+/// (per second, all cores): the machine's own stalls (ticks, the host), which no engine
+/// can hide and which show up in any latency's tail.
+fn machine_stalls_per_s(secs: f64) -> (f64, f64) {
+    let threads: Vec<_> = (0..available_cores())
+        .map(|_| {
+            std::thread::spawn(move || {
+                let (mut over_100us, mut over_1ms) = (0u32, 0u32);
+                let start = Instant::now();
+                let mut last = start;
+                while last - start < Duration::from_secs_f64(secs) {
+                    let now = Instant::now();
+                    let gap = now - last;
+                    over_100us += u32::from(gap >= Duration::from_micros(100));
+                    over_1ms += u32::from(gap >= Duration::from_millis(1));
+                    last = now;
+                }
+                (over_100us, over_1ms)
+            })
+        })
+        .collect();
+    let (a, b) = threads
+        .into_iter()
+        .map(|t| t.join().expect("the stall probe does not panic"))
+        .fold((0, 0), |(a, b), (x, y)| (a + x, b + y));
+    (f64::from(a) / secs, f64::from(b) / secs)
+}
+
 fn own_latency(report: &mut Report) {
     println!("\n3. Own latency (idle workers: queue wait from scheduled arrival to start)");
+    let (over_100us, over_1ms) = machine_stalls_per_s(1.0);
+    println!(
+        "  (this machine now: a lone spinning thread per core loses its CPU for >= 100 µs {over_100us:.0} times/s, >= 1 ms {over_1ms:.0} times/s)"
+    );
     for per_s in [100.0, 1_000.0, 10_000.0, 100_000.0] {
         let (p50, p99) = idle_queue_wait(per_s);
         report.check(
