@@ -248,12 +248,20 @@ fn article_pipeline() -> Option<Python> {
 fn throughput(report: &mut Report) {
     println!("\n1. Dispatch throughput (zero work, bounded queue of 1024, statistics on)");
     let n = if quick() { 1_000_000 } else { 5_000_000 };
-    let flume = bare_flume(n);
+    // Where the scheduler places the threads changes these by up to 2x from run to run on
+    // 2 cores (for flume as for the pipeline): each is the median of three runs, all printed.
+    let millions = |runs: &[f64]| list(&runs.iter().map(|r| r / 1e6).collect::<Vec<_>>());
+    let (flume, runs) = median_of_runs(|| bare_flume(n));
     println!(
-        "  bare flume channel, 1 producer -> 1 consumer: {:.2} M events/s",
-        flume / 1e6
+        "  bare flume channel, 1 producer -> 1 consumer: {:.2} M events/s (runs: {})",
+        flume / 1e6,
+        millions(&runs)
     );
-    let (two, _) = pipeline_throughput(2, n);
+    let (two, runs) = median_of_runs(|| pipeline_throughput(2, n).0);
+    println!(
+        "  full pipeline, 2 workers: runs {} M events/s",
+        millions(&runs)
+    );
     let (five, _) = pipeline_throughput(5, n);
     println!("  full pipeline, 5 workers: {:.2} M events/s", five / 1e6);
     report.check(
@@ -471,11 +479,12 @@ fn machine_stalls_per_s(secs: f64) -> (f64, f64) {
     (f64::from(a) / secs, f64::from(b) / secs)
 }
 
-/// Latency runs are repeated and their median taken: a VM's host can stall a core for a
-/// millisecond or more at any moment, and one such burst decides a single run's tail.
+/// Throughput and latency runs are repeated and their median taken: on a 2-core VM, thread
+/// placement changes throughput by up to 2x from run to run, and a host stall of a millisecond
+/// or more decides a single run's tail.
 const LATENCY_RUNS: usize = 3;
 
-/// The median of `LATENCY_RUNS` measurements, and all of them.
+/// The median of `LATENCY_RUNS` measurements, and all of them (in the order measured).
 fn median_of_runs(mut measure: impl FnMut() -> f64) -> (f64, Vec<f64>) {
     let runs: Vec<f64> = (0..LATENCY_RUNS).map(|_| measure()).collect();
     let mut sorted = runs.clone();
