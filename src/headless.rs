@@ -127,12 +127,9 @@ impl Reorder {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub state: &'static str,
-    pub generated: u64,
-    pub completed: u64,
-    pub failed: u64,
-    pub dropped: u64,
-    pub queued: u64,
-    pub in_flight: u64,
+    /// generated, completed, failed, dropped, queued, in_flight.
+    #[serde(flatten)]
+    pub counters: Counters,
     pub duration_s: f64,
     pub arrival_rate_per_s: f64,
     pub throughput_per_s: f64,
@@ -195,23 +192,10 @@ pub struct TheoryJson {
 
 impl Summary {
     pub fn from_snapshot(s: &Snapshot) -> Self {
-        let Counters {
-            generated,
-            completed,
-            failed,
-            dropped,
-            queued,
-            in_flight,
-        } = s.counters;
         let t = &s.theory;
         Self {
             state: s.state.name(),
-            generated,
-            completed,
-            failed,
-            dropped,
-            queued,
-            in_flight,
+            counters: s.counters,
             duration_s: s.now_ns as f64 / 1e9,
             arrival_rate_per_s: s.arrival_rate_per_s,
             throughput_per_s: s.throughput_per_s,
