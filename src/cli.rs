@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::EngineConfig;
 use crate::engine::settings::{
-    self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WORKER_LIMIT, WorkMode,
+    self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
 use crate::scenario::{self, Scenario};
 
@@ -121,7 +121,7 @@ pub struct RunArgs {
     pub queue_cap: Option<usize>,
 
     /// What a full bounded queue does with a new event: block (the source waits), drop-new, drop-old. [default: block]
-    #[arg(long, value_parser = parse_with::<Overflow>, requires = "queue_cap", help_heading = "Workers and queue")]
+    #[arg(long, value_parser = parse_with::<Overflow>, help_heading = "Workers and queue")]
     pub overflow: Option<Overflow>,
 
     /// Stop the source after N events, then drain the queue and finish.
@@ -238,7 +238,10 @@ fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, Strin
 fn parse_service(text: &str) -> Result<Duration, String> {
     let d = settings::parse_duration(text)?;
     if d > settings::MAX_SERVICE {
-        return Err(format!("service demand must be at most 24h, got '{text}'"));
+        return Err(format!(
+            "service demand must be at most {}, got '{text}'",
+            settings::format_duration(settings::MAX_SERVICE)
+        ));
     }
     Ok(d)
 }
@@ -343,12 +346,6 @@ impl RunArgs {
             duration = scenario.end.at;
         }
         settings.max_workers = self.max_workers.unwrap_or(settings.max_workers);
-        if settings.max_workers > WORKER_LIMIT {
-            return Err(format!(
-                "--max-workers must be between 1 and {WORKER_LIMIT}, got {}",
-                settings.max_workers
-            ));
-        }
         macro_rules! set {
             ($($field:ident),*) => { $(if let Some(v) = self.$field { settings.$field = v; })* };
         }
@@ -370,11 +367,12 @@ impl RunArgs {
         if self.duration.is_some() {
             duration = self.duration;
         }
-        if settings.workers > settings.max_workers {
-            return Err(format!(
-                "--workers must be between 1 and --max-workers ({}), got {}",
-                settings.max_workers, settings.workers
-            ));
+        // Checked after the merge: a scenario may bound the queue that --overflow applies to.
+        if self.overflow.is_some() && settings.queue_cap.is_none() {
+            return Err(
+                "--overflow needs a bounded queue: add --queue-cap N (or a scenario that sets queue_cap)"
+                    .into(),
+            );
         }
         settings.validate()?;
         Ok(EngineConfig {
@@ -408,6 +406,17 @@ mod tests {
         assert_eq!(c.settings.arrival, ArrivalProcess::Fixed);
         assert_eq!(c.settings.service_dist, ServiceDist::Fixed);
         assert_eq!(c.max_events, Some(10));
+    }
+
+    #[test]
+    fn overflow_needs_a_bounded_queue_from_the_flags_or_the_scenario() {
+        let c = parse(&["--scenario", "bounded-queue", "--overflow", "drop-new"]).unwrap();
+        assert_eq!(c.settings.queue_cap, Some(20));
+        assert_eq!(c.settings.overflow, Overflow::DropNew);
+        let c = parse(&["--queue-cap", "3", "--overflow", "drop-old"]).unwrap();
+        assert_eq!(c.settings.overflow, Overflow::DropOld);
+        let err = parse(&["--overflow", "drop-new"]).unwrap_err();
+        assert!(err.contains("--queue-cap"), "{err}");
     }
 
     #[test]

@@ -35,9 +35,6 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
-/// Workers allowed when neither the scenario nor the command line says (the CLI's default).
-const DEFAULT_MAX_WORKERS: usize = 256;
-
 /// A parsed scenario: where the run starts, what changes when, and when it ends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -146,7 +143,8 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
         },
         None => None,
     };
-    let worker_limit = max_workers.unwrap_or(DEFAULT_MAX_WORKERS);
+    // Workers allowed when neither the scenario nor the command line says: the default's.
+    let worker_limit = max_workers.unwrap_or(Settings::default().max_workers);
     let start = match &raw.start {
         Some(s) => {
             let mut changes = s.changes().commands(&at, worker_limit)?;
