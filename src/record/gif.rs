@@ -38,7 +38,6 @@ pub struct GifRecorder {
     raster: Rasterizer,
     area: Rect,
     width_px: usize,
-    height_px: usize,
     /// What a viewer sees once every written and pending frame has been shown.
     canvas: Vec<u8>,
     /// The cells of the last sampled frame.
@@ -74,7 +73,6 @@ impl GifRecorder {
             raster,
             area: Rect::new(0, 0, width, height),
             width_px,
-            height_px,
             canvas: vec![DEFAULT_BG; width_px * height_px],
             previous: None,
             pending: None,
@@ -203,10 +201,6 @@ impl GifRecorder {
             .map_err(|e| io::Error::other(format!("GIF encoding failed: {e}")))?;
         self.frames += 1;
         Ok(())
-    }
-
-    pub fn size_px(&self) -> (usize, usize) {
-        (self.width_px, self.height_px)
     }
 }
 

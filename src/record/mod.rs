@@ -11,7 +11,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ratatui::buffer::Buffer;
 
@@ -119,19 +119,9 @@ impl Recorder {
         })
     }
 
-    /// Whether frames must come with the bytes the backend wrote (a cast needs them).
-    pub fn wants_bytes(&self) -> bool {
-        matches!(self.kind, Kind::Cast(_))
-    }
-
     /// One drawn frame: its cells and the bytes the backend wrote for it.
     pub fn frame(&mut self, buffer: &Buffer, bytes: &[u8]) -> io::Result<()> {
         let t = self.started.elapsed();
-        self.frame_at(buffer, bytes, t)
-    }
-
-    /// [`Recorder::frame`] at a given time since the start (for tests).
-    pub fn frame_at(&mut self, buffer: &Buffer, bytes: &[u8], t: Duration) -> io::Result<()> {
         match &mut self.kind {
             Kind::Cast(cast) => cast.frame(bytes, (buffer.area.width, buffer.area.height), t),
             Kind::Gif(gif) => gif.frame(buffer, t),

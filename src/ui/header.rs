@@ -70,7 +70,7 @@ impl Header<'_> {
 }
 
 /// Symbol and style of each run state (the symbol says it without colour).
-pub fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
+fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
     match state {
         RunState::Running => (symbol::BUSY, theme::GOOD),
         RunState::Paused => ("‖", theme::WARN),

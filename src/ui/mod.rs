@@ -94,7 +94,7 @@ impl ScreenAreas {
             Constraint::Length(1),
         ])
         .areas(area);
-        let source_width = (area.width * 34 / 100).clamp(32, 48);
+        let source_width = (u32::from(area.width) * 34 / 100).clamp(32, 48) as u16;
         let [queue, source] =
             Layout::horizontal([Constraint::Fill(1), Constraint::Length(source_width)]).areas(top);
         let [workers, latency] =

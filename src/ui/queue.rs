@@ -80,7 +80,7 @@ fn render_figures(s: &Snapshot, area: Rect, buf: &mut Buffer) {
 }
 
 /// Change of the queue depth per model second over the recent window, from the series.
-pub fn trend_per_s(series: &[SeriesPoint], window_ns: u64) -> Option<f64> {
+fn trend_per_s(series: &[SeriesPoint], window_ns: u64) -> Option<f64> {
     let last = series.last()?;
     let since = last.t_ns.saturating_sub(window_ns);
     let first = series.iter().find(|p| p.t_ns >= since)?;
