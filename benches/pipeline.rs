@@ -298,15 +298,7 @@ fn throughput(report: &mut Report) {
 
 /// Achieved/target for fixed arrivals at `per_s`, counted over a whole run of `secs`.
 fn fixed_pacing(per_s: f64, secs: f64) -> f64 {
-    let settings = Settings {
-        arrival: ArrivalProcess::Fixed,
-        rate: rate(per_s),
-        service: Duration::ZERO,
-        service_dist: ServiceDist::Fixed,
-        workers: 2,
-        ..Settings::default()
-    };
-    let handle = start(settings, |c| {
+    let handle = start(fixed_arrivals(per_s, Duration::ZERO), |c| {
         c.duration = Some(Duration::from_secs_f64(secs))
     });
     let last = handle.wait(Duration::from_secs(120));
@@ -374,31 +366,36 @@ fn pacing(report: &mut Report) {
 
 /// Queue wait p50/p99 (µs) with idle workers at `per_s`, after a warm-up.
 fn idle_queue_wait(per_s: f64) -> (f64, f64) {
-    let settings = Settings {
-        arrival: ArrivalProcess::Fixed,
-        rate: rate(per_s),
-        service: Duration::ZERO,
-        service_dist: ServiceDist::Fixed,
-        workers: 2,
-        ..Settings::default()
-    };
-    let handle = start(settings, |_| {});
-    std::thread::sleep(Duration::from_millis(300));
-    handle.send(Command::ResetStats);
     // At least 1,000 events (a p99 from fewer is a handful of samples), and 3 s.
     let secs = if quick() {
         1.0
     } else {
         (1_000.0 / per_s).max(3.0)
     };
-    std::thread::sleep(Duration::from_secs_f64(secs));
-    let wait = final_latency(handle).queue_wait;
+    let wait = latency_after_warmup(fixed_arrivals(per_s, Duration::ZERO), secs).queue_wait;
     (wait.p50_ns as f64 / 1e3, wait.p99_ns as f64 / 1e3)
 }
 
-/// Ends the run and returns its latency summaries (the final snapshot's are fresh; a running
-/// engine refreshes its whole-run summaries once a second).
-fn final_latency(handle: EngineHandle) -> backlog::engine::snapshot::LatencySet {
+/// Fixed arrivals at `per_s`, each with `service` of fixed work, 2 workers.
+fn fixed_arrivals(per_s: f64, service: Duration) -> Settings {
+    Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(per_s),
+        service,
+        service_dist: ServiceDist::Fixed,
+        workers: 2,
+        ..Settings::default()
+    }
+}
+
+/// Runs `settings` for a 300 ms warm-up, resets the statistics, runs `secs` more, ends the run
+/// and returns its latency summaries (the final snapshot's are fresh; a running engine
+/// refreshes its whole-run summaries once a second).
+fn latency_after_warmup(settings: Settings, secs: f64) -> backlog::engine::snapshot::LatencySet {
+    let handle = start(settings, |_| {});
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::ResetStats);
+    std::thread::sleep(Duration::from_secs_f64(secs));
     handle.send(Command::EndSource);
     handle.wait(Duration::from_secs(60)).latency.clone()
 }
@@ -406,19 +403,13 @@ fn final_latency(handle: EngineHandle) -> backlog::engine::snapshot::LatencySet 
 /// Service p99 minus the demand (µs): how far past its demand a job ends.
 fn overshoot_p99_us(work: WorkMode, demand: Duration, workers: usize) -> f64 {
     let settings = Settings {
-        arrival: ArrivalProcess::Fixed,
         rate: rate(workers as f64 * 0.5 / demand.as_secs_f64()),
-        service: demand,
-        service_dist: ServiceDist::Fixed,
         work,
         workers,
-        ..Settings::default()
+        ..fixed_arrivals(1.0, demand)
     };
-    let handle = start(settings, |_| {});
-    std::thread::sleep(Duration::from_millis(300));
-    handle.send(Command::ResetStats);
-    std::thread::sleep(Duration::from_secs(if quick() { 1 } else { 3 }));
-    let service = final_latency(handle).service;
+    let secs = if quick() { 1.0 } else { 3.0 };
+    let service = latency_after_warmup(settings, secs).service;
     (service.p99_ns as f64 - demand.as_nanos() as f64) / 1e3
 }
 
