@@ -132,13 +132,15 @@ impl Bench {
         self.parked.fetch_sub(1, Ordering::SeqCst);
     }
 
-    /// Wakes up to `n` parked workers.
+    /// Makes sure `n` parked workers (as many as there are) are on their way: callers pass how
+    /// many are needed now (events waiting), so wake-ups already granted and not yet taken count.
     pub fn wake(&self, n: usize) {
         if n == 0 || self.parked.load(Ordering::SeqCst) == 0 {
             return;
         }
         let mut wakes = self.wakes.lock().unwrap_or_else(PoisonError::into_inner);
-        let n = n.min(self.parked.load(Ordering::SeqCst).saturating_sub(*wakes));
+        let parked = self.parked.load(Ordering::SeqCst);
+        let n = n.min(parked).saturating_sub(*wakes);
         *wakes += n;
         for _ in 0..n {
             self.signal.notify_one();
@@ -205,6 +207,20 @@ mod tests {
         bench.wake(5);
         assert!(first.join().unwrap() < LONG / 2);
         assert!(second.join().unwrap() < LONG / 2);
+    }
+
+    #[test]
+    fn wake_ups_not_yet_taken_count_towards_the_next_call() {
+        // Three workers counted as parked (no threads: only the accounting is under test).
+        let bench = Bench::default();
+        bench.parked.store(3, Ordering::SeqCst);
+        // Two needed, then still the same two: two wake-ups granted, not four (or three).
+        bench.wake(2);
+        bench.wake(2);
+        assert_eq!(*bench.wakes.lock().unwrap(), 2);
+        // Never more than are parked.
+        bench.wake(10);
+        assert_eq!(*bench.wakes.lock().unwrap(), 3);
     }
 
     #[test]
