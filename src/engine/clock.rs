@@ -25,6 +25,11 @@ impl Clock {
         self.model_ns(self.origin.elapsed())
     }
 
+    /// Model nanoseconds at `instant` (one taken since the start).
+    pub fn ns_at(&self, instant: Instant) -> u64 {
+        self.model_ns(instant.saturating_duration_since(self.origin))
+    }
+
     /// Model nanoseconds for a wall duration since the start.
     pub fn model_ns(&self, wall: Duration) -> u64 {
         let ns = wall.as_nanos() as u64;

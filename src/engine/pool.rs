@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use super::event::{Event, Fate, Outcome, Report};
+use super::settings::WorkMode;
 use super::shared::Shared;
 use super::stats::{INJECTED_PANIC_AFTER, Msg};
 use super::work;
@@ -298,11 +299,7 @@ impl Pool {
 
     fn process(&self, worker: u32, event: Event, taken: Taken, outbox: &mut Outbox<'_>) {
         let clock = self.shared.clock;
-        let Taken {
-            wall,
-            start,
-            start_ns,
-        } = taken;
+        let (wall, start_ns) = (taken.wall, taken.start_ns);
         let coalesce = wall < COALESCE_BELOW;
         if !coalesce {
             // Long work: the monitor should see it start now, not when the batch fills.
@@ -313,7 +310,7 @@ impl Pool {
             });
             outbox.flush();
         }
-        let Some(outcome) = self.work(event, wall, start.as_ref()) else {
+        let Some(outcome) = self.work(event, &taken) else {
             // Abandoned on stop: the event stays in flight in the final report.
             if coalesce {
                 outbox.push(Report::Started {
@@ -345,8 +342,8 @@ impl Pool {
     }
 
     /// Runs the event's work; `None` if it was abandoned because the engine stopped.
-    fn work(&self, event: Event, wall: Duration, start: Option<&work::Start>) -> Option<Outcome> {
-        let mode = self.shared.work_mode();
+    fn work(&self, event: Event, taken: &Taken) -> Option<Outcome> {
+        let (mode, wall, start) = (taken.mode, taken.wall, &taken.start);
         let stop = &self.shared.stop;
         match event.fate {
             Fate::Succeed => work::perform(mode, wall, stop, start)
@@ -369,21 +366,25 @@ impl Pool {
     }
 }
 
-/// An event as it left the queue: its demand on the wall clock, and when its work began.
+/// An event as it left the queue: its demand on the wall clock, the work mode it runs in (read
+/// once), and when its work began.
 struct Taken {
     wall: Duration,
-    /// `None` for zero work: reading the CPU clock costs a syscall.
-    start: Option<work::Start>,
+    mode: WorkMode,
+    start: work::Start,
     start_ns: u64,
 }
 
 impl Taken {
     fn now(shared: &Shared, event: &Event) -> Self {
         let wall = shared.clock.wall(event.demand_ns);
+        let mode = shared.work_mode();
+        let start = work::Start::now(mode == WorkMode::Cpu && !wall.is_zero());
         Self {
             wall,
-            start: (!wall.is_zero()).then(work::Start::now),
-            start_ns: shared.clock.now_ns(),
+            mode,
+            start,
+            start_ns: shared.clock.ns_at(start.wall()),
         }
     }
 }

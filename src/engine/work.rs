@@ -17,39 +17,43 @@ const CPU_CHECK: Duration = Duration::from_micros(500);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cancelled;
 
-/// Does `wall` worth of work in `mode`: a wall-clock wait (`sleep`) or CPU time consumed (`cpu`).
-/// `start` is when the event's work began (`None`: now).
+/// Does `wall` worth of work in `mode`: a wall-clock wait (`sleep`) or CPU time consumed (`cpu`),
+/// counted from `start`.
 pub fn perform(
     mode: WorkMode,
     wall: Duration,
     cancel: &AtomicBool,
-    start: Option<&Start>,
+    start: &Start,
 ) -> Result<(), Cancelled> {
     if wall.is_zero() {
         return Ok(());
     }
-    let start = start.copied().unwrap_or_else(Start::now);
     match mode {
         WorkMode::Sleep => wait_until(start.wall + wall, cancel, Spin::IfCoreFree),
-        WorkMode::Cpu => burn_cpu_since(start.cpu, wall, cancel),
+        WorkMode::Cpu => burn_cpu_since(start.cpu.unwrap_or_else(thread_cpu_time), wall, cancel),
     }
 }
 
-/// When an event's work began, on the wall clock and on the thread's CPU clock. The demand is
-/// counted from here, so the worker's own overhead after it took the event (reporting the start)
-/// is part of the demand instead of being added to it.
+/// When an event's work began, on the wall clock and (for cpu work) on the thread's CPU clock.
+/// The demand is counted from here, so the worker's own overhead after it took the event
+/// (reporting the start) is part of the demand instead of being added to it.
 #[derive(Debug, Clone, Copy)]
 pub struct Start {
     wall: Instant,
-    cpu: Duration,
+    cpu: Option<Duration>,
 }
 
 impl Start {
-    pub fn now() -> Self {
+    /// Now; reads the CPU clock (a system call) only `with_cpu`.
+    pub fn now(with_cpu: bool) -> Self {
         Self {
             wall: Instant::now(),
-            cpu: thread_cpu_time(),
+            cpu: with_cpu.then(thread_cpu_time),
         }
+    }
+
+    pub fn wall(&self) -> Instant {
+        self.wall
     }
 }
 
@@ -266,7 +270,12 @@ mod tests {
     fn cancelled_work_stops() {
         let cancel = AtomicBool::new(true);
         assert_eq!(
-            perform(WorkMode::Sleep, Duration::from_secs(3600), &cancel, None),
+            perform(
+                WorkMode::Sleep,
+                Duration::from_secs(3600),
+                &cancel,
+                &Start::now(false)
+            ),
             Err(Cancelled)
         );
         assert_eq!(
@@ -274,7 +283,7 @@ mod tests {
                 WorkMode::Cpu,
                 Duration::from_secs(3600),
                 &cancel,
-                Some(&Start::now())
+                &Start::now(true)
             ),
             Err(Cancelled)
         );
