@@ -456,6 +456,38 @@ fn a_shrunk_pool_still_serves_events_at_once() {
     );
 }
 
+/// Ending the source while it waits for room in a full queue, far behind its schedule: it puts
+/// the event it holds in the queue and stops there, instead of going on with every event
+/// already due (a second of backlog here), and the run finishes with its source's end.
+#[test]
+fn ending_a_blocked_source_stops_it_at_the_event_it_holds() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(100_000.0),
+        service: Duration::from_millis(10),
+        service_dist: ServiceDist::Fixed,
+        workers: 1,
+        queue_cap: Some(1),
+        overflow: Overflow::Block,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    handle.send(Command::EndSource);
+    let before = handle.snapshot().counters.generated;
+    let last = handle.wait(Duration::from_secs(5));
+    assert_eq!(last.state, RunState::Finished, "{:?}", last.counters);
+    assert!(
+        last.counters.generated <= before + 5,
+        "the source went on after the end: {} then {}",
+        before,
+        last.counters.generated
+    );
+    assert_eq!(last.counters.queued + last.counters.in_flight, 0);
+    assert!(last.counters.conserved());
+}
+
 /// M/M/c at utilisation 0.7: the mean queue wait agrees with Erlang C (given the service time the
 /// workers actually took) within statistical error.
 #[test]

@@ -263,7 +263,7 @@ impl EngineHandle {
                 let _ = self.messages.send(Msg::ResetStats);
             }
             Command::EndSource => {
-                self.shared.source_ended.store(true, Ordering::Release);
+                self.shared.end_requested.store(true, Ordering::Release);
                 self.wake_source.notify_one();
             }
             Command::Stop => {

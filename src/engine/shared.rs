@@ -16,7 +16,10 @@ pub(crate) struct Shared {
     pub generated: AtomicU64,
     /// Events the source dropped (drop-new) or evicted (drop-old).
     pub dropped: AtomicU64,
-    /// The source will create no more events.
+    /// The source was asked to end early (`Command::EndSource`): it stops after the event it
+    /// is putting in the queue, then sets `source_ended`.
+    pub end_requested: AtomicBool,
+    /// The source has ended: it will create no more events.
     pub source_ended: AtomicBool,
     /// Model time the source ended, ns (valid once `source_ended`).
     pub source_end_ns: AtomicU64,
@@ -45,6 +48,7 @@ impl Shared {
             clock,
             generated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),
             source_end_ns: AtomicU64::new(0),
             stop: AtomicBool::new(false),
@@ -71,6 +75,11 @@ impl Shared {
         self.stop.store(true, Ordering::Release);
         self.room.notify_one();
         self.bench.wake_all();
+    }
+
+    /// Whether the source should create no more events: stopped, or asked to end.
+    pub fn source_should_end(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.end_requested.load(Ordering::Relaxed)
     }
 
     pub fn work_mode(&self) -> WorkMode {

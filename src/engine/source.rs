@@ -174,9 +174,7 @@ impl Source {
         );
         let clock = self.shared.clock;
         loop {
-            if self.shared.stop.load(Ordering::Relaxed)
-                || self.shared.source_ended.load(Ordering::Relaxed)
-            {
+            if self.shared.source_should_end() {
                 break;
             }
             let now = clock.now_ns();
@@ -281,7 +279,7 @@ impl Source {
             if self.max_events.is_some_and(|max| em.next_id > max) {
                 return true;
             }
-            if self.shared.stop.load(Ordering::Relaxed) {
+            if self.shared.source_should_end() {
                 return false;
             }
             let event = Event {
