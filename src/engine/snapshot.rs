@@ -223,13 +223,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    pub fn busy_workers(&self) -> usize {
-        self.workers
-            .iter()
-            .filter(|w| matches!(w.activity, WorkerActivity::Busy { .. }))
-            .count()
-    }
-
     pub fn elapsed_s(&self) -> f64 {
         self.now_ns as f64 / 1e9
     }

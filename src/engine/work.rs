@@ -78,11 +78,6 @@ pub fn batch_priority() {
     }
 }
 
-/// Waits until `duration` has passed on the wall clock: sleeps most of it, spins the tail.
-pub fn sleep_precise(duration: Duration, cancel: &AtomicBool) -> Result<(), Cancelled> {
-    wait_until(Instant::now() + duration, cancel, Spin::IfCoreFree)
-}
-
 /// Whether the last stretch of a wait may spin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Spin {
@@ -250,7 +245,7 @@ mod tests {
     fn sleep_lasts_at_least_its_duration() {
         let cancel = AtomicBool::new(false);
         let t = Instant::now();
-        sleep_precise(Duration::from_millis(5), &cancel).unwrap();
+        wait_until(t + Duration::from_millis(5), &cancel, Spin::IfCoreFree).unwrap();
         let took = t.elapsed();
         assert!(took >= Duration::from_millis(5), "{took:?}");
         assert!(took < Duration::from_millis(200), "{took:?}");
