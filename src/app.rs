@@ -132,6 +132,11 @@ impl App {
         self.worker_scroll
     }
 
+    /// Keeps the worker scroll within what the screen can scroll (see `ui::max_worker_scroll`).
+    pub fn clamp_worker_scroll(&mut self, max: usize) {
+        self.worker_scroll = self.worker_scroll.min(max);
+    }
+
     pub fn should_quit(&self) -> bool {
         self.quit
     }
@@ -404,7 +409,7 @@ fn secs_to_duration(secs: f64) -> Duration {
 mod tests {
     use super::*;
     use crate::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
-    use crate::engine::snapshot::{Counters, LatencySet, RunState};
+    use crate::engine::snapshot::{Counters, LatencySet, RunState, WorkerActivity, WorkerView};
     use crate::engine::theory::Prediction;
 
     fn snapshot(settings: Settings) -> Arc<Snapshot> {
@@ -631,6 +636,36 @@ mod tests {
         assert_eq!(app.update(Action::TogglePause), Some(Command::Pause(true)));
         assert_eq!(app.update(Action::TogglePause), Some(Command::Pause(false)));
         assert_eq!(app.update(Action::ResetStats), Some(Command::ResetStats));
+    }
+
+    #[test]
+    fn scrolling_back_starts_at_once_after_scrolling_past_the_end() {
+        let mut app = app();
+        app.set_snapshot(
+            Arc::new(Snapshot {
+                workers: vec![
+                    WorkerView {
+                        id: 1,
+                        activity: WorkerActivity::Idle,
+                        retiring: false,
+                        busy_ns: 0,
+                        alive_ns: 1,
+                        completed: 0,
+                        failed: 0,
+                    };
+                    400
+                ],
+                ..(*snapshot(Settings::default())).clone()
+            }),
+            Settings::default(),
+        );
+        for _ in 0..100 {
+            app.update(Action::ScrollWorkers(1));
+        }
+        // The screen can scroll 7 rows: the next frame clamps, and one step back shows.
+        app.clamp_worker_scroll(7);
+        app.update(Action::ScrollWorkers(-1));
+        assert_eq!(app.worker_scroll(), 6);
     }
 
     #[test]

@@ -198,6 +198,9 @@ impl<'a> Monitor<'a> {
         if let Some(captions) = &self.captions {
             self.app.set_caption(captions.borrow().clone());
         }
+        let size = terminal.size()?;
+        let max_scroll = ui::max_worker_scroll(&self.app, Rect::new(0, 0, size.width, size.height));
+        self.app.clamp_worker_scroll(max_scroll);
         let app = &self.app;
         self.frames_drawn += 1;
         let inject_panic = self.panic_at_frame == Some(self.frames_drawn);

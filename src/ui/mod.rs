@@ -40,12 +40,10 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let snapshot = app.snapshot();
     let settings = app.settings();
-    let banner = app.caption().map(|text| caption::CaptionBanner { text });
-    let banner_height = banner.as_ref().map_or(0, |b| b.height(area.width));
-    let areas = ScreenAreas::new(area, banner_height);
+    let areas = ScreenAreas::for_app(app, area);
     header::Header { snapshot, settings }.render(areas.header, buf);
-    if let Some(banner) = &banner {
-        banner.render(areas.banner, buf);
+    if let Some(text) = app.caption() {
+        caption::CaptionBanner { text }.render(areas.banner, buf);
     }
     queue::QueuePanel { snapshot }.render(areas.queue, buf);
     source::SourcePanel { snapshot, settings }.render(areas.source, buf);
@@ -69,6 +67,16 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
 }
 
+/// The furthest the worker grid can scroll on a screen of `area` (0 when every worker shows).
+/// The app clamps its scroll to this before each frame, so scrolling back starts at once.
+pub fn max_worker_scroll(app: &App, area: Rect) -> usize {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || app.snapshot().state.is_over() {
+        return 0;
+    }
+    workers::WorkersPanel::new(app.snapshot(), 0)
+        .max_scroll(ScreenAreas::for_app(app, area).workers)
+}
+
 /// Where each panel goes on a screen at least MIN_WIDTH x MIN_HEIGHT.
 struct ScreenAreas {
     header: Rect,
@@ -83,6 +91,14 @@ struct ScreenAreas {
 }
 
 impl ScreenAreas {
+    /// The areas for `app`'s screen: room for its caption banner, if it has one.
+    fn for_app(app: &App, area: Rect) -> Self {
+        let banner_height = app
+            .caption()
+            .map_or(0, |text| caption::CaptionBanner { text }.height(area.width));
+        Self::new(area, banner_height)
+    }
+
     fn new(area: Rect, banner_height: u16) -> Self {
         let bottom_height = if area.height >= 28 { 7 } else { 6 };
         let [header, banner, top, middle, bottom, footer] = Layout::vertical([

@@ -46,16 +46,30 @@ impl Widget for &WorkersPanel<'_> {
         }
         if self.workers.is_empty() {
             Paragraph::new(Line::styled("no workers", theme::DIM)).render(inner, buf);
-        } else if self.workers.len() <= usize::from(inner.height) && inner.width >= 24 {
-            self.render_rows(inner, buf);
+        } else if let Some(grid) = self.grid(inner) {
+            grid.render(inner, buf);
         } else {
-            WorkerGrid {
-                workers: self.workers,
-                now_ns: self.now_ns,
-                scroll: self.scroll,
-            }
-            .render(inner, buf);
+            self.render_rows(inner, buf);
         }
+    }
+}
+
+impl WorkersPanel<'_> {
+    /// The grid, when one row per worker does not fit in `inner`.
+    fn grid(&self, inner: Rect) -> Option<WorkerGrid<'_>> {
+        let rows_fit = self.workers.len() <= usize::from(inner.height) && inner.width >= 24;
+        (!rows_fit).then_some(WorkerGrid {
+            workers: self.workers,
+            now_ns: self.now_ns,
+            scroll: self.scroll,
+        })
+    }
+
+    /// The furthest the grid can scroll in a panel drawn in `area` (0 when all is shown).
+    pub fn max_scroll(&self, area: Rect) -> usize {
+        let inner = super::panel_block("").inner(area);
+        self.grid(inner)
+            .map_or(0, |grid| grid.layout(inner).max_scroll)
     }
 }
 
@@ -256,11 +270,18 @@ impl WorkerGrid<'_> {
     }
 }
 
-impl Widget for WorkerGrid<'_> {
-    fn render(self, area: Rect, buf: &mut Buffer) {
-        if area.is_empty() {
-            return;
-        }
+/// Where a grid's cells go in its area, and how far it can scroll.
+struct GridLayout {
+    cells: Rect,
+    legend: bool,
+    width: u16,
+    per_row: usize,
+    total_rows: usize,
+    max_scroll: usize,
+}
+
+impl WorkerGrid<'_> {
+    fn layout(&self, area: Rect) -> GridLayout {
         // A legend line when there is room for it and at least one row of cells.
         let legend = area.height >= 3;
         let cells = Rect {
@@ -270,9 +291,31 @@ impl Widget for WorkerGrid<'_> {
         let width = self.cell_width(cells);
         let per_row = usize::from(cells.width / width).max(1);
         let total_rows = self.workers.len().div_ceil(per_row);
-        let scroll = self
-            .scroll
-            .min(total_rows.saturating_sub(usize::from(cells.height)));
+        GridLayout {
+            cells,
+            legend,
+            width,
+            per_row,
+            total_rows,
+            max_scroll: total_rows.saturating_sub(usize::from(cells.height)),
+        }
+    }
+}
+
+impl Widget for WorkerGrid<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        if area.is_empty() {
+            return;
+        }
+        let GridLayout {
+            cells,
+            legend,
+            width,
+            per_row,
+            total_rows,
+            max_scroll,
+        } = self.layout(area);
+        let scroll = self.scroll.min(max_scroll);
         let shown = self.workers.iter().skip(scroll * per_row);
         for (i, w) in shown.take(per_row * usize::from(cells.height)).enumerate() {
             let x = cells.x + (i % per_row) as u16 * width;
@@ -333,4 +376,61 @@ fn legend_line(scroll: usize, visible: usize, total_rows: usize) -> Line<'static
         spans.insert(0, Span::styled(rows, theme::WARN));
     }
     Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn idle(n: u32) -> Vec<WorkerView> {
+        (1..=n)
+            .map(|id| WorkerView {
+                id,
+                activity: WorkerActivity::Idle,
+                retiring: false,
+                busy_ns: 0,
+                alive_ns: 1,
+                completed: 0,
+                failed: 0,
+            })
+            .collect()
+    }
+
+    fn drawn(workers: &[WorkerView], scroll: usize, area: Rect) -> Buffer {
+        let mut buf = Buffer::empty(area);
+        (&WorkersPanel {
+            workers,
+            now_ns: 0,
+            scroll,
+        })
+            .render(area, &mut buf);
+        buf
+    }
+
+    #[test]
+    fn max_scroll_is_where_the_drawn_grid_stops() {
+        let workers = idle(4096);
+        let area = Rect::new(0, 0, 60, 10);
+        let panel = WorkersPanel {
+            workers: &workers,
+            now_ns: 0,
+            scroll: 0,
+        };
+        let max = panel.max_scroll(area);
+        assert!(max > 0 && max < workers.len(), "{max}");
+        // Scrolling further than max draws the same; one row less draws something else.
+        assert_eq!(drawn(&workers, max + 50, area), drawn(&workers, max, area));
+        assert_ne!(drawn(&workers, max - 1, area), drawn(&workers, max, area));
+    }
+
+    #[test]
+    fn nothing_scrolls_when_every_worker_has_a_row() {
+        let workers = idle(4);
+        let panel = WorkersPanel {
+            workers: &workers,
+            now_ns: 0,
+            scroll: 0,
+        };
+        assert_eq!(panel.max_scroll(Rect::new(0, 0, 60, 10)), 0);
+    }
 }
