@@ -14,6 +14,7 @@ use crate::engine::event::{DropReason, Outcome, Trace};
 use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::{EngineHandle, Snapshot};
+use crate::terminal::QuitSignals;
 
 /// Formats one trace record the way the article's program logs: `1.000s worker 3 started event 1`.
 pub fn log_line(trace: &Trace) -> String {
@@ -302,14 +303,6 @@ impl CsvWriter {
     }
 }
 
-/// How the headless run is asked to end.
-pub enum Interrupt {
-    /// Stop the source, abandon the queue, report.
-    Stop,
-    /// Second signal: leave at once.
-    Force,
-}
-
 pub struct HeadlessOptions {
     pub json: bool,
     pub csv: Option<CsvWriter>,
@@ -346,11 +339,12 @@ impl Notes {
     }
 }
 
-/// Runs until the engine finishes or `interrupts` says stop; prints the log or the JSON summary.
+/// Runs until the engine finishes, or stops it at the first of `signals` (abandoning the queue)
+/// and reports; prints the log or the JSON summary.
 pub async fn run(
     handle: &EngineHandle,
     mut options: HeadlessOptions,
-    mut interrupts: tokio::sync::mpsc::UnboundedReceiver<Interrupt>,
+    mut signals: QuitSignals,
 ) -> io::Result<Arc<Snapshot>> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -400,10 +394,7 @@ pub async fn run(
                     break snapshot;
                 }
             }
-            Some(signal) = interrupts.recv() => match signal {
-                Interrupt::Stop => handle.send(crate::engine::Command::Stop),
-                Interrupt::Force => break handle.snapshot(),
-            }
+            () = signals.recv() => handle.send(crate::engine::Command::Stop),
         }
     };
     if let Some(csv) = options.csv.take() {

@@ -7,7 +7,7 @@ use clap::{CommandFactory, Parser};
 
 use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
-use backlog::headless::{self, CsvWriter, HeadlessOptions, Interrupt};
+use backlog::headless::{self, CsvWriter, HeadlessOptions};
 use backlog::record::{self, progress};
 use backlog::scenario::{self, Scenario, Step};
 use backlog::tui::{self, TuiOptions};
@@ -232,8 +232,8 @@ async fn run_headless(
     steps: Vec<Step>,
 ) -> Result<(), Failure> {
     let handle = Engine::start(config).map_err(Failure::from)?;
-    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(forward_signals(tx));
+    let signals = backlog::terminal::QuitSignals::new()
+        .map_err(|e| format!("cannot watch for signals: {e}"))?;
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
     options.notes = Some(notes_rx);
     let on_step = |step: &Step| {
@@ -241,7 +241,7 @@ async fn run_headless(
             let _ = notes_tx.send((step.at_ns, line));
         }
     };
-    let face = headless::run(&handle, options, rx);
+    let face = headless::run(&handle, options, signals);
     let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
     match result {
@@ -249,30 +249,6 @@ async fn run_headless(
         // A closed pipe (e.g. `| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(format!("cannot write output: {e}").into()),
-    }
-}
-
-/// First SIGINT/SIGTERM/SIGHUP: stop and report. Second: leave at once.
-async fn forward_signals(tx: tokio::sync::mpsc::UnboundedSender<Interrupt>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
-    for nth in 0.. {
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        if nth == 0 {
-            let _ = tx.send(Interrupt::Stop);
-        } else {
-            backlog::terminal::force_exit(130, "backlog: second interrupt, leaving now");
-        }
     }
 }
 

@@ -13,6 +13,7 @@ use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use crossterm::{cursor, execute, terminal};
+use tokio::signal::unix;
 
 use crate::engine::pool::InjectedPanic;
 
@@ -162,5 +163,49 @@ fn write_raw(fd: libc::c_int, mut bytes: &[u8]) {
             return;
         }
         bytes = &bytes[n as usize..];
+    }
+}
+
+/// Signals that end a run: SIGINT, SIGTERM and SIGHUP (the terminal went away; in the monitor's
+/// raw mode Ctrl-C arrives as a key instead). The first asks for a clean end (the monitor quits,
+/// a headless run stops and reports); a second forces the exit, for when the clean way is stuck
+/// (output to a terminal or pipe that stopped reading blocks every write). They are watched on a
+/// task of their own, so a stuck loop still gets them. Needs a tokio runtime.
+pub struct QuitSignals {
+    first: tokio::sync::mpsc::UnboundedReceiver<()>,
+}
+
+impl QuitSignals {
+    pub fn new() -> io::Result<Self> {
+        let mut terminate = unix::signal(unix::SignalKind::terminate())?;
+        let mut interrupt = unix::signal(unix::SignalKind::interrupt())?;
+        let mut hangup = unix::signal(unix::SignalKind::hangup())?;
+        let (tx, first) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            for nth in 0.. {
+                let received = tokio::select! {
+                    s = terminate.recv() => s,
+                    s = interrupt.recv() => s,
+                    s = hangup.recv() => s,
+                };
+                // A closed signal stream never fires again.
+                if received.is_none() {
+                    return;
+                }
+                // Once the monitor has gone, the process is already on its way out: a signal
+                // then means that way is too slow.
+                if nth > 0 || tx.send(()).is_err() {
+                    force_exit(130, "backlog: second interrupt, leaving now");
+                }
+            }
+        });
+        Ok(Self { first })
+    }
+
+    /// The first signal (never, if the signals cannot be watched any more).
+    pub async fn recv(&mut self) {
+        if self.first.recv().await.is_none() {
+            std::future::pending::<()>().await;
+        }
     }
 }

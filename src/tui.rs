@@ -10,7 +10,6 @@ use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
@@ -19,7 +18,8 @@ use crate::engine::EngineHandle;
 use crate::input;
 use crate::record::progress::Progress;
 use crate::record::{self, Copied, Recorder, Tee};
-use crate::{terminal, ui};
+use crate::terminal::{self, QuitSignals};
+use crate::ui;
 
 /// The terminal type of the monitor: crossterm over a writer that can copy what it writes.
 type MonitorTerminal = Terminal<CrosstermBackend<Tee>>;
@@ -278,47 +278,5 @@ fn on_terminal_event(
 fn apply(app: &mut App, handle: &EngineHandle, action: Action) {
     if let Some(command) = app.update(action) {
         handle.send(command);
-    }
-}
-
-/// Signals that end the monitor: SIGTERM, SIGHUP (the terminal went away) and SIGINT from
-/// outside (in raw mode Ctrl-C arrives as a key instead). The first quits cleanly; a second
-/// forces the exit, for when the clean way is stuck (a terminal that stopped reading blocks every
-/// frame). They are watched on a task of their own, so a stuck monitor loop still gets them.
-struct QuitSignals {
-    first: tokio::sync::mpsc::UnboundedReceiver<()>,
-}
-
-impl QuitSignals {
-    fn new() -> io::Result<Self> {
-        let mut terminate = signal(SignalKind::terminate())?;
-        let mut interrupt = signal(SignalKind::interrupt())?;
-        let mut hangup = signal(SignalKind::hangup())?;
-        let (tx, first) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            for nth in 0.. {
-                let received = tokio::select! {
-                    s = terminate.recv() => s,
-                    s = interrupt.recv() => s,
-                    s = hangup.recv() => s,
-                };
-                // A closed signal stream never fires again.
-                if received.is_none() {
-                    return;
-                }
-                // Once the monitor has gone, the process is already on its way out: a signal
-                // then means that way is too slow.
-                if nth > 0 || tx.send(()).is_err() {
-                    terminal::force_exit(130, "backlog: second interrupt, leaving now");
-                }
-            }
-        });
-        Ok(Self { first })
-    }
-
-    async fn recv(&mut self) {
-        if self.first.recv().await.is_none() {
-            std::future::pending::<()>().await;
-        }
     }
 }
