@@ -221,7 +221,7 @@ impl App {
             }
         };
         if let Some(command) = &command {
-            apply(&mut self.settings, command);
+            self.settings.apply(command);
         }
         command
     }
@@ -319,20 +319,6 @@ impl App {
             text: text.into(),
             until_frame: self.frame + self.notice_frames,
         });
-    }
-}
-
-/// Mirrors what the engine does with a command, for the live settings.
-fn apply(settings: &mut Settings, command: &Command) {
-    match *command {
-        Command::SetWorkers(n) => settings.workers = n.clamp(1, settings.max_workers),
-        Command::SetRate(rate) => settings.rate = rate,
-        Command::SetArrival(arrival) => settings.arrival = arrival,
-        Command::SetService(service) => settings.service = service.min(MAX_SERVICE),
-        Command::SetServiceDist(dist) => settings.service_dist = dist,
-        Command::SetWork(mode) => settings.work = mode,
-        Command::Pause(paused) => settings.paused = paused,
-        _ => {}
     }
 }
 

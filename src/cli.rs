@@ -337,10 +337,11 @@ impl RunArgs {
         let mut duration = None;
         let mut seed = 1;
         if let Some(scenario) = scenario {
-            for change in &scenario.start.changes {
-                scenario::apply(&mut settings, change);
-            }
+            // The worker limit first: the starting worker count is clamped to it.
             settings.max_workers = scenario.start.max_workers.unwrap_or(settings.max_workers);
+            for change in &scenario.start.changes {
+                settings.apply(change);
+            }
             seed = scenario.start.seed.unwrap_or(seed);
             max_events = scenario.end.events;
             duration = scenario.end.at;

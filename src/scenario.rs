@@ -50,7 +50,7 @@ pub struct Scenario {
 /// The starting settings the scenario gives; everything else keeps the command line's defaults.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Start {
-    /// Settings changes, applied in order to the defaults (see [`apply`]).
+    /// Settings changes, applied in order to the defaults (see `Settings::apply`).
     pub changes: Vec<Command>,
     pub max_workers: Option<usize>,
     pub seed: Option<u64>,
@@ -534,24 +534,6 @@ fn fraction_in(
         ));
     }
     Ok(p)
-}
-
-/// Applies a settings command to `settings` the way the engine would (for starting settings).
-pub fn apply(settings: &mut Settings, command: &Command) {
-    match *command {
-        Command::SetWorkers(n) => settings.workers = n,
-        Command::SetRate(rate) => settings.rate = rate,
-        Command::SetArrival(arrival) => settings.arrival = arrival,
-        Command::SetBurst(burst) => settings.burst = burst,
-        Command::SetService(service) => settings.service = service,
-        Command::SetServiceDist(dist) => settings.service_dist = dist,
-        Command::SetWork(mode) => settings.work = mode,
-        Command::SetQueueCap(cap) => settings.queue_cap = cap,
-        Command::SetOverflow(overflow) => settings.overflow = overflow,
-        Command::SetFailRate(p) => settings.fail_rate = p,
-        Command::Pause(paused) => settings.paused = paused,
-        Command::ResetStats | Command::EndSource | Command::Stop => {}
-    }
 }
 
 /// What a command changes, in the words of the settings line: `workers 5`, `rate 10/s`.

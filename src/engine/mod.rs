@@ -227,38 +227,29 @@ impl Engine {
 }
 
 impl EngineHandle {
-    /// Applies a command. Values are clamped to what the engine accepts (workers to 1..=max).
+    /// Applies a command. Values are clamped to what the engine accepts (see `Settings::apply`).
     pub fn send(&self, command: Command) {
         match command {
             Command::SetWorkers(n) => {
-                let max = self.settings.borrow().max_workers;
-                let n = n.clamp(1, max);
+                let n = n.clamp(1, self.settings.borrow().max_workers);
                 // Thread creation can only fail if the OS refuses threads; keep the old count then.
                 if self.pool.resize(n).is_ok() {
-                    self.settings.send_modify(|s| s.workers = n);
+                    self.settings.send_modify(|s| s.apply(&command));
                 }
             }
-            Command::SetRate(rate) => self.settings.send_modify(|s| s.rate = rate),
-            Command::SetArrival(arrival) => self.settings.send_modify(|s| s.arrival = arrival),
-            Command::SetBurst(burst) => self
-                .settings
-                .send_modify(|s| s.burst = burst.clamp(1, settings::MAX_BURST)),
-            Command::SetService(service) => self
-                .settings
-                .send_modify(|s| s.service = service.min(settings::MAX_SERVICE)),
-            Command::SetServiceDist(dist) => self.settings.send_modify(|s| s.service_dist = dist),
             Command::SetWork(mode) => {
                 self.shared.set_work_mode(mode);
-                self.settings.send_modify(|s| s.work = mode);
+                self.settings.send_modify(|s| s.apply(&command));
             }
-            Command::SetQueueCap(cap) => self
-                .settings
-                .send_modify(|s| s.queue_cap = cap.map(|c| c.max(1))),
-            Command::SetOverflow(overflow) => self.settings.send_modify(|s| s.overflow = overflow),
-            Command::SetFailRate(rate) => self
-                .settings
-                .send_modify(|s| s.fail_rate = rate.clamp(0.0, 1.0)),
-            Command::Pause(paused) => self.settings.send_modify(|s| s.paused = paused),
+            Command::SetRate(_)
+            | Command::SetArrival(_)
+            | Command::SetBurst(_)
+            | Command::SetService(_)
+            | Command::SetServiceDist(_)
+            | Command::SetQueueCap(_)
+            | Command::SetOverflow(_)
+            | Command::SetFailRate(_)
+            | Command::Pause(_) => self.settings.send_modify(|s| s.apply(&command)),
             Command::ResetStats => {
                 let _ = self.messages.send(Msg::ResetStats);
             }
