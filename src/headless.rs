@@ -16,49 +16,70 @@ use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::{EngineHandle, Snapshot};
 use crate::terminal::QuitSignals;
 
-/// Formats one trace record the way the article's program logs: `1.000s worker 3 started event 1`.
-pub fn log_line(trace: &Trace) -> String {
-    let t = trace.at_ns() as f64 / 1e9;
-    match *trace {
-        Trace::Submitted {
-            id, blocked_ns: 0, ..
-        } => format!("{t:.3}s source   submitted event {id}"),
-        Trace::Submitted { id, blocked_ns, .. } => format!(
-            "{t:.3}s source   submitted event {id} (arrived at {:.3}s, waited for room in the full queue)",
-            (trace.at_ns() - blocked_ns) as f64 / 1e9
-        ),
-        Trace::Dropped {
-            id,
-            reason: DropReason::QueueFull,
-            ..
-        } => format!("{t:.3}s source   dropped event {id} (queue full)"),
-        Trace::Dropped {
-            id,
-            reason: DropReason::Evicted,
-            ..
-        } => {
-            format!("{t:.3}s source   dropped event {id} (evicted: oldest in a full queue)")
+/// One trace record as the article's program logs it: `1.000s worker 3 started event 1`.
+/// Written straight into the output (no string per event).
+pub struct LogLine<'a>(pub &'a Trace);
+
+impl std::fmt::Display for LogLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let trace = self.0;
+        let t = trace.at_ns() as f64 / 1e9;
+        match *trace {
+            Trace::Submitted {
+                id, blocked_ns: 0, ..
+            } => write!(f, "{t:.3}s source   submitted event {id}"),
+            Trace::Submitted { id, blocked_ns, .. } => write!(
+                f,
+                "{t:.3}s source   submitted event {id} (arrived at {:.3}s, waited for room in the full queue)",
+                (trace.at_ns() - blocked_ns) as f64 / 1e9
+            ),
+            Trace::Dropped {
+                id,
+                reason: DropReason::QueueFull,
+                ..
+            } => write!(f, "{t:.3}s source   dropped event {id} (queue full)"),
+            Trace::Dropped {
+                id,
+                reason: DropReason::Evicted,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{t:.3}s source   dropped event {id} (evicted: oldest in a full queue)"
+                )
+            }
+            Trace::Started { worker, id, .. } => {
+                write!(f, "{t:.3}s worker {worker} started event {id}")
+            }
+            Trace::Finished {
+                worker,
+                id,
+                outcome,
+                ..
+            } => match outcome {
+                Outcome::Ok(result) => {
+                    write!(
+                        f,
+                        "{t:.3}s worker {worker} finished event {id} (result {result})"
+                    )
+                }
+                Outcome::Failed => {
+                    write!(
+                        f,
+                        "{t:.3}s worker {worker} failed event {id} (work returned an error)"
+                    )
+                }
+                Outcome::Panicked => {
+                    write!(
+                        f,
+                        "{t:.3}s worker {worker} failed event {id} (work panicked)"
+                    )
+                }
+            },
+            Trace::WorkerUp { worker, .. } => write!(f, "{t:.3}s worker {worker} joined"),
+            Trace::WorkerDown { worker, .. } => write!(f, "{t:.3}s worker {worker} left"),
+            Trace::SourceEnded { .. } => write!(f, "{t:.3}s source   ended"),
         }
-        Trace::Started { worker, id, .. } => format!("{t:.3}s worker {worker} started event {id}"),
-        Trace::Finished {
-            worker,
-            id,
-            outcome,
-            ..
-        } => match outcome {
-            Outcome::Ok(result) => {
-                format!("{t:.3}s worker {worker} finished event {id} (result {result})")
-            }
-            Outcome::Failed => {
-                format!("{t:.3}s worker {worker} failed event {id} (work returned an error)")
-            }
-            Outcome::Panicked => {
-                format!("{t:.3}s worker {worker} failed event {id} (work panicked)")
-            }
-        },
-        Trace::WorkerUp { worker, .. } => format!("{t:.3}s worker {worker} joined"),
-        Trace::WorkerDown { worker, .. } => format!("{t:.3}s worker {worker} left"),
-        Trace::SourceEnded { .. } => format!("{t:.3}s source   ended"),
     }
 }
 
@@ -384,7 +405,7 @@ pub async fn run(
                         // The pool coming up at the start is not news; later joins and leaves are.
                         started |= matches!(t, Trace::Submitted { .. });
                         if started || !matches!(t, Trace::WorkerUp { .. }) {
-                            writeln!(out, "{}", log_line(&t))?;
+                            writeln!(out, "{}", LogLine(&t))?;
                         }
                     }
                     notes.write_until(&mut out, until)?;
@@ -468,28 +489,31 @@ mod tests {
     #[test]
     fn log_lines_read_like_the_article() {
         assert_eq!(
-            log_line(&Trace::Submitted {
+            LogLine(&Trace::Submitted {
                 id: 1,
                 at_ns: 1_000_000_000,
                 blocked_ns: 0
-            }),
+            })
+            .to_string(),
             "1.000s source   submitted event 1"
         );
         assert_eq!(
-            log_line(&Trace::Started {
+            LogLine(&Trace::Started {
                 worker: 3,
                 id: 1,
                 at_ns: 1_000_000_000
-            }),
+            })
+            .to_string(),
             "1.000s worker 3 started event 1"
         );
         assert_eq!(
-            log_line(&Trace::Finished {
+            LogLine(&Trace::Finished {
                 worker: 3,
                 id: 4,
                 at_ns: 6_001_000_000,
                 outcome: Outcome::Ok(16)
-            }),
+            })
+            .to_string(),
             "6.001s worker 3 finished event 4 (result 16)"
         );
     }
