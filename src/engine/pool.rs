@@ -136,24 +136,39 @@ impl Pool {
             .is_ok()
     }
 
-    /// The source has ended and the queue is empty: nothing more to do for this id.
-    fn release(&self, id: usize) {
-        self.slots[id - 1].store(false, Ordering::Release);
+    /// Reports this worker gone, then frees its id. In that order: a loop started for the id
+    /// once it is free must not have its "up" overtaken by this loop's "down".
+    fn leave(&self, id: usize, outbox: &mut Outbox<'_>) {
+        outbox.push(Report::WorkerDown {
+            worker: id as u32,
+            at_ns: self.shared.clock.now_ns(),
+        });
+        outbox.flush();
+        self.slots[id - 1].store(false, Ordering::SeqCst);
     }
 
-    /// True if the worker should leave now; releases its slot unless the target grew back meanwhile.
-    fn should_leave(&self, id: usize) -> bool {
+    /// True if the worker has left (see `leave`): the engine stopped, or the id is above the
+    /// target, unless the target grew back meanwhile.
+    fn should_leave(&self, id: usize, outbox: &mut Outbox<'_>) -> bool {
         if self.shared.stop.load(Ordering::Relaxed) {
-            self.slots[id - 1].store(false, Ordering::Release);
+            self.leave(id, outbox);
             return true;
         }
         if id <= self.shared.target_workers.load(Ordering::SeqCst) {
             return false;
         }
-        self.slots[id - 1].store(false, Ordering::SeqCst);
+        self.leave(id, outbox);
         // A resize that raised the target again may have seen the slot still taken and spawned
         // nothing: take the slot back and go on, unless another loop already claimed it.
-        !(id <= self.shared.target_workers.load(Ordering::SeqCst) && self.claim(id))
+        if id <= self.shared.target_workers.load(Ordering::SeqCst) && self.claim(id) {
+            outbox.push(Report::WorkerUp {
+                worker: id as u32,
+                at_ns: self.shared.clock.now_ns(),
+            });
+            outbox.flush();
+            return false;
+        }
+        true
     }
 
     fn run_worker(&self, id: usize) {
@@ -169,7 +184,7 @@ impl Pool {
         // Whether this worker has just finished an event (the next may come within microseconds).
         let mut just_worked = false;
         loop {
-            if self.should_leave(id) {
+            if self.should_leave(id, &mut outbox) {
                 break;
             }
             if self.inject_panic && id == 1 && started.elapsed() >= INJECTED_PANIC_AFTER {
@@ -186,13 +201,13 @@ impl Pool {
                             continue;
                         }
                         Err(RecvTimeoutError::Disconnected) => {
-                            self.release(id);
+                            self.leave(id, &mut outbox);
                             break;
                         }
                     }
                 }
                 Err(TryRecvError::Disconnected) => {
-                    self.release(id);
+                    self.leave(id, &mut outbox);
                     break;
                 }
             };
@@ -206,11 +221,6 @@ impl Pool {
         }
         // If this was the watcher, another idle worker must take over.
         self.call_help();
-        outbox.push(Report::WorkerDown {
-            worker,
-            at_ns: clock.now_ns(),
-        });
-        outbox.flush();
     }
 
     /// Waits for the next event. A worker that blocks needs a thread wake-up (tens of µs, all of
