@@ -488,6 +488,29 @@ fn ending_a_blocked_source_stops_it_at_the_event_it_holds() {
     assert!(last.counters.conserved());
 }
 
+/// A fault (here a worker's loop panicking) stops the whole engine, including a paused source,
+/// which otherwise sleeps until the handle is dropped.
+#[test]
+fn a_fault_ends_even_a_paused_source() {
+    let settings = Settings {
+        paused: true,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        trace: true,
+        inject_panic: Some(backlog::engine::InjectPanic::Worker),
+        ..config(settings)
+    })
+    .unwrap();
+    let trace = handle.trace().unwrap();
+    // The panic comes half a second in.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let ended = std::iter::from_fn(|| trace.recv_deadline(deadline).ok())
+        .any(|t| matches!(t, Trace::SourceEnded { .. }));
+    assert!(ended, "the paused source never ended");
+    assert!(handle.fault().is_some());
+}
+
 /// M/M/c at utilisation 0.7: the mean queue wait agrees with Erlang C (given the service time the
 /// workers actually took) within statistical error.
 #[test]

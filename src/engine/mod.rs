@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 pub use clock::Clock;
 pub use command::Command;
@@ -91,7 +91,6 @@ pub struct EngineHandle {
     settings: watch::Sender<Settings>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     messages: flume::Sender<Msg>,
-    wake_source: Arc<Notify>,
     trace: Option<flume::Receiver<Trace>>,
     aggregator: Option<std::thread::JoinHandle<()>>,
 }
@@ -127,7 +126,6 @@ impl Engine {
             Arc::clone(&shared),
             config.inject_panic == Some(InjectPanic::Worker),
         )?;
-        let wake_source = Arc::new(Notify::new());
 
         let stats = Stats::new(
             settings.max_workers,
@@ -190,7 +188,6 @@ impl Engine {
                 .duration
                 .map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
             seed: config.seed,
-            wake: Arc::clone(&wake_source),
         };
         // The source is a tokio task on a runtime of its own thread, so its precise waits near a
         // due time block nothing else.
@@ -219,7 +216,6 @@ impl Engine {
             settings: settings_tx,
             snapshots: snap_rx,
             messages: msg_tx,
-            wake_source,
             trace: trace_rx,
             aggregator: Some(aggregator),
         })
@@ -255,14 +251,9 @@ impl EngineHandle {
             }
             Command::EndSource => {
                 self.shared.end_requested.store(true, Ordering::Release);
-                self.wake_source.notify_one();
+                self.shared.wake_source.notify_one();
             }
-            Command::Stop => {
-                self.shared.stop.store(true, Ordering::Release);
-                self.wake_source.notify_one();
-                self.shared.room.notify_one();
-                self.shared.bench.wake_all();
-            }
+            Command::Stop => self.shared.halt(),
         }
     }
 

@@ -31,6 +31,8 @@ pub(crate) struct Shared {
     /// The source waits for room in a full `block` queue; workers wake it.
     pub source_blocked: AtomicBool,
     pub room: Notify,
+    /// Wakes the source early (stop, end).
+    pub wake_source: Notify,
     /// Model time the source's next event is due, ns (`u64::MAX`: none scheduled, e.g. paused).
     /// An idle worker reads it to be awake and spinning when that event arrives (the doorbell).
     pub next_due_ns: AtomicU64,
@@ -56,6 +58,7 @@ impl Shared {
             work_mode: AtomicU8::new(work as u8),
             source_blocked: AtomicBool::new(false),
             room: Notify::new(),
+            wake_source: Notify::new(),
             next_due_ns: AtomicU64::new(u64::MAX),
             doorbell_watched: AtomicBool::new(false),
             bench: Bench::default(),
@@ -72,7 +75,13 @@ impl Shared {
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panicked".to_string());
         let _ = self.fault.set(format!("{thread} panicked: {message}"));
+        self.halt();
+    }
+
+    /// Stops everything and wakes whoever waits (the source, parked workers), so they see it.
+    pub fn halt(&self) {
         self.stop.store(true, Ordering::Release);
+        self.wake_source.notify_one();
         self.room.notify_one();
         self.bench.wake_all();
     }

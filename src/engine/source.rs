@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, Sender};
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
 use rand_distr::{Distribution, Exp, LogNormal};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::event::{DropReason, Event, Fate, Trace};
 use super::settings::{ArrivalProcess, LOGNORMAL_CV, Overflow, ServiceDist, Settings};
@@ -137,8 +137,6 @@ pub(crate) struct Source {
     pub max_events: Option<u64>,
     pub duration_ns: Option<u64>,
     pub seed: u64,
-    /// Wakes the source early (stop, end).
-    pub wake: Arc<Notify>,
 }
 
 /// The source's running state between wakes.
@@ -225,7 +223,7 @@ impl Source {
             };
             tokio::select! {
                 () = sleep => {}
-                () = self.wake.notified() => {}
+                () = self.shared.wake_source.notified() => {}
                 changed = self.settings.changed() => {
                     if changed.is_err() {
                         break;
@@ -397,7 +395,7 @@ impl Source {
             tokio::select! {
                 () = self.shared.room.notified() => {}
                 () = tokio::time::sleep(ROOM_POLL) => {}
-                () = self.wake.notified() => {}
+                () = self.shared.wake_source.notified() => {}
             }
         }
     }
