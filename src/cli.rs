@@ -314,7 +314,8 @@ pub struct RunPlan {
 
 impl RunArgs {
     /// Builds the engine configuration; errors name the option and what it accepts.
-    pub fn engine_config(&self) -> Result<EngineConfig, String> {
+    #[cfg(test)]
+    fn engine_config(&self) -> Result<EngineConfig, String> {
         self.plan().map(|plan| plan.config)
     }
 

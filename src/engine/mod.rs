@@ -125,7 +125,7 @@ impl Engine {
             msg_tx.clone(),
             Arc::clone(&shared),
             config.inject_panic == Some(InjectPanic::Worker),
-        )?;
+        );
 
         let stats = Stats::new(
             settings.max_workers,
@@ -208,7 +208,9 @@ impl Engine {
                 on_fault.bench.wake_all();
             })
             .map_err(|e| format!("cannot start the source thread: {e}"))?;
-        pool.resize(settings.workers)?;
+        // If the workers cannot start, the source and the statistics thread must not run on.
+        pool.resize(settings.workers)
+            .inspect_err(|_| shared.halt())?;
 
         Ok(EngineHandle {
             shared,

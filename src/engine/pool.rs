@@ -62,16 +62,16 @@ impl Pool {
         reports: Sender<Msg>,
         shared: Arc<Shared>,
         inject_panic: bool,
-    ) -> Result<Arc<Self>, String> {
+    ) -> Arc<Self> {
         let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             threads: Mutex::new(Vec::new()),
             slots,
             queue,
             reports,
             shared,
             inject_panic,
-        }))
+        })
     }
 
     /// Makes sure rayon threads exist for worker ids up to `id`; each new range at least doubles
