@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use backlog::app::App;
-use backlog::engine::event::{Event, Fate, Outcome, Report};
+use backlog::engine::event::{Event, EventMeta, Report};
 use backlog::engine::settings::Settings;
 use backlog::engine::snapshot::RunState;
 use backlog::engine::stats::{SnapshotContext, Stats};
+use backlog::engine::work::Outcome;
 use divan::{Bencher, black_box};
 use hdrhistogram::Histogram;
 use ratatui::{buffer::Buffer, layout::Rect};
@@ -24,11 +25,10 @@ fn done(id: u64, worker: u32) -> Report {
     let wait = 1u64 << ((h >> 59) % 30);
     let service = 1u64 << ((h >> 32) % 30);
     let arrival_ns = id * 1_000;
-    let event = Event {
+    let event = EventMeta {
         id,
         arrival_ns,
         demand_ns: service,
-        fate: Fate::Succeed,
     };
     let start_ns = arrival_ns + wait;
     Report::Done {
@@ -36,7 +36,7 @@ fn done(id: u64, worker: u32) -> Report {
         event,
         start_ns,
         finish_ns: start_ns + service,
-        outcome: Outcome::Ok(id),
+        outcome: Outcome::Succeeded { result: Some(id) },
     }
 }
 
@@ -76,19 +76,17 @@ fn channel_report_stats_per_event(bencher: Bencher) {
     bencher.bench_local(|| {
         id += 1;
         tx.send(Event {
-            id,
-            arrival_ns: id,
-            demand_ns: 0,
-            fate: Fate::Succeed,
+            demand_ns: Some(0),
+            ..Event::new(id, id)
         })
         .unwrap();
-        let event = rx.recv().unwrap();
+        let event = rx.recv().unwrap().meta();
         batch.push(Report::Done {
             worker: 1,
             event,
             start_ns: id + 5,
             finish_ns: id + 9,
-            outcome: Outcome::Ok(id),
+            outcome: Outcome::Succeeded { result: Some(id) },
         });
         if batch.len() == 256 {
             rtx.send(std::mem::replace(&mut batch, Vec::with_capacity(256)))

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use backlog::app::App;
-use backlog::engine::event::{Event, Fate};
+use backlog::engine::event::Event;
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::{
     Command, Engine, EngineConfig, EngineHandle, RunState, Snapshot, available_cores,
@@ -195,10 +195,8 @@ fn bare_flume(n: u64) -> f64 {
     let producer = std::thread::spawn(move || {
         for id in 0..n {
             tx.send(Event {
-                id,
-                arrival_ns: id,
-                demand_ns: 0,
-                fate: Fate::Succeed,
+                demand_ns: Some(0),
+                ..Event::new(id, id)
             })
             .unwrap();
         }

@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::engine::event::{DropReason, Outcome, Trace};
+use crate::engine::event::{DropReason, Trace};
 use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
+use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::terminal::QuitSignals;
 
@@ -57,24 +58,20 @@ impl std::fmt::Display for LogLine<'_> {
                 outcome,
                 ..
             } => match outcome {
-                Outcome::Ok(result) => {
-                    write!(
-                        f,
-                        "{t:.3}s worker {worker} finished event {id} (result {result})"
-                    )
+                Outcome::Succeeded {
+                    result: Some(result),
+                } => write!(
+                    f,
+                    "{t:.3}s worker {worker} finished event {id} (result {result})"
+                ),
+                Outcome::Succeeded { result: None } => {
+                    write!(f, "{t:.3}s worker {worker} finished event {id}")
                 }
-                Outcome::Failed => {
-                    write!(
-                        f,
-                        "{t:.3}s worker {worker} failed event {id} (work returned an error)"
-                    )
-                }
-                Outcome::Panicked => {
-                    write!(
-                        f,
-                        "{t:.3}s worker {worker} failed event {id} (work panicked)"
-                    )
-                }
+                Outcome::Failed(failure) => write!(
+                    f,
+                    "{t:.3}s worker {worker} failed event {id} ({})",
+                    failure.text()
+                ),
             },
             Trace::WorkerUp { worker, .. } => write!(f, "{t:.3}s worker {worker} joined"),
             Trace::WorkerDown { worker, .. } => write!(f, "{t:.3}s worker {worker} left"),
@@ -511,7 +508,7 @@ mod tests {
                 worker: 3,
                 id: 4,
                 at_ns: 6_001_000_000,
-                outcome: Outcome::Ok(16)
+                outcome: Outcome::Succeeded { result: Some(16) }
             })
             .to_string(),
             "6.001s worker 3 finished event 4 (result 16)"

@@ -93,7 +93,7 @@ fn quiet_injected_panics() {
     std::panic::set_hook(Box::new(move |info| {
         if info
             .payload()
-            .downcast_ref::<backlog::engine::pool::InjectedPanic>()
+            .downcast_ref::<backlog::engine::work::InjectedPanic>()
             .is_none()
         {
             previous(info);

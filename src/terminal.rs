@@ -15,7 +15,7 @@ use std::time::Duration;
 use crossterm::{cursor, execute, terminal};
 use tokio::signal::unix;
 
-use crate::engine::pool::InjectedPanic;
+use crate::engine::work::InjectedPanic;
 
 /// Set while raw mode and the alternate screen are on.
 static TAKEN: AtomicBool = AtomicBool::new(false);

@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use backlog::engine::event::{DropReason, Outcome, Trace};
+use backlog::engine::event::{DropReason, Trace};
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::theory::erlang_c;
+use backlog::engine::work::Outcome;
 use backlog::engine::{Command, Engine, EngineConfig, RunState, Snapshot, available_cores};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -215,7 +216,7 @@ fn churn(settings: Settings, steps: &[Step]) -> Result<(), TestCaseError> {
             matches!(
                 t,
                 Trace::Finished {
-                    outcome: Outcome::Failed | Outcome::Panicked,
+                    outcome: Outcome::Failed(_),
                     ..
                 }
             )

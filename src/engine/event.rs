@@ -2,35 +2,49 @@
 
 use serde::Serialize;
 
-/// How an event's work is meant to end (decided, seeded, when the event is created).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
-    Succeed,
-    /// The work returns an error.
-    Fail,
-    /// The work panics.
-    Panic,
-}
+use super::work::Outcome;
+
+/// An event's payload: the bytes a real source delivered (a line, a message). Data, never code.
+pub type Payload = Box<[u8]>;
 
 /// One event in the queue. Times are model ns since the run began.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: u64,
     /// Scheduled arrival: latency counts from here, even if the source ran late.
     pub arrival_ns: u64,
-    /// Service demand, model ns.
-    pub demand_ns: u64,
-    pub fate: Fate,
+    /// Service demand, model ns, where the source knows it (the generator draws it).
+    pub demand_ns: Option<u64>,
+    pub payload: Option<Payload>,
 }
 
-/// How an event's work ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The work's result (the event index squared, as in the article).
-    Ok(u64),
-    Failed,
-    Panicked,
+impl Event {
+    /// An event with no known demand and no payload.
+    pub fn new(id: u64, arrival_ns: u64) -> Self {
+        Self {
+            id,
+            arrival_ns,
+            demand_ns: None,
+            payload: None,
+        }
+    }
+
+    /// What the statistics need to know of it.
+    pub fn meta(&self) -> EventMeta {
+        EventMeta {
+            id: self.id,
+            arrival_ns: self.arrival_ns,
+            demand_ns: self.demand_ns.unwrap_or(0),
+        }
+    }
+}
+
+/// An event as the statistics see it: no payload, a demand (0 where unknown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventMeta {
+    pub id: u64,
+    pub arrival_ns: u64,
+    pub demand_ns: u64,
 }
 
 /// What workers tell the aggregator. Sent in batches (`Vec<Report>`).
@@ -46,7 +60,7 @@ pub enum Report {
     },
     Started {
         worker: u32,
-        event: Event,
+        event: EventMeta,
         at_ns: u64,
     },
     Finished {
@@ -58,7 +72,7 @@ pub enum Report {
     /// A short event started and finished before the worker flushed its reports: both in one.
     Done {
         worker: u32,
-        event: Event,
+        event: EventMeta,
         start_ns: u64,
         finish_ns: u64,
         outcome: Outcome,

@@ -5,6 +5,7 @@ mod clock;
 pub mod command;
 pub mod event;
 pub mod pool;
+mod queue;
 pub mod settings;
 mod shared;
 pub mod snapshot;
@@ -27,8 +28,9 @@ pub use settings::Settings;
 pub use snapshot::{RunState, Snapshot};
 
 use pool::Pool;
+use queue::Admission;
 use shared::Shared;
-use source::Source;
+use source::{EventSource, Generator, SourceIo};
 use stats::{Aggregator, Msg, Stats};
 
 /// How a run is set up; `settings` can change later through commands, the rest cannot.
@@ -88,6 +90,8 @@ pub fn available_cores() -> usize {
 pub struct EngineHandle {
     shared: Arc<Shared>,
     pool: Arc<Pool>,
+    /// The run's seed (injected failures are drawn from it).
+    seed: u64,
     settings: watch::Sender<Settings>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     messages: flume::Sender<Msg>,
@@ -98,7 +102,8 @@ pub struct EngineHandle {
 pub struct Engine;
 
 impl Engine {
-    /// Starts a run: the source on its own thread (a tokio runtime), the pool, the aggregator.
+    /// Starts a run: the source on its own thread, the pool, the aggregator. Wiring only: each
+    /// part is built by its own module.
     pub fn start(config: EngineConfig) -> Result<EngineHandle, String> {
         config.settings.validate()?;
         if !(config.speed.is_finite() && config.speed > 0.0) {
@@ -109,7 +114,8 @@ impl Engine {
         }
         let settings = config.settings.clone();
         let clock = Clock::start(config.speed);
-        let shared = Arc::new(Shared::new(clock, settings.workers, settings.work));
+        let plan = work::Plan::of(&settings, config.seed);
+        let shared = Arc::new(Shared::new(clock, settings.workers, plan));
         let (queue_tx, queue_rx) = flume::unbounded();
         let (msg_tx, msg_rx) = flume::unbounded();
         let (settings_tx, settings_rx) = watch::channel(settings.clone());
@@ -126,95 +132,36 @@ impl Engine {
             Arc::clone(&shared),
             config.inject_panic == Some(InjectPanic::Worker),
         );
-
         let stats = Stats::new(
             settings.max_workers,
             clock.model_ns(config.recent_window).max(1),
             trace_tx.clone(),
         );
-        let placeholder = stats.snapshot(
-            &stats::SnapshotContext {
-                state: RunState::Running,
-                now_ns: 0,
-                settings: &settings,
-                seed: config.seed,
-                speed: config.speed,
-                cores: config.cores,
-                generated: 0,
-                dropped: 0,
-                source_end_ns: None,
-                series_interval_ns: clock.model_ns(stats::SERIES_INTERVAL),
-            },
-            stats.latency(),
-        );
-        let (snap_tx, snap_rx) = watch::channel(Arc::new(placeholder));
-        // Keeps the snapshot channel open until a fault is recorded: faces that see it close
-        // then find the fault, instead of taking the last snapshot for the end of the run.
-        let open_until_fault_recorded = snap_tx.clone();
-        let aggregator = Aggregator {
-            recent_latency: None,
-            whole_latency: None,
+        let (aggregator, snap_rx) = Aggregator::spawn(
             stats,
-            shared: Arc::clone(&shared),
-            messages: msg_rx,
-            queue: queue_rx.clone(),
-            settings: settings_rx.clone(),
-            snapshots: snap_tx,
-            seed: config.seed,
-            cores: config.cores,
-            inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
-        };
-        let on_fault = Arc::clone(&shared);
-        let aggregator = std::thread::Builder::new()
-            .name("backlog-stats".into())
-            .spawn(move || {
-                // Statistics can wait a few ms; a worker's timing cannot (see `batch_priority`).
-                work::batch_priority();
-                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| aggregator.run())) {
-                    on_fault.fail("the statistics thread", panic.as_ref());
-                }
-                drop(open_until_fault_recorded);
-            })
-            .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
-
-        let source = Source {
+            Arc::clone(&shared),
+            msg_rx,
+            queue_rx.clone(),
+            settings_rx.clone(),
+            &config,
+        )?;
+        let io = SourceIo {
             shared: Arc::clone(&shared),
             settings: settings_rx,
-            queue: queue_tx,
-            evict: queue_rx,
-            trace: trace_tx,
+            admission: Admission::new(Arc::clone(&shared), queue_tx, queue_rx, trace_tx.clone()),
             max_events: config.max_events,
             duration_ns: config
                 .duration
                 .map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
-            seed: config.seed,
         };
-        // The source is a tokio task on a runtime of its own thread, so its precise waits near a
-        // due time block nothing else.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .map_err(|e| format!("cannot start the source's runtime: {e}"))?;
-        let on_fault = Arc::clone(&shared);
-        std::thread::Builder::new()
-            .name("backlog-source".into())
-            .spawn(move || {
-                if let Err(panic) =
-                    catch_unwind(AssertUnwindSafe(|| runtime.block_on(source.run())))
-                {
-                    on_fault.fail("the event source", panic.as_ref());
-                }
-                // The queue's sender is gone: parked workers must see it to leave.
-                on_fault.bench.wake_all();
-            })
-            .map_err(|e| format!("cannot start the source thread: {e}"))?;
+        spawn_source(Box::new(Generator::new(config.seed)), io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.
         pool.resize(settings.workers)
             .inspect_err(|_| shared.halt())?;
-
         Ok(EngineHandle {
             shared,
             pool,
+            seed: config.seed,
             settings: settings_tx,
             snapshots: snap_rx,
             messages: msg_tx,
@@ -222,6 +169,27 @@ impl Engine {
             aggregator: Some(aggregator),
         })
     }
+}
+
+/// Runs the source on a thread of its own; a panic in it stops the engine as a fault.
+fn spawn_source(
+    source: Box<dyn EventSource>,
+    io: SourceIo,
+    trace: Option<flume::Sender<Trace>>,
+) -> Result<(), String> {
+    let shared = Arc::clone(&io.shared);
+    std::thread::Builder::new()
+        .name("backlog-source".into())
+        .spawn(move || {
+            let run = catch_unwind(AssertUnwindSafe(|| source::run_to_end(source, io, trace)));
+            if let Err(panic) = run {
+                shared.fail("the event source", panic.as_ref());
+            }
+            // The queue's sender is gone: parked workers must see it to leave.
+            shared.bench.wake_all();
+        })
+        .map(drop)
+        .map_err(|e| format!("cannot start the source thread: {e}"))
 }
 
 impl EngineHandle {
@@ -235,9 +203,10 @@ impl EngineHandle {
                     self.settings.send_modify(|s| s.apply(&command));
                 }
             }
-            Command::SetWork(mode) => {
-                self.shared.set_work_mode(mode);
+            Command::SetWork(_) | Command::SetFailRate(_) => {
                 self.settings.send_modify(|s| s.apply(&command));
+                let plan = work::Plan::of(&self.settings.borrow(), self.seed);
+                self.shared.plan.set(plan);
             }
             Command::SetRate(_)
             | Command::SetArrival(_)
@@ -246,7 +215,6 @@ impl EngineHandle {
             | Command::SetServiceDist(_)
             | Command::SetQueueCap(_)
             | Command::SetOverflow(_)
-            | Command::SetFailRate(_)
             | Command::Pause(_) => self.settings.send_modify(|s| s.apply(&command)),
             Command::ResetStats => {
                 let _ = self.messages.send(Msg::ResetStats);

@@ -21,11 +21,10 @@ use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
-use super::event::{Event, Fate, Outcome, Report};
-use super::settings::WorkMode;
+use super::event::{Event, Report};
 use super::shared::Shared;
 use super::stats::{INJECTED_PANIC_AFTER, Msg};
-use super::work;
+use super::work::{self, Job, PlanCache};
 
 /// An idle worker wakes this often to see whether it should retire or stop.
 const IDLE_POLL: Duration = Duration::from_millis(100);
@@ -180,6 +179,7 @@ impl Pool {
             at_ns: clock.now_ns(),
         });
         outbox.flush();
+        let mut plans = PlanCache::new(&self.shared.plan);
         let started = Instant::now();
         // Whether this worker has just finished an event (the next may come within microseconds).
         let mut just_worked = false;
@@ -213,10 +213,11 @@ impl Pool {
             };
             // The event starts when it leaves the queue; what the worker does next (making room,
             // calling for help, reporting) is its own overhead, part of the service time.
-            let taken = Taken::now(&self.shared, &event);
+            let plan = plans.current(&self.shared.plan);
+            let job = take(&self.shared, &event, plan);
             self.shared.made_room();
             self.call_help();
-            self.process(worker, event, taken, &mut outbox);
+            self.process(worker, &job, plan, &mut outbox);
             just_worked = true;
         }
         // If this was the watcher, another idle worker must take over.
@@ -307,10 +308,11 @@ impl Pool {
         (due_ns != u64::MAX).then(|| self.shared.clock.instant_at(due_ns))
     }
 
-    fn process(&self, worker: u32, event: Event, taken: Taken, outbox: &mut Outbox<'_>) {
+    fn process(&self, worker: u32, job: &Job<'_>, plan: &work::Plan, outbox: &mut Outbox<'_>) {
         let clock = self.shared.clock;
-        let (wall, start_ns) = (taken.wall, taken.start_ns);
-        let coalesce = wall < COALESCE_BELOW;
+        let event = job.event.meta();
+        let start_ns = clock.ns_at(job.start.wall());
+        let coalesce = job.wall < COALESCE_BELOW;
         if !coalesce {
             // Long work: the monitor should see it start now, not when the batch fills.
             outbox.push(Report::Started {
@@ -320,7 +322,7 @@ impl Pool {
             });
             outbox.flush();
         }
-        let Some(outcome) = self.work(event, &taken) else {
+        let Ok(outcome) = plan.run(job, &self.shared.stop) else {
             // Abandoned on stop: the event stays in flight in the final report.
             if coalesce {
                 outbox.push(Report::Started {
@@ -350,52 +352,18 @@ impl Pool {
         });
         outbox.flush_if_due();
     }
-
-    /// Runs the event's work; `None` if it was abandoned because the engine stopped.
-    fn work(&self, event: Event, taken: &Taken) -> Option<Outcome> {
-        let (mode, wall, start) = (taken.mode, taken.wall, &taken.start);
-        let stop = &self.shared.stop;
-        match event.fate {
-            Fate::Succeed => work::perform(mode, wall, stop, start)
-                .ok()
-                .map(|()| Outcome::Ok(event.id.wrapping_mul(event.id))),
-            Fate::Fail => work::perform(mode, wall, stop, start)
-                .ok()
-                .map(|()| Outcome::Failed),
-            Fate::Panic => {
-                let run = catch_unwind(AssertUnwindSafe(|| -> Result<(), work::Cancelled> {
-                    work::perform(mode, wall, stop, start)?;
-                    std::panic::panic_any(InjectedPanic)
-                }));
-                match run {
-                    Ok(Err(work::Cancelled)) => None,
-                    _ => Some(Outcome::Panicked),
-                }
-            }
-        }
-    }
 }
 
-/// An event as it left the queue: its demand on the wall clock, the work mode it runs in (read
-/// once), and when its work began.
-struct Taken {
-    wall: Duration,
-    mode: WorkMode,
-    start: work::Start,
-    start_ns: u64,
-}
-
-impl Taken {
-    fn now(shared: &Shared, event: &Event) -> Self {
-        let wall = shared.clock.wall(event.demand_ns);
-        let mode = shared.work_mode();
-        let start = work::Start::now(mode == WorkMode::Cpu && !wall.is_zero());
-        Self {
-            wall,
-            mode,
-            start,
-            start_ns: shared.clock.ns_at(start.wall()),
-        }
+/// An event as it leaves the queue: its demand on the wall clock, and when its work began (read
+/// on the CPU clock too for cpu work). The event starts when it leaves the queue; what the worker
+/// does next (making room, calling for help, reporting) is its own overhead, part of the service.
+fn take<'a>(shared: &Shared, event: &'a Event, plan: &work::Plan) -> Job<'a> {
+    let wall = shared.clock.wall(event.demand_ns.unwrap_or(0));
+    let with_cpu = plan.work.uses_cpu_clock() && !wall.is_zero();
+    Job {
+        event,
+        wall,
+        start: work::Start::now(with_cpu),
     }
 }
 
@@ -470,20 +438,16 @@ impl<'a> Outbox<'a> {
     }
 }
 
-/// The payload of a panic injected by `--fail-rate`; the binary's panic hook stays quiet for it,
-/// since the failure is counted and shown, not an error of the program.
-#[derive(Debug)]
-pub struct InjectedPanic;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::engine::clock::Clock;
-    use crate::engine::settings::WorkMode;
+    use crate::engine::settings::Settings;
 
     #[test]
     fn one_worker_watches_the_doorbell_at_a_time() {
-        let shared = Shared::new(Clock::start(1.0), 2, WorkMode::Sleep);
+        let plan = work::Plan::of(&Settings::default(), 1);
+        let shared = Shared::new(Clock::start(1.0), 2, plan);
         let watch = DoorbellWatch::take(&shared).expect("the role is free");
         assert!(DoorbellWatch::take(&shared).is_none());
         // A failed take must not release the role it did not get.

@@ -1,14 +1,14 @@
 //! State shared by the source, the pool and the aggregator: the clock, the source's counters, the flags.
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::clock::Clock;
-use super::settings::WorkMode;
+use super::work::{Plan, PlanCell};
 
 pub(crate) struct Shared {
     pub clock: Clock,
@@ -27,7 +27,8 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// Workers with an id above this retire after their current event.
     pub target_workers: AtomicUsize,
-    work_mode: AtomicU8,
+    /// What workers do for an event (the work kind and injected failures), changed by commands.
+    pub plan: PlanCell,
     /// The source waits for room in a full `block` queue; workers wake it.
     pub source_blocked: AtomicBool,
     pub room: Notify,
@@ -45,7 +46,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(clock: Clock, workers: usize, work: WorkMode) -> Self {
+    pub fn new(clock: Clock, workers: usize, plan: Plan) -> Self {
         Self {
             clock,
             generated: AtomicU64::new(0),
@@ -55,7 +56,7 @@ impl Shared {
             source_end_ns: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             target_workers: AtomicUsize::new(workers),
-            work_mode: AtomicU8::new(work as u8),
+            plan: PlanCell::new(plan),
             source_blocked: AtomicBool::new(false),
             room: Notify::new(),
             wake_source: Notify::new(),
@@ -74,7 +75,12 @@ impl Shared {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "panicked".to_string());
-        let _ = self.fault.set(format!("{thread} panicked: {message}"));
+        self.fail_with(format!("{thread} panicked: {message}"));
+    }
+
+    /// The engine cannot go on (see `fail`): records why and stops.
+    pub fn fail_with(&self, why: String) {
+        let _ = self.fault.set(why);
         self.halt();
     }
 
@@ -89,17 +95,6 @@ impl Shared {
     /// Whether the source should create no more events: stopped, or asked to end.
     pub fn source_should_end(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.end_requested.load(Ordering::Relaxed)
-    }
-
-    pub fn work_mode(&self) -> WorkMode {
-        match self.work_mode.load(Ordering::Relaxed) {
-            x if x == WorkMode::Cpu as u8 => WorkMode::Cpu,
-            _ => WorkMode::Sleep,
-        }
-    }
-
-    pub fn set_work_mode(&self, mode: WorkMode) {
-        self.work_mode.store(mode as u8, Ordering::Relaxed);
     }
 
     /// Called by a worker after taking an event: wakes a source waiting for room.

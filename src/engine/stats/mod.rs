@@ -1,146 +1,32 @@
-//! The aggregator: the one owner of all statistics. It applies worker reports as they come and
-//! publishes a snapshot on a fixed tick, so no face ever sees (or redraws for) single events.
+//! The statistics: counts, latency histograms (whole run and a recent window), per-worker
+//! state, the time series. Pure: the aggregator thread (`aggregator`) drives it, so do tests.
+
+mod aggregator;
+mod histogram;
+
+pub use aggregator::PUBLISH_EVERY;
+pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
 
 use std::collections::VecDeque;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use flume::{Receiver, RecvTimeoutError, Sender};
-use hdrhistogram::Histogram;
-use tokio::sync::watch;
+use flume::Sender;
 
-use super::event::{Event, Outcome, Report, Trace};
+use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
-use super::shared::Shared;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
-    WorkerActivity, WorkerView,
+    Counters, LatencyKind, LatencySet, RunState, SeriesPoint, Snapshot, WorkerActivity, WorkerView,
 };
 use super::theory::{self, TheoryInput};
+use super::work::Outcome;
+use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
+
+pub use histogram::summarise;
 
 /// What reaches the aggregator.
 pub(crate) enum Msg {
     Reports(Vec<Report>),
     ResetStats,
-}
-
-/// Histogram range: 1 ns .. 1 hour to start with (auto-resizing past that).
-const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
-/// Whole-run histograms keep 3 significant digits (1 µs at 1 ms: fine enough to see a worker's
-/// overshoot); the recent window keeps 2 (1%, plenty for a live view) so that merging its two
-/// halves for every snapshot stays cheap.
-const WHOLE_SIGFIG: u8 = 3;
-const WINDOW_SIGFIG: u8 = 2;
-
-fn new_histogram(sigfig: u8) -> Histogram<u64> {
-    let mut h = Histogram::new_with_bounds(1, HIST_MAX_NS, sigfig)
-        .expect("static histogram bounds are valid");
-    h.auto(true);
-    h
-}
-
-/// Queue wait, service and end-to-end histograms.
-#[derive(Clone)]
-struct Latencies([Histogram<u64>; 3]);
-
-impl Latencies {
-    fn new(sigfig: u8) -> Self {
-        Self([
-            new_histogram(sigfig),
-            new_histogram(sigfig),
-            new_histogram(sigfig),
-        ])
-    }
-
-    fn record(&mut self, kind: LatencyKind, ns: u64) {
-        self.0[kind as usize].saturating_record(ns);
-    }
-
-    fn reset(&mut self) {
-        self.0.iter_mut().for_each(Histogram::reset);
-    }
-
-    fn add(&mut self, other: &Latencies) {
-        for (mine, theirs) in self.0.iter_mut().zip(&other.0) {
-            // Both auto-resize, so adding cannot fail on range.
-            let _ = mine.add(theirs);
-        }
-    }
-
-    fn summarise(&self) -> LatencySet {
-        LatencySet {
-            queue_wait: summarise(&self.0[0]),
-            service: summarise(&self.0[1]),
-            end_to_end: summarise(&self.0[2]),
-        }
-    }
-}
-
-/// Count, mean, percentiles, max and log-2 buckets (from 1 µs) of one histogram, in one pass
-/// over its recorded values. Percentiles follow hdrhistogram's `value_at_quantile`: the highest
-/// value equivalent to the first recorded value whose cumulative count reaches ceil(q * count).
-pub fn summarise(h: &Histogram<u64>) -> LatencySummary {
-    const QUANTILES: [f64; 4] = [0.50, 0.90, 0.99, 0.999];
-    let total = h.len();
-    if total == 0 {
-        return LatencySummary::default();
-    }
-    let thresholds = QUANTILES.map(|q| ((q * total as f64).ceil() as u64).max(1));
-    let mut percentiles = [0u64; 4];
-    let mut next = 0;
-    let mut seen = 0u64;
-    let mut sum = 0.0;
-    let mut buckets: Vec<(u64, u64)> = Vec::new();
-    for v in h.iter_recorded() {
-        let value = v.value_iterated_to();
-        let count = v.count_at_value();
-        seen += count;
-        sum += h.median_equivalent(value) as f64 * count as f64;
-        while next < 4 && seen >= thresholds[next] {
-            percentiles[next] = value;
-            next += 1;
-        }
-        let bucket = log_bucket(value);
-        if buckets.is_empty() {
-            buckets.push((LOG_BUCKET_BASE_NS << bucket, 0));
-        }
-        while buckets
-            .last()
-            .is_some_and(|b| b.0 < LOG_BUCKET_BASE_NS << bucket)
-        {
-            let upper = buckets.last().map_or(LOG_BUCKET_BASE_NS, |b| b.0 * 2);
-            buckets.push((upper, 0));
-        }
-        if let Some(b) = buckets.last_mut() {
-            b.1 += count;
-        }
-    }
-    let [p50_ns, p90_ns, p99_ns, p999_ns] = percentiles;
-    LatencySummary {
-        count: total,
-        mean_ns: sum / total as f64,
-        p50_ns,
-        p90_ns,
-        p99_ns,
-        p999_ns,
-        max_ns: h.max(),
-        buckets,
-    }
-}
-
-/// Upper bound of the first log bucket: everything up to 1 µs.
-const LOG_BUCKET_BASE_NS: u64 = 1_000;
-
-/// Index k of the bucket (LOG_BUCKET_BASE_NS << (k-1), LOG_BUCKET_BASE_NS << k] holding `ns`.
-fn log_bucket(ns: u64) -> u32 {
-    if ns <= LOG_BUCKET_BASE_NS {
-        0
-    } else {
-        // smallest k with base * 2^k >= ns
-        let ratio = ns.div_ceil(LOG_BUCKET_BASE_NS);
-        64 - (ratio - 1).leading_zeros()
-    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -153,7 +39,7 @@ struct WorkerStats {
     busy_ns: u64,
     completed: u64,
     failed: u64,
-    current: Option<(Event, u64)>,
+    current: Option<(EventMeta, u64)>,
 }
 
 /// How often the time series takes a sample (wall time).
@@ -256,7 +142,7 @@ impl Stats {
         }
     }
 
-    fn start(&mut self, worker: u32, event: Event, at_ns: u64) {
+    fn start(&mut self, worker: u32, event: EventMeta, at_ns: u64) {
         self.started += 1;
         self.record(
             LatencyKind::QueueWait,
@@ -284,15 +170,12 @@ impl Stats {
         self.last_finish_ns = self.last_finish_ns.max(at_ns);
         // Busy time counts from the reset if the event began before it.
         w.busy_ns += at_ns.saturating_sub(start_ns.max(self.since_ns));
-        match outcome {
-            Outcome::Ok(_) => {
-                w.completed += 1;
-                self.completed += 1;
-            }
-            Outcome::Failed | Outcome::Panicked => {
-                w.failed += 1;
-                self.failed += 1;
-            }
+        if outcome.is_success() {
+            w.completed += 1;
+            self.completed += 1;
+        } else {
+            w.failed += 1;
+            self.failed += 1;
         }
         self.record(LatencyKind::Service, service);
         self.record(
@@ -426,6 +309,16 @@ impl Stats {
             .collect()
     }
 
+    /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
+    fn last_finish_ns(&self) -> u64 {
+        self.last_finish_ns
+    }
+
+    /// Whether any worker is still up (a stop waits for them to leave).
+    fn any_worker_up(&self) -> bool {
+        self.workers.iter().any(|w| w.up)
+    }
+
     /// Summaries of the whole-run and recent-window histograms (the costly part of a snapshot).
     pub fn latency(&self) -> LatencyView {
         LatencyView {
@@ -520,212 +413,4 @@ pub struct SnapshotContext<'a> {
     pub dropped: u64,
     pub source_end_ns: Option<u64>,
     pub series_interval_ns: u64,
-}
-
-/// How often the aggregator publishes a snapshot (wall time).
-pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
-/// After a stop, how long to wait for workers to leave before reporting anyway.
-const STOP_GRACE: Duration = Duration::from_secs(2);
-
-/// How often latency summaries are recomputed for snapshots (wall time).
-const RECENT_REFRESH: Duration = Duration::from_millis(200);
-const WHOLE_REFRESH: Duration = Duration::from_secs(1);
-
-/// A cached value, recomputed when older than `every` (or always, at the end of a run).
-fn refresh<T: Clone>(
-    cache: &mut Option<(Instant, T)>,
-    every: Duration,
-    force: bool,
-    compute: impl FnOnce() -> T,
-) -> T {
-    match cache {
-        Some((at, value)) if at.elapsed() < every && !force => value.clone(),
-        _ => {
-            let value = compute();
-            *cache = Some((Instant::now(), value.clone()));
-            value
-        }
-    }
-}
-
-/// When a test-only injected panic happens (wall time into the run).
-pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
-
-pub(crate) struct Aggregator {
-    pub recent_latency: Option<(Instant, LatencySet)>,
-    pub whole_latency: Option<(Instant, LatencySet)>,
-    pub stats: Stats,
-    pub shared: Arc<Shared>,
-    pub messages: Receiver<Msg>,
-    pub queue: Receiver<Event>,
-    pub settings: watch::Receiver<Settings>,
-    pub snapshots: watch::Sender<Arc<Snapshot>>,
-    pub seed: u64,
-    pub cores: usize,
-    /// Test only: panic half a second in (see `InjectPanic`).
-    pub inject_panic: bool,
-}
-
-impl Aggregator {
-    /// Runs until the run is finished or interrupted; publishes the final snapshot last.
-    pub fn run(mut self) {
-        let mut next_publish = Instant::now();
-        let mut next_sample = Instant::now() + SERIES_INTERVAL;
-        let mut stopped_at: Option<Instant> = None;
-        let started = Instant::now();
-        loop {
-            if self.inject_panic && started.elapsed() >= INJECTED_PANIC_AFTER {
-                panic!("injected panic in the statistics thread (BACKLOG_TEST_PANIC=engine)");
-            }
-            match self.messages.recv_deadline(next_publish) {
-                Ok(Msg::Reports(batch)) => batch.into_iter().for_each(|r| self.stats.apply(r)),
-                Ok(Msg::ResetStats) => {
-                    let (now, generated, _) = self.read_source();
-                    self.stats.reset(now, generated);
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => {}
-            }
-            let wall = Instant::now();
-            if wall < next_publish {
-                continue;
-            }
-            next_publish = (next_publish + PUBLISH_EVERY).max(wall);
-            let (now, generated, dropped) = self.read_source();
-            let depth = self.queue.len() as u64;
-            self.stats.observe(now, depth);
-            if wall >= next_sample {
-                next_sample = (next_sample + SERIES_INTERVAL).max(wall);
-                self.stats.sample(now, depth, generated);
-            }
-            let state = self.state(generated, dropped, &mut stopped_at);
-            let now = if state == RunState::Finished {
-                self.end_of_run_ns(now)
-            } else {
-                now
-            };
-            self.publish(state, now, generated, dropped);
-            if state.is_over() {
-                return;
-            }
-        }
-    }
-
-    /// When a finished run ended: its last finish, or the source's end if that came later.
-    fn end_of_run_ns(&self, now: u64) -> u64 {
-        let source_end = self.shared.source_end_ns.load(Ordering::Relaxed);
-        self.stats.last_finish_ns.max(source_end).min(now)
-    }
-
-    /// (now, generated, dropped), read so that `dropped` never includes an event `generated` misses.
-    fn read_source(&self) -> (u64, u64, u64) {
-        let dropped = self.shared.dropped.load(Ordering::Acquire);
-        let generated = self.shared.generated.load(Ordering::Acquire);
-        (self.shared.clock.now_ns(), generated, dropped)
-    }
-
-    fn state(
-        &mut self,
-        generated: u64,
-        dropped: u64,
-        stopped_at: &mut Option<Instant>,
-    ) -> RunState {
-        let counters = self.stats.counters(generated, dropped);
-        if self.shared.stop.load(Ordering::Acquire) {
-            let since = *stopped_at.get_or_insert_with(Instant::now);
-            let workers_left = self.stats.workers.iter().any(|w| w.up);
-            return if workers_left && since.elapsed() < STOP_GRACE {
-                RunState::Draining
-            } else {
-                RunState::Interrupted
-            };
-        }
-        if self.shared.source_ended.load(Ordering::Acquire) {
-            if counters.queued == 0 && counters.in_flight == 0 {
-                return RunState::Finished;
-            }
-            return RunState::Draining;
-        }
-        if self.settings.borrow().paused {
-            RunState::Paused
-        } else {
-            RunState::Running
-        }
-    }
-
-    fn publish(&mut self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
-        let settings = self.settings.borrow().clone();
-        let source_end_ns = self
-            .shared
-            .source_ended
-            .load(Ordering::Acquire)
-            .then(|| self.shared.source_end_ns.load(Ordering::Relaxed));
-        let context = SnapshotContext {
-            state,
-            now_ns,
-            settings: &settings,
-            seed: self.seed,
-            speed: self.shared.clock.speed(),
-            cores: self.cores,
-            generated,
-            dropped,
-            source_end_ns,
-            series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
-        };
-        // Latency summaries cost the most: the recent window's are refreshed a few times a
-        // second, the whole run's (costlier, and slower to change) once a second; the last
-        // snapshot of a run always gets fresh ones. A long refresh is a stall for any worker
-        // that shares the aggregator's core, so it must be rare.
-        let over = state.is_over();
-        let recent = refresh(&mut self.recent_latency, RECENT_REFRESH, over, || {
-            self.stats.recent_latency()
-        });
-        let whole = refresh(&mut self.whole_latency, WHOLE_REFRESH, over, || {
-            self.stats.whole_latency()
-        });
-        let snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
-        self.snapshots.send_replace(Arc::new(snapshot));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn one_pass_summary_matches_hdrhistogram() {
-        let mut h = new_histogram(WHOLE_SIGFIG);
-        let mut x = 12345u64;
-        for _ in 0..100_000 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            // log-uniform from 1 ns to ~1 s
-            let v = 1u64 << ((x >> 58) % 30);
-            h.record(v + (x >> 40) % v.max(1)).unwrap();
-        }
-        let s = summarise(&h);
-        assert_eq!(s.count, h.len());
-        assert_eq!(s.p50_ns, h.value_at_quantile(0.5));
-        assert_eq!(s.p90_ns, h.value_at_quantile(0.9));
-        assert_eq!(s.p99_ns, h.value_at_quantile(0.99));
-        assert_eq!(s.p999_ns, h.value_at_quantile(0.999));
-        assert_eq!(s.max_ns, h.max());
-        assert!((s.mean_ns / h.mean() - 1.0).abs() < 1e-9);
-        assert_eq!(s.buckets.iter().map(|b| b.1).sum::<u64>(), h.len());
-        assert!(s.buckets.windows(2).all(|w| w[1].0 == w[0].0 * 2));
-        // every value sits at or below its bucket's upper bound
-        let under_1us = h.count_between(0, 1_000);
-        assert_eq!(s.buckets[0], (1_000, under_1us));
-    }
-
-    #[test]
-    fn log_buckets_are_powers_of_two_from_a_microsecond() {
-        assert_eq!(log_bucket(0), 0);
-        assert_eq!(log_bucket(1_000), 0);
-        assert_eq!(log_bucket(1_001), 1);
-        assert_eq!(log_bucket(2_000), 1);
-        assert_eq!(log_bucket(2_001), 2);
-        assert_eq!(log_bucket(1_024_000), 10);
-    }
 }

@@ -1,0 +1,241 @@
+//! The aggregator thread: the one owner of all statistics. It applies worker reports as they
+//! come and publishes a snapshot on a fixed tick, so no face ever sees (or redraws for) single events.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use flume::{Receiver, RecvTimeoutError};
+use tokio::sync::watch;
+
+use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, Stats};
+use crate::engine::event::Event;
+use crate::engine::settings::Settings;
+use crate::engine::shared::Shared;
+use crate::engine::snapshot::{LatencySet, RunState, Snapshot};
+use crate::engine::{EngineConfig, InjectPanic, work};
+
+/// How often the aggregator publishes a snapshot (wall time).
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// After a stop, how long to wait for workers to leave before reporting anyway.
+const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How often latency summaries are recomputed for snapshots (wall time).
+const RECENT_REFRESH: Duration = Duration::from_millis(200);
+const WHOLE_REFRESH: Duration = Duration::from_secs(1);
+
+/// A cached value, recomputed when older than `every` (or always, at the end of a run).
+fn refresh<T: Clone>(
+    cache: &mut Option<(Instant, T)>,
+    every: Duration,
+    force: bool,
+    compute: impl FnOnce() -> T,
+) -> T {
+    match cache {
+        Some((at, value)) if at.elapsed() < every && !force => value.clone(),
+        _ => {
+            let value = compute();
+            *cache = Some((Instant::now(), value.clone()));
+            value
+        }
+    }
+}
+
+/// When a test-only injected panic happens (wall time into the run).
+pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
+
+pub(crate) struct Aggregator {
+    recent_latency: Option<(Instant, LatencySet)>,
+    whole_latency: Option<(Instant, LatencySet)>,
+    stats: Stats,
+    shared: Arc<Shared>,
+    messages: Receiver<Msg>,
+    queue: Receiver<Event>,
+    settings: watch::Receiver<Settings>,
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    seed: u64,
+    cores: usize,
+    /// Test only: panic half a second in (see `InjectPanic`).
+    inject_panic: bool,
+}
+
+impl Aggregator {
+    /// Starts the aggregator on a thread of its own; returns it and the snapshots it publishes
+    /// (starting with an empty one).
+    pub fn spawn(
+        stats: Stats,
+        shared: Arc<Shared>,
+        messages: Receiver<Msg>,
+        queue: Receiver<Event>,
+        settings: watch::Receiver<Settings>,
+        config: &EngineConfig,
+    ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), String> {
+        let clock = shared.clock;
+        let placeholder = stats.snapshot(
+            &SnapshotContext {
+                state: RunState::Running,
+                now_ns: 0,
+                settings: &settings.borrow(),
+                seed: config.seed,
+                speed: config.speed,
+                cores: config.cores,
+                generated: 0,
+                dropped: 0,
+                source_end_ns: None,
+                series_interval_ns: clock.model_ns(SERIES_INTERVAL),
+            },
+            stats.latency(),
+        );
+        let (snapshots, snapshots_rx) = watch::channel(Arc::new(placeholder));
+        // Keeps the snapshot channel open until a fault is recorded: faces that see it close
+        // then find the fault, instead of taking the last snapshot for the end of the run.
+        let open_until_fault_recorded = snapshots.clone();
+        let aggregator = Aggregator {
+            recent_latency: None,
+            whole_latency: None,
+            stats,
+            shared: Arc::clone(&shared),
+            messages,
+            queue,
+            settings,
+            snapshots,
+            seed: config.seed,
+            cores: config.cores,
+            inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
+        };
+        let thread = std::thread::Builder::new()
+            .name("backlog-stats".into())
+            .spawn(move || {
+                // Statistics can wait a few ms; a worker's timing cannot (see `batch_priority`).
+                work::batch_priority();
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| aggregator.run())) {
+                    shared.fail("the statistics thread", panic.as_ref());
+                }
+                drop(open_until_fault_recorded);
+            })
+            .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
+        Ok((thread, snapshots_rx))
+    }
+
+    /// Runs until the run is finished or interrupted; publishes the final snapshot last.
+    pub fn run(mut self) {
+        let mut next_publish = Instant::now();
+        let mut next_sample = Instant::now() + SERIES_INTERVAL;
+        let mut stopped_at: Option<Instant> = None;
+        let started = Instant::now();
+        loop {
+            if self.inject_panic && started.elapsed() >= INJECTED_PANIC_AFTER {
+                panic!("injected panic in the statistics thread (BACKLOG_TEST_PANIC=engine)");
+            }
+            match self.messages.recv_deadline(next_publish) {
+                Ok(Msg::Reports(batch)) => batch.into_iter().for_each(|r| self.stats.apply(r)),
+                Ok(Msg::ResetStats) => {
+                    let (now, generated, _) = self.read_source();
+                    self.stats.reset(now, generated);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {}
+            }
+            let wall = Instant::now();
+            if wall < next_publish {
+                continue;
+            }
+            next_publish = (next_publish + PUBLISH_EVERY).max(wall);
+            let (now, generated, dropped) = self.read_source();
+            let depth = self.queue.len() as u64;
+            self.stats.observe(now, depth);
+            if wall >= next_sample {
+                next_sample = (next_sample + SERIES_INTERVAL).max(wall);
+                self.stats.sample(now, depth, generated);
+            }
+            let state = self.state(generated, dropped, &mut stopped_at);
+            let now = if state == RunState::Finished {
+                self.end_of_run_ns(now)
+            } else {
+                now
+            };
+            self.publish(state, now, generated, dropped);
+            if state.is_over() {
+                return;
+            }
+        }
+    }
+
+    /// When a finished run ended: its last finish, or the source's end if that came later.
+    fn end_of_run_ns(&self, now: u64) -> u64 {
+        let source_end = self.shared.source_end_ns.load(Ordering::Relaxed);
+        self.stats.last_finish_ns().max(source_end).min(now)
+    }
+
+    /// (now, generated, dropped), read so that `dropped` never includes an event `generated` misses.
+    fn read_source(&self) -> (u64, u64, u64) {
+        let dropped = self.shared.dropped.load(Ordering::Acquire);
+        let generated = self.shared.generated.load(Ordering::Acquire);
+        (self.shared.clock.now_ns(), generated, dropped)
+    }
+
+    fn state(
+        &mut self,
+        generated: u64,
+        dropped: u64,
+        stopped_at: &mut Option<Instant>,
+    ) -> RunState {
+        let counters = self.stats.counters(generated, dropped);
+        if self.shared.stop.load(Ordering::Acquire) {
+            let since = *stopped_at.get_or_insert_with(Instant::now);
+            let workers_left = self.stats.any_worker_up();
+            return if workers_left && since.elapsed() < STOP_GRACE {
+                RunState::Draining
+            } else {
+                RunState::Interrupted
+            };
+        }
+        if self.shared.source_ended.load(Ordering::Acquire) {
+            if counters.queued == 0 && counters.in_flight == 0 {
+                return RunState::Finished;
+            }
+            return RunState::Draining;
+        }
+        if self.settings.borrow().paused {
+            RunState::Paused
+        } else {
+            RunState::Running
+        }
+    }
+
+    fn publish(&mut self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
+        let settings = self.settings.borrow().clone();
+        let source_end_ns = self
+            .shared
+            .source_ended
+            .load(Ordering::Acquire)
+            .then(|| self.shared.source_end_ns.load(Ordering::Relaxed));
+        let context = SnapshotContext {
+            state,
+            now_ns,
+            settings: &settings,
+            seed: self.seed,
+            speed: self.shared.clock.speed(),
+            cores: self.cores,
+            generated,
+            dropped,
+            source_end_ns,
+            series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
+        };
+        // Latency summaries cost the most: the recent window's are refreshed a few times a
+        // second, the whole run's (costlier, and slower to change) once a second; the last
+        // snapshot of a run always gets fresh ones. A long refresh is a stall for any worker
+        // that shares the aggregator's core, so it must be rare.
+        let over = state.is_over();
+        let recent = refresh(&mut self.recent_latency, RECENT_REFRESH, over, || {
+            self.stats.recent_latency()
+        });
+        let whole = refresh(&mut self.whole_latency, WHOLE_REFRESH, over, || {
+            self.stats.whole_latency()
+        });
+        let snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
+        self.snapshots.send_replace(Arc::new(snapshot));
+    }
+}
