@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::control::scenario::{self, Scenario};
 use crate::engine::EngineConfig;
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
-use crate::scenario::{self, Scenario};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -193,21 +193,6 @@ pub struct ScreenSize {
 
 /// Largest virtual screen, columns and rows (a GIF of it stays a sensible size).
 const MAX_SCREEN: (u16, u16) = (400, 150);
-
-/// Shows control characters as escapes (`\n`, `\u{1b}`), so a message quoting what the user
-/// typed or wrote in a file stays on one line and cannot drive the terminal.
-pub fn escape_controls(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
-}
 
 fn parse_size(text: &str) -> Result<ScreenSize, String> {
     let forms = "expected COLUMNSxROWS such as 120x36";
@@ -453,12 +438,5 @@ mod tests {
         ] {
             assert!(parse(args).is_err(), "{args:?} accepted");
         }
-    }
-
-    #[test]
-    fn messages_quoting_input_stay_on_one_line() {
-        assert_eq!(escape_controls("no 'a\nb'"), "no 'a\\nb'");
-        assert_eq!(escape_controls("x\r\u{1b}[2J"), "x\\r\\u{1b}[2J");
-        assert_eq!(escape_controls("µs 日本 ok"), "µs 日本 ok");
     }
 }

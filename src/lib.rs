@@ -2,11 +2,12 @@
 
 pub mod app;
 pub mod cli;
+pub mod control;
 pub mod engine;
 pub mod headless;
 pub mod input;
 pub mod record;
-pub mod scenario;
 pub mod terminal;
+pub mod text;
 pub mod tui;
 pub mod ui;

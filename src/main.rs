@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
+use backlog::control::scenario::{self, Scenario, Step};
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
 use backlog::record::{self, progress};
-use backlog::scenario::{self, Scenario, Step};
 use backlog::tui::{self, TuiOptions};
 
 /// Exit code for bad input.
@@ -134,7 +134,7 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
 
 fn fail(message: &str, code: u8) -> ExitCode {
     // One line, whatever the user typed (a path or value with a line break in it).
-    eprintln!("backlog: {}", backlog::cli::escape_controls(message));
+    eprintln!("backlog: {}", backlog::text::escape_controls(message));
     ExitCode::from(code)
 }
 
@@ -242,7 +242,7 @@ async fn run_headless(
         }
     };
     let face = headless::run(&handle, options, signals);
-    let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
+    let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
     match result {
         Ok(_) => Ok(()),
@@ -289,10 +289,11 @@ async fn run_monitor(
         let size = ratatui::layout::Rect::new(0, 0, args.size.width, args.size.height);
         let progress = progress::Progress::new(label, total);
         let face = tui::run_offscreen(&handle, options, size, progress);
-        scenario::play_alongside(&handle, &steps, on_step, face).await
+        backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await
     } else {
         let face = tui::run(&handle, options);
-        let result = scenario::play_alongside(&handle, &steps, on_step, face).await;
+        let result =
+            backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
         if let Ok(Some(summary)) = &result {
             eprintln!("backlog: {summary}");
         }

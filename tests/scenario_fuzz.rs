@@ -3,7 +3,7 @@
 //! tokens inserted). Parsing never panics; every error is one line naming file:line:column that
 //! exist in the text. The same parser has a cargo-fuzz target in `fuzz/` for longer runs.
 
-use backlog::scenario::{self, BUNDLED, Scenario};
+use backlog::control::scenario::{self, BUNDLED, Scenario};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 

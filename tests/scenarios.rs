@@ -5,9 +5,9 @@
 use std::process::{Command, Output};
 
 use backlog::cli::Cli;
+use backlog::control::scenario::{self, BUNDLED, ScenarioError};
 use backlog::engine::Command as EngineCommand;
 use backlog::engine::settings::{ArrivalProcess, Overflow, WorkMode};
-use backlog::scenario::{self, BUNDLED, ScenarioError};
 use clap::Parser;
 
 fn backlog(args: &[&str]) -> Output {
@@ -311,11 +311,11 @@ fn a_bad_file_exits_2_naming_file_line_and_column_before_anything_runs() {
 }
 
 #[test]
-fn the_readme_example_is_a_valid_scenario() {
-    let readme = include_str!("../README.md");
+fn the_documented_example_is_a_valid_scenario() {
+    let readme = include_str!("../docs/scenarios.md");
     let start = readme.find("```toml\n").expect("a toml example") + "```toml\n".len();
     let length = readme[start..].find("```").unwrap();
-    let s = scenario::parse(&readme[start..start + length], "README.md", "example")
+    let s = scenario::parse(&readme[start..start + length], "docs/scenarios.md", "example")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.steps.len(), 2);
     assert_eq!(s.steps[1].commands, vec![EngineCommand::SetWorkers(5)]);

@@ -1,126 +1,18 @@
-//! Scenario files: starting settings, a timeline of steps at model times (settings changes and
-//! captions) and an end, parsed from TOML with spans so every error names file, line and column;
-//! and the player that applies the steps to a running engine at their model times.
+//! The scenario parser: TOML with spans, so every error names file, line and column, in the
+//! file's words (not serde's).
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::ops::Range;
-use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::{End, Scenario, ScenarioError, Start, Step};
+use crate::engine::Command;
 use crate::engine::settings::{
     self, ArrivalProcess, DURATION_FORMS, MAX_BURST, MAX_SERVICE, Overflow, RATE_FORMS, Rate,
     ServiceDist, Settings, WORKER_LIMIT, WorkMode, format_duration,
 };
-use crate::engine::{Command, EngineHandle};
-
-/// Scenarios shipped inside the binary, so `--scenario NAME` works from any directory.
-pub const BUNDLED: &[(&str, &str)] = &[
-    ("seed", include_str!("../assets/scenarios/seed.toml")),
-    (
-        "falling-behind",
-        include_str!("../assets/scenarios/falling-behind.toml"),
-    ),
-    ("burst", include_str!("../assets/scenarios/burst.toml")),
-    (
-        "cpu-bound",
-        include_str!("../assets/scenarios/cpu-bound.toml"),
-    ),
-    (
-        "bounded-queue",
-        include_str!("../assets/scenarios/bounded-queue.toml"),
-    ),
-];
-
-/// A parsed scenario: where the run starts, what changes when, and when it ends.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scenario {
-    /// The file's stem (`falling-behind`).
-    pub name: String,
-    pub description: String,
-    pub start: Start,
-    /// In time order.
-    pub steps: Vec<Step>,
-    pub end: End,
-}
-
-/// The starting settings the scenario gives; everything else keeps the command line's defaults.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Start {
-    /// Settings changes, applied in order to the defaults (see `Settings::apply`).
-    pub changes: Vec<Command>,
-    pub max_workers: Option<usize>,
-    pub seed: Option<u64>,
-}
-
-/// When the source stops (then the pool drains the queue and the run finishes).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct End {
-    /// Model time.
-    pub at: Option<Duration>,
-    pub events: Option<u64>,
-}
-
-/// One point of the timeline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    /// Model time, ns since the run began.
-    pub at_ns: u64,
-    pub commands: Vec<Command>,
-    /// A new caption (`Some("")` clears it); `None` keeps the current one.
-    pub caption: Option<String>,
-}
-
-/// A scenario file that cannot be used, pointing at the place.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}:{column}: {message}")]
-pub struct ScenarioError {
-    pub file: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
-
-/// Finds `name_or_path`: a file if one exists there, else a bundled scenario by name.
-pub fn load(name_or_path: &str) -> Result<Scenario, String> {
-    let path = Path::new(name_or_path);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--scenario: cannot read {name_or_path}: {e}"))?;
-        let name = path
-            .file_stem()
-            .map_or_else(|| name_or_path.to_string(), |s| s.to_string_lossy().into());
-        return parse(&text, name_or_path, &name).map_err(|e| e.to_string());
-    }
-    let wanted = name_or_path.trim_end_matches(".toml");
-    match BUNDLED.iter().find(|(name, _)| *name == wanted) {
-        Some((name, text)) => parse(text, &format!("{name}.toml"), name).map_err(|e| e.to_string()),
-        None => Err(format!(
-            "--scenario: no file '{name_or_path}' and no bundled scenario of that name; bundled: {} (see --list-scenarios)",
-            BUNDLED
-                .iter()
-                .map(|(n, _)| *n)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
-}
-
-/// `name  description` for each bundled scenario.
-pub fn bundled_list() -> Vec<(&'static str, String)> {
-    BUNDLED
-        .iter()
-        .map(|(name, text)| {
-            let description = parse(text, name, name)
-                .map(|s| s.description)
-                .unwrap_or_else(|e| format!("(does not parse: {e})"));
-            (*name, description)
-        })
-        .collect()
-}
 
 /// Parses a scenario from TOML text; `file` names it in errors, `name` is what it is called.
 pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioError> {
@@ -269,7 +161,7 @@ impl Locator<'_> {
             line,
             column,
             // Messages quote values from the file, which may hold line breaks or escapes.
-            message: crate::cli::escape_controls(&message.into()),
+            message: crate::text::escape_controls(&message.into()),
         }
     }
 }
@@ -536,77 +428,10 @@ fn fraction_in(
     Ok(p)
 }
 
-/// What a command changes, in the words of the settings line: `workers 5`, `rate 10/s`.
-pub fn describe(command: &Command) -> String {
-    match command {
-        Command::SetWorkers(n) => format!("workers {n}"),
-        Command::SetRate(rate) => format!("rate {rate}"),
-        Command::SetArrival(a) => format!("arrival {a}"),
-        Command::SetBurst(b) => format!("burst {b}"),
-        Command::SetService(d) => format!("service {}", format_duration(*d)),
-        Command::SetServiceDist(d) => format!("service distribution {d}"),
-        Command::SetWork(w) => format!("work {w}"),
-        Command::SetQueueCap(Some(cap)) => format!("queue cap {cap}"),
-        Command::SetQueueCap(None) => "queue unbounded".into(),
-        Command::SetOverflow(o) => format!("overflow {o}"),
-        Command::SetFailRate(p) => format!("fail rate {p}"),
-        Command::Pause(true) => "pause".into(),
-        Command::Pause(false) => "resume".into(),
-        Command::ResetStats => "reset statistics".into(),
-        Command::EndSource => "end the source".into(),
-        Command::Stop => "stop".into(),
-    }
-}
-
-/// A step as log lines (model time first, like the engine's log): what it changes, its caption.
-pub fn log_lines(step: &Step) -> Vec<String> {
-    let t = step.at_ns as f64 / 1e9;
-    let mut lines = Vec::new();
-    if !step.commands.is_empty() {
-        let changes: Vec<String> = step.commands.iter().map(describe).collect();
-        lines.push(format!("{t:.3}s scenario {}", changes.join(", ")));
-    }
-    if let Some(caption) = step.caption.as_deref().filter(|c| !c.is_empty()) {
-        lines.push(format!("{t:.3}s caption  {caption}"));
-    }
-    lines
-}
-
-/// Applies each step to the engine when model time reaches it, then calls `on_step` (to show
-/// its caption). Waits on the engine's clock, not on snapshots (they lag), so steps land on time
-/// at any `--speed`.
-pub async fn play(handle: &EngineHandle, steps: &[Step], mut on_step: impl FnMut(&Step)) {
-    let clock = handle.clock();
-    for step in steps {
-        tokio::time::sleep_until(clock.instant_at(step.at_ns).into()).await;
-        for command in &step.commands {
-            handle.send(command.clone());
-        }
-        on_step(step);
-    }
-}
-
-/// Runs `face` (the monitor or the headless runner) while the steps play; returns what `face`
-/// returns, whether or not every step was reached.
-pub async fn play_alongside<F: Future>(
-    handle: &EngineHandle,
-    steps: &[Step],
-    on_step: impl FnMut(&Step),
-    face: F,
-) -> F::Output {
-    let timeline = async {
-        play(handle, steps, on_step).await;
-        std::future::pending::<Infallible>().await
-    };
-    tokio::select! {
-        output = face => output,
-        never = timeline => match never {},
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::control::scenario::{BUNDLED, log_lines};
 
     fn parse_ok(text: &str) -> Scenario {
         parse(text, "t.toml", "t").unwrap_or_else(|e| panic!("{e}"))
