@@ -10,6 +10,7 @@ use crate::engine::EngineConfig;
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
+use crate::error::Error;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -300,13 +301,13 @@ pub struct RunPlan {
 impl RunArgs {
     /// Builds the engine configuration; errors name the option and what it accepts.
     #[cfg(test)]
-    fn engine_config(&self) -> Result<EngineConfig, String> {
+    fn engine_config(&self) -> Result<EngineConfig, Error> {
         self.plan().map(|plan| plan.config)
     }
 
     /// Loads the scenario (if any) and builds the engine configuration: the defaults (or the
     /// preset), then the scenario's starting settings and end, then the options given.
-    pub fn plan(&self) -> Result<RunPlan, String> {
+    pub fn plan(&self) -> Result<RunPlan, Error> {
         let scenario = match &self.scenario {
             Some(name) => Some(scenario::load(name)?),
             None => None,
@@ -315,7 +316,7 @@ impl RunArgs {
         Ok(RunPlan { config, scenario })
     }
 
-    fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, String> {
+    fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, Error> {
         let (mut settings, mut max_events) = match self.preset {
             Some(Preset::Seed) => (Settings::default(), Some(10)),
             None => (demo_settings(), None),
@@ -356,10 +357,10 @@ impl RunArgs {
         }
         // Checked after the merge: a scenario may bound the queue that --overflow applies to.
         if self.overflow.is_some() && settings.queue_cap.is_none() {
-            return Err(
+            return Err(Error::Usage(
                 "--overflow needs a bounded queue: add --queue-cap N (or a scenario that sets queue_cap)"
                     .into(),
-            );
+            ));
         }
         settings.validate()?;
         Ok(EngineConfig {
@@ -381,7 +382,7 @@ mod tests {
     fn parse(args: &[&str]) -> Result<EngineConfig, String> {
         let cli = Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied()))
             .map_err(|e| e.to_string())?;
-        cli.run.engine_config()
+        cli.run.engine_config().map_err(|e| e.to_string())
     }
 
     #[test]

@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod control;
 pub mod engine;
+pub mod error;
 pub mod headless;
 pub mod input;
 pub mod record;

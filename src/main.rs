@@ -8,14 +8,10 @@ use clap::{CommandFactory, Parser};
 use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
 use backlog::control::scenario::{self, Scenario, Step};
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
+use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
 use backlog::record::{self, progress};
 use backlog::tui::{self, TuiOptions};
-
-/// Exit code for bad input.
-const BAD_INPUT: u8 = 2;
-/// Exit code when the engine stopped on a bug (a panic in one of its threads), as for a panic.
-const ENGINE_FAULT: u8 = 101;
 
 /// Test only, read once at startup: `BACKLOG_TEST_PANIC=render|engine|worker` makes the program
 /// panic about half a second in, inside rendering, in the engine's statistics thread, or in a
@@ -38,25 +34,10 @@ fn test_panic() -> Option<TestPanic> {
     }
 }
 
-/// Why a run ended badly: the message and the exit code.
-struct Failure {
-    message: String,
-    code: u8,
-}
-
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
-        Self { message, code: 1 }
-    }
-}
-
 /// The engine's fault, if one of its threads panicked: reported instead of the run's figures.
-fn engine_fault(handle: &EngineHandle) -> Result<(), Failure> {
+fn engine_fault(handle: &EngineHandle) -> Result<(), Error> {
     match handle.fault() {
-        Some(fault) => Err(Failure {
-            message: format!("the engine stopped on an internal error: {fault}"),
-            code: ENGINE_FAULT,
-        }),
+        Some(fault) => Err(Error::Fault(fault)),
         None => Ok(()),
     }
 }
@@ -143,79 +124,78 @@ fn run(args: &RunArgs) -> ExitCode {
         list_scenarios();
         return ExitCode::SUCCESS;
     }
+    match run_plan(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string(), error.exit_code()),
+    }
+}
+
+/// Checks everything that can be checked before the run (bad input exits 2 with nothing run),
+/// then runs the face the options ask for.
+fn run_plan(args: &RunArgs) -> Result<(), Error> {
     let RunPlan {
         mut config,
         scenario,
-    } = match args.plan() {
-        Ok(plan) => plan,
-        Err(message) => return fail(&message, BAD_INPUT),
-    };
+    } = args.plan()?;
     let test_panic = test_panic();
     if let Some(TestPanic::Engine(site)) = test_panic {
         config.inject_panic = Some(site);
     }
-    if !args.headless && !args.offscreen && !std::io::stdout().is_terminal() {
-        return fail(
-            "stdout is not a terminal: the monitor needs one; use --headless for a log, --json or --csv, or --offscreen to record without a terminal",
-            BAD_INPUT,
-        );
-    }
-    if args.offscreen && config.max_events.is_none() && config.duration.is_none() {
-        return fail(
-            "--offscreen needs a run that ends: give --duration or --events, or a scenario with an [end]",
-            BAD_INPUT,
-        );
-    }
-    let recording = match &args.record {
-        Some(path) => match record::Output::create(path) {
-            Ok(output) => Some(output),
-            Err(message) => return fail(&message, BAD_INPUT),
-        },
-        None => None,
-    };
-    let csv = match &args.csv {
-        Some(path) => match CsvWriter::create(path) {
-            Ok(csv) => Some(csv),
-            Err(e) => {
-                return fail(
-                    &format!("--csv: cannot write {}: {e}", path.display()),
-                    BAD_INPUT,
-                );
-            }
-        },
-        None => None,
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    check_face(args, &config)?;
+    let recording = args
+        .record
+        .as_deref()
+        .map(record::Output::create)
+        .transpose()?;
+    let csv = args.csv.as_deref().map(open_csv).transpose()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("backlog-runtime")
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the async runtime: {e}"), 1),
-    };
-    let result = if args.headless {
-        runtime.block_on(run_headless(
-            config,
-            HeadlessOptions {
-                json: args.json,
-                csv,
-                preamble: scenario
-                    .iter()
-                    .map(|s| format!("# scenario {}: {}", s.name, s.description))
-                    .collect(),
-                notes: None,
-            },
-            scenario.map(|s| s.steps).unwrap_or_default(),
-        ))
+        .map_err(|source| Error::System {
+            what: "cannot start the async runtime",
+            source,
+        })?;
+    if args.headless {
+        let options = HeadlessOptions {
+            json: args.json,
+            csv,
+            preamble: scenario
+                .iter()
+                .map(|s| format!("# scenario {}: {}", s.name, s.description))
+                .collect(),
+            notes: None,
+        };
+        let steps = scenario.map(|s| s.steps).unwrap_or_default();
+        runtime.block_on(run_headless(config, options, steps))
     } else {
         let render_panic = test_panic == Some(TestPanic::Render);
         runtime.block_on(run_monitor(config, args, scenario, recording, render_panic))
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => fail(&failure.message, failure.code),
     }
+}
+
+/// The face needs what it needs: the monitor a terminal, an offscreen run an end.
+fn check_face(args: &RunArgs, config: &EngineConfig) -> Result<(), Error> {
+    if !args.headless && !args.offscreen && !std::io::stdout().is_terminal() {
+        return Err(Error::Usage(
+            "stdout is not a terminal: the monitor needs one; use --headless for a log, --json or --csv, or --offscreen to record without a terminal".into(),
+        ));
+    }
+    if args.offscreen && config.max_events.is_none() && config.duration.is_none() {
+        return Err(Error::Usage(
+            "--offscreen needs a run that ends: give --duration or --events, or a scenario with an [end]".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn open_csv(path: &std::path::Path) -> Result<CsvWriter, Error> {
+    CsvWriter::create(path).map_err(|source| Error::Unwritable {
+        option: "--csv",
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Prints the bundled scenarios, one a line: name, then description.
@@ -230,10 +210,12 @@ async fn run_headless(
     config: EngineConfig,
     mut options: HeadlessOptions,
     steps: Vec<Step>,
-) -> Result<(), Failure> {
-    let handle = Engine::start(config).map_err(Failure::from)?;
-    let signals = backlog::terminal::QuitSignals::new()
-        .map_err(|e| format!("cannot watch for signals: {e}"))?;
+) -> Result<(), Error> {
+    let handle = Engine::start(config)?;
+    let signals = backlog::terminal::QuitSignals::new().map_err(|source| Error::System {
+        what: "cannot watch for signals",
+        source,
+    })?;
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
     options.notes = Some(notes_rx);
     let on_step = |step: &Step| {
@@ -248,7 +230,7 @@ async fn run_headless(
         Ok(_) => Ok(()),
         // A closed pipe (e.g. `| head`) is the reader's choice, not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write output: {e}").into()),
+        Err(e) => Err(Error::Output(e)),
     }
 }
 
@@ -258,9 +240,9 @@ async fn run_monitor(
     scenario: Option<Scenario>,
     record: Option<record::Output>,
     render_panic: bool,
-) -> Result<(), Failure> {
+) -> Result<(), Error> {
     let total = progress_total(&config);
-    let handle = Engine::start(config).map_err(Failure::from)?;
+    let handle = Engine::start(config)?;
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -301,9 +283,7 @@ async fn run_monitor(
     };
     handle.send(Command::Stop);
     engine_fault(&handle)?;
-    result
-        .map(|_| ())
-        .map_err(|e| format!("terminal error: {e}").into())
+    result.map(|_| ()).map_err(Error::Terminal)
 }
 
 /// What an offscreen run's progress is measured against: the source's end.

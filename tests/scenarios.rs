@@ -315,8 +315,12 @@ fn the_documented_example_is_a_valid_scenario() {
     let readme = include_str!("../docs/scenarios.md");
     let start = readme.find("```toml\n").expect("a toml example") + "```toml\n".len();
     let length = readme[start..].find("```").unwrap();
-    let s = scenario::parse(&readme[start..start + length], "docs/scenarios.md", "example")
-        .unwrap_or_else(|e| panic!("{e}"));
+    let s = scenario::parse(
+        &readme[start..start + length],
+        "docs/scenarios.md",
+        "example",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.steps.len(), 2);
     assert_eq!(s.steps[1].commands, vec![EngineCommand::SetWorkers(5)]);
     assert_eq!(s.end.at, Some(std::time::Duration::from_secs(80)));

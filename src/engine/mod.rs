@@ -3,6 +3,7 @@
 
 mod clock;
 pub mod command;
+pub mod error;
 pub mod event;
 pub mod pool;
 mod queue;
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 
 pub use clock::Clock;
 pub use command::Command;
+pub use error::{EngineError, SettingsError};
 pub use event::Trace;
 pub use settings::Settings;
 pub use snapshot::{RunState, Snapshot};
@@ -104,13 +106,10 @@ pub struct Engine;
 impl Engine {
     /// Starts a run: the source on its own thread, the pool, the aggregator. Wiring only: each
     /// part is built by its own module.
-    pub fn start(config: EngineConfig) -> Result<EngineHandle, String> {
+    pub fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
         config.settings.validate()?;
         if !(config.speed.is_finite() && config.speed > 0.0) {
-            return Err(format!(
-                "--speed must be a positive number, got {}",
-                config.speed
-            ));
+            return Err(SettingsError::Speed(config.speed).into());
         }
         let settings = config.settings.clone();
         let clock = Clock::start(config.speed);
@@ -176,7 +175,7 @@ fn spawn_source(
     source: Box<dyn EventSource>,
     io: SourceIo,
     trace: Option<flume::Sender<Trace>>,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     let shared = Arc::clone(&io.shared);
     std::thread::Builder::new()
         .name("backlog-source".into())
@@ -189,7 +188,7 @@ fn spawn_source(
             shared.bench.wake_all();
         })
         .map(drop)
-        .map_err(|e| format!("cannot start the source thread: {e}"))
+        .map_err(EngineError::thread("the source thread"))
 }
 
 impl EngineHandle {

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use flume::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
+use super::error::EngineError;
 use super::event::{Event, Report};
 use super::shared::Shared;
 use super::stats::{INJECTED_PANIC_AFTER, Msg};
@@ -79,7 +80,7 @@ impl Pool {
         &self,
         threads: &mut Vec<(usize, rayon::ThreadPool)>,
         id: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), EngineError> {
         let covered = threads.last().map_or(0, |(last, _)| *last);
         if id <= covered {
             return Ok(());
@@ -91,13 +92,16 @@ impl Pool {
             .thread_name(move |i| format!("backlog-worker-{}", first + i))
             .start_handler(|_| work::tighten_timer_slack())
             .build()
-            .map_err(|e| format!("cannot start worker threads: {e}"))?;
+            .map_err(|e| EngineError::Thread {
+                what: "worker threads",
+                source: std::io::Error::other(e),
+            })?;
         threads.push((last, pool));
         Ok(())
     }
 
     /// Sets the target worker count and starts loops for free slots up to it.
-    pub fn resize(self: &Arc<Self>, target: usize) -> Result<(), String> {
+    pub fn resize(self: &Arc<Self>, target: usize) -> Result<(), EngineError> {
         let target = target.clamp(1, self.slots.len());
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         self.ensure_threads(&mut threads, target)?;

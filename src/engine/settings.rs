@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::error::SettingsError;
+
 /// Highest arrival rate accepted, events per model second.
 pub const MAX_RATE_PER_S: f64 = 10_000_000.0;
 /// Lowest arrival rate accepted, events per model second (one a day).
@@ -280,41 +282,28 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Checks the cross-field rules; each error names the option.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the cross-field rules.
+    pub fn validate(&self) -> Result<(), SettingsError> {
         if self.max_workers == 0 || self.max_workers > WORKER_LIMIT {
-            return Err(format!(
-                "--max-workers must be between 1 and {WORKER_LIMIT}, got {}",
-                self.max_workers
-            ));
+            return Err(SettingsError::MaxWorkers(self.max_workers));
         }
         if self.workers == 0 || self.workers > self.max_workers {
-            return Err(format!(
-                "--workers must be between 1 and --max-workers ({}), got {}",
-                self.max_workers, self.workers
-            ));
+            return Err(SettingsError::Workers {
+                max: self.max_workers,
+                got: self.workers,
+            });
         }
         if self.service > MAX_SERVICE {
-            return Err(format!(
-                "--service must be at most {}, got {}",
-                format_duration(MAX_SERVICE),
-                format_duration(self.service)
-            ));
+            return Err(SettingsError::Service(self.service));
         }
         if self.burst == 0 || self.burst > MAX_BURST {
-            return Err(format!(
-                "--burst must be between 1 and {MAX_BURST}, got {}",
-                self.burst
-            ));
+            return Err(SettingsError::Burst(self.burst));
         }
         if self.queue_cap == Some(0) {
-            return Err("--queue-cap must be at least 1 (omit it for an unbounded queue)".into());
+            return Err(SettingsError::QueueCap);
         }
         if !(0.0..=1.0).contains(&self.fail_rate) || self.fail_rate.is_nan() {
-            return Err(format!(
-                "--fail-rate must be between 0 and 1, got {}",
-                self.fail_rate
-            ));
+            return Err(SettingsError::FailRate(self.fail_rate));
         }
         Ok(())
     }

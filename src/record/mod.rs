@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use ratatui::buffer::Buffer;
 
+use crate::error::Error;
+
 use cast::CastRecorder;
 use gif::GifRecorder;
 
@@ -35,7 +37,7 @@ pub struct Output {
 
 impl Output {
     /// Checks the extension and creates the file; errors name `--record`.
-    pub fn create(path: &Path) -> Result<Self, String> {
+    pub fn create(path: &Path) -> Result<Self, Error> {
         let format = match path
             .extension()
             .and_then(|e| e.to_str())
@@ -44,15 +46,13 @@ impl Output {
         {
             Some("cast") => Format::Cast,
             Some("gif") => Format::Gif,
-            _ => {
-                return Err(format!(
-                    "--record: {} must end in .cast (asciicast v2) or .gif",
-                    path.display()
-                ));
-            }
+            _ => return Err(Error::RecordFormat(path.to_path_buf())),
         };
-        let file = File::create(path)
-            .map_err(|e| format!("--record: cannot write {}: {e}", path.display()))?;
+        let file = File::create(path).map_err(|source| Error::Unwritable {
+            option: "--record",
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             file,

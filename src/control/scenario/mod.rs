@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::engine::Command;
 use crate::engine::settings::format_duration;
+use crate::error::Error;
 
 /// Scenarios shipped inside the binary, so `--scenario NAME` works from any directory.
 pub const BUNDLED: &[(&str, &str)] = &[
@@ -82,27 +83,29 @@ pub struct ScenarioError {
 }
 
 /// Finds `name_or_path`: a file if one exists there, else a bundled scenario by name.
-pub fn load(name_or_path: &str) -> Result<Scenario, String> {
+pub fn load(name_or_path: &str) -> Result<Scenario, Error> {
     let path = Path::new(name_or_path);
     if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("--scenario: cannot read {name_or_path}: {e}"))?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ScenarioUnreadable {
+            path: name_or_path.to_string(),
+            source,
+        })?;
         let name = path
             .file_stem()
             .map_or_else(|| name_or_path.to_string(), |s| s.to_string_lossy().into());
-        return parse(&text, name_or_path, &name).map_err(|e| e.to_string());
+        return Ok(parse(&text, name_or_path, &name)?);
     }
     let wanted = name_or_path.trim_end_matches(".toml");
     match BUNDLED.iter().find(|(name, _)| *name == wanted) {
-        Some((name, text)) => parse(text, &format!("{name}.toml"), name).map_err(|e| e.to_string()),
-        None => Err(format!(
-            "--scenario: no file '{name_or_path}' and no bundled scenario of that name; bundled: {} (see --list-scenarios)",
-            BUNDLED
+        Some((name, text)) => Ok(parse(text, &format!("{name}.toml"), name)?),
+        None => Err(Error::ScenarioNotFound {
+            name: name_or_path.to_string(),
+            bundled: BUNDLED
                 .iter()
                 .map(|(n, _)| *n)
                 .collect::<Vec<_>>()
-                .join(", ")
-        )),
+                .join(", "),
+        }),
     }
 }
 

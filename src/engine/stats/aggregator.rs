@@ -15,7 +15,7 @@ use crate::engine::event::Event;
 use crate::engine::settings::Settings;
 use crate::engine::shared::Shared;
 use crate::engine::snapshot::{LatencySet, RunState, Snapshot};
-use crate::engine::{EngineConfig, InjectPanic, work};
+use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
@@ -71,7 +71,7 @@ impl Aggregator {
         queue: Receiver<Event>,
         settings: watch::Receiver<Settings>,
         config: &EngineConfig,
-    ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), String> {
+    ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), EngineError> {
         let clock = shared.clock;
         let placeholder = stats.snapshot(
             &SnapshotContext {
@@ -115,7 +115,7 @@ impl Aggregator {
                 }
                 drop(open_until_fault_recorded);
             })
-            .map_err(|e| format!("cannot start the statistics thread: {e}"))?;
+            .map_err(EngineError::thread("the statistics thread"))?;
         Ok((thread, snapshots_rx))
     }
 
