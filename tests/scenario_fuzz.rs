@@ -332,7 +332,9 @@ proptest! {
 fn a_file_that_is_not_utf8_is_a_one_line_error() {
     let path = std::env::temp_dir().join(format!("backlog-fuzz-{}.toml", std::process::id()));
     std::fs::write(&path, b"[start]\nrate = \"\xff\xfe/s\"\n").unwrap();
-    let err = scenario::load(path.to_str().unwrap()).expect_err("not UTF-8").to_string();
+    let err = scenario::load(path.to_str().unwrap())
+        .expect_err("not UTF-8")
+        .to_string();
     std::fs::remove_file(&path).ok();
     assert!(err.contains("--scenario: cannot read"), "{err}");
     assert!(!err.contains('\n'), "{err}");

@@ -54,3 +54,8 @@ impl Clock {
         self.origin + self.wall(model_ns)
     }
 }
+
+/// A duration in ns, saturating at `u64::MAX` (about 584 years).
+pub fn saturating_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}

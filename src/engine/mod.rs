@@ -118,12 +118,7 @@ impl Engine {
         let (queue_tx, queue_rx) = flume::unbounded();
         let (msg_tx, msg_rx) = flume::unbounded();
         let (settings_tx, settings_rx) = watch::channel(settings.clone());
-        let (trace_tx, trace_rx) = if config.trace {
-            let (tx, rx) = flume::unbounded();
-            (Some(tx), Some(rx))
-        } else {
-            (None, None)
-        };
+        let (trace_tx, trace_rx) = config.trace.then(flume::unbounded).unzip();
         let pool = Pool::new(
             settings.max_workers,
             queue_rx.clone(),
@@ -149,9 +144,7 @@ impl Engine {
             settings: settings_rx,
             admission: Admission::new(Arc::clone(&shared), queue_tx, queue_rx, trace_tx.clone()),
             max_events: config.max_events,
-            duration_ns: config
-                .duration
-                .map(|d| d.as_nanos().min(u64::MAX as u128) as u64),
+            duration_ns: config.duration.map(clock::saturating_ns),
         };
         spawn_source(Box::new(Generator::new(config.seed)), io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.

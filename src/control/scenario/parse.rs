@@ -266,13 +266,7 @@ impl Changes<'_> {
     fn commands(&self, at: &Locator, worker_limit: usize) -> Result<Vec<Command>, ScenarioError> {
         let mut out = Vec::new();
         if let Some(w) = self.workers {
-            let n = count_in(at, w, "workers", 1, worker_limit as i64).map_err(|mut e| {
-                if *w.get_ref() > worker_limit as i64 && worker_limit < WORKER_LIMIT {
-                    e.message.push_str(" (raise [start] max_workers for more)");
-                }
-                e
-            })?;
-            out.push(Command::SetWorkers(n as usize));
+            out.push(Command::SetWorkers(workers_in(at, w, worker_limit)?));
         }
         if let Some(r) = self.rate {
             out.push(Command::SetRate(rate_in(at, r)?));
@@ -288,18 +282,7 @@ impl Changes<'_> {
             ));
         }
         if let Some(s) = self.service {
-            let d = duration_in(at, s, "service")?;
-            if d > MAX_SERVICE {
-                return Err(at.error(
-                    s.span(),
-                    format!(
-                        "service must be at most {}, got {}",
-                        format_duration(MAX_SERVICE),
-                        format_duration(d)
-                    ),
-                ));
-            }
-            out.push(Command::SetService(d));
+            out.push(Command::SetService(service_in(at, s)?));
         }
         if let Some(d) = self.service_dist {
             out.push(Command::SetServiceDist(named_in::<ServiceDist>(
@@ -324,6 +307,33 @@ impl Changes<'_> {
         }
         Ok(out)
     }
+}
+
+/// A worker count, within the scenario's worker limit.
+fn workers_in(at: &Locator, w: &Spanned<i64>, worker_limit: usize) -> Result<usize, ScenarioError> {
+    let n = count_in(at, w, "workers", 1, worker_limit as i64).map_err(|mut e| {
+        if *w.get_ref() > worker_limit as i64 && worker_limit < WORKER_LIMIT {
+            e.message.push_str(" (raise [start] max_workers for more)");
+        }
+        e
+    })?;
+    Ok(n as usize)
+}
+
+/// A mean service time, at most `MAX_SERVICE`.
+fn service_in(at: &Locator, s: &Spanned<toml::Value>) -> Result<Duration, ScenarioError> {
+    let d = duration_in(at, s, "service")?;
+    if d > MAX_SERVICE {
+        return Err(at.error(
+            s.span(),
+            format!(
+                "service must be at most {}, got {}",
+                format_duration(MAX_SERVICE),
+                format_duration(d)
+            ),
+        ));
+    }
+    Ok(d)
 }
 
 fn count_in(
