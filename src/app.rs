@@ -396,7 +396,7 @@ mod tests {
     use super::*;
     use crate::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
     use crate::engine::snapshot::{Counters, LatencySet, RunState, WorkerActivity, WorkerView};
-    use crate::engine::theory::Prediction;
+    use crate::model::theory::Prediction;
 
     fn snapshot(settings: Settings) -> Arc<Snapshot> {
         Arc::new(Snapshot {

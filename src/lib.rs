@@ -5,6 +5,7 @@ pub mod cli;
 pub mod engine;
 pub mod headless;
 pub mod input;
+pub mod model;
 pub mod record;
 pub mod scenario;
 pub mod terminal;

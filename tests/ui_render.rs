@@ -305,8 +305,8 @@ fn keeping_up_verdict_is_green() {
 fn draining_verdict_gives_time_to_empty() {
     let mut s = fixtures::overloaded();
     s.settings.workers = 10;
-    s.theory = backlog::engine::theory::predict(
-        &backlog::engine::theory::TheoryInput::from_settings(&s.settings, s.cores),
+    s.theory = backlog::model::theory::predict(
+        &backlog::model::theory::TheoryInput::from_settings(&s.settings, s.cores),
     );
     // 10 workers serve 2/s against 1/s arriving: 37 queued drain in 37 s.
     assert_eq!(
@@ -322,8 +322,8 @@ fn draining_verdict_gives_time_to_empty() {
 fn article_case_with_backlog_does_not_catch_up() {
     let mut s = fixtures::overloaded();
     s.settings.workers = 5;
-    s.theory = backlog::engine::theory::predict(
-        &backlog::engine::theory::TheoryInput::from_settings(&s.settings, s.cores),
+    s.theory = backlog::model::theory::predict(
+        &backlog::model::theory::TheoryInput::from_settings(&s.settings, s.cores),
     );
     assert_eq!(
         theory::Verdict::of(&s),

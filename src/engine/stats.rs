@@ -17,7 +17,7 @@ use super::snapshot::{
     Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
     WorkerActivity, WorkerView,
 };
-use super::theory::{self, TheoryInput};
+use crate::model::theory::{self, TheoryInput};
 
 /// What reaches the aggregator.
 pub(crate) enum Msg {

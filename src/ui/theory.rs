@@ -9,7 +9,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::engine::settings::WorkMode;
 use crate::engine::snapshot::Snapshot;
-use crate::engine::theory::TheoryInput;
+use crate::model::theory::TheoryInput;
 
 use super::format;
 use super::theme::{self, symbol};

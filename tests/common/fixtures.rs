@@ -8,7 +8,7 @@ use backlog::engine::snapshot::{
     Counters, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, WorkerActivity,
     WorkerView,
 };
-use backlog::engine::theory::{Prediction, TheoryInput, predict};
+use backlog::model::theory::{Prediction, TheoryInput, predict};
 
 const S: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;

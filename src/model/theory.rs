@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
+use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
 
 /// Relative slack when judging D/D/c at exactly rho == 1: the article's case (1/s, 5 s, 5 workers)
 /// must count as keeping up even if floating point lands a hair above 1.
