@@ -11,3 +11,4 @@ pub mod scenario;
 pub mod terminal;
 pub mod tui;
 pub mod ui;
+pub mod units;

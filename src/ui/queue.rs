@@ -7,8 +7,8 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget};
 
-use crate::app::round_significant;
 use crate::engine::snapshot::{SeriesPoint, Snapshot};
+use crate::units::round_significant;
 
 use super::format;
 use super::theme::{self, symbol};
