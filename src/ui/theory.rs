@@ -9,7 +9,6 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::engine::settings::WorkMode;
 use crate::engine::snapshot::Snapshot;
-use crate::model::theory::TheoryInput;
 
 use super::format;
 use super::theme::{self, symbol};
@@ -55,9 +54,8 @@ impl Verdict {
         if (queued as f64) <= (2.0 * expected).max(1.0) {
             return Verdict::KeepingUp;
         }
-        let input = TheoryInput::from_settings(&s.settings, s.cores);
-        let worth_saying_s = (2.0 * input.service_mean_s).max(MIN_DRAIN_S);
-        match theory.drain_time_s(&input, queued) {
+        let worth_saying_s = (2.0 * theory.service_mean_s).max(MIN_DRAIN_S);
+        match theory.drain_time_s(queued) {
             Some(seconds) if seconds >= worth_saying_s => Verdict::Draining { seconds },
             Some(_) => Verdict::KeepingUp,
             None => Verdict::NotCatchingUp { queued },
