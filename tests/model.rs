@@ -1,13 +1,23 @@
-//! The model's decisions from hand-built snapshots: the verdict, the lints and the queue trend,
-//! with their names and words (how the monitor draws them is tests/ui_render.rs).
+//! The model's decisions from hand-built snapshots: the verdict, the lints and
+//! their history, the queue trend, with their names and words (the monitor's drawing of them is
+//! tests/ui_render.rs).
 
 #[path = "common/fixtures.rs"]
 mod fixtures;
 
-use backlog::engine::snapshot::SeriesPoint;
+use backlog::engine::snapshot::{SeriesPoint, Snapshot};
 use backlog::model::lints::{Lint, lints};
 use backlog::model::trend::{Trend, trend_per_s};
 use backlog::model::verdict::Verdict;
+use backlog::model::warning_history::{WarningHistory, WarningSpan};
+
+const MS: u64 = 1_000_000;
+
+/// `s` as if taken at model time `t_ms` (the verdict and the lints do not read the clock).
+fn at(mut s: Snapshot, t_ms: u64) -> Snapshot {
+    s.now_ns = t_ms * MS;
+    s
+}
 
 // ---- the verdict ----
 
@@ -221,4 +231,58 @@ fn trend_steady_falling_and_unknown() {
         assert_eq!(Trend::of(&s), Trend::Unknown);
         assert_eq!(Trend::of(&s).text(), "trend -");
     }
+}
+
+// ---- the warning history ----
+
+#[test]
+fn warning_history_keeps_each_lint_with_its_first_and_last_sighting() {
+    let mut history = WarningHistory::default();
+    assert_eq!(history.spans(), vec![]);
+    let mut long_tail = fixtures::overloaded();
+    long_tail.settings.service = std::time::Duration::from_secs(1);
+    let mut shorter_tail = long_tail.clone();
+    shorter_tail.settings.service = std::time::Duration::from_secs(2);
+    let snapshots = [
+        at(fixtures::keeping_up(), 1_000),
+        at(fixtures::overloaded(), 10_000),
+        at(long_tail, 12_000),
+        at(shorter_tail, 13_000),
+        // Nothing holds for a while, then the overload is back, then the run is over.
+        at(fixtures::keeping_up(), 20_000),
+        at(fixtures::overloaded(), 30_000),
+        at(fixtures::finished(), 40_000),
+    ];
+    for s in &snapshots {
+        history.observe(s);
+    }
+    assert_eq!(
+        history.spans(),
+        vec![
+            WarningSpan {
+                kind: "overloaded",
+                text: "utilisation ≥ 1: the backlog can only grow".into(),
+                first_s: 10.0,
+                last_s: 30.0,
+            },
+            // 35 s of p99 wait against 2 s of service: the words of the last sighting.
+            WarningSpan {
+                kind: "long_tail",
+                text: "p99 queue wait is 18× the service time".into(),
+                first_s: 12.0,
+                last_s: 13.0,
+            },
+        ]
+    );
+}
+
+#[test]
+fn warning_history_stays_one_entry_per_kind() {
+    let mut history = WarningHistory::default();
+    for k in 0..10_000 {
+        history.observe(&at(fixtures::overloaded(), 50 * k));
+    }
+    let spans = history.spans();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!((spans[0].first_s, spans[0].last_s), (0.0, 499.95));
 }

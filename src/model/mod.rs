@@ -1,6 +1,7 @@
-//! What is derived from snapshots and settings, for every face to read: theory, the verdict, the lints, the queue trend.
+//! What every face reads, derived from snapshots and settings: theory, the verdict, lints, the trend.
 
 pub mod lints;
 pub mod theory;
 pub mod trend;
 pub mod verdict;
+pub mod warning_history;
