@@ -15,6 +15,7 @@ use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::{EngineHandle, Snapshot};
 use crate::model::verdict::Verdict;
+use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
 use crate::terminal::QuitSignals;
 
@@ -366,7 +367,8 @@ pub struct HeadlessOptions {
     pub notes: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
 }
 
-/// Notes received and not yet printed.
+/// Timed lines that are not trace records (a scenario's steps and captions, the verdict's
+/// changes), waiting for their time among the records.
 struct Notes {
     rx: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
     waiting: std::collections::VecDeque<(u64, String)>,
@@ -375,10 +377,14 @@ struct Notes {
 impl Notes {
     fn receive(&mut self) {
         if let Some(rx) = &mut self.rx {
-            while let Ok(note) = rx.try_recv() {
-                self.waiting.push_back(note);
+            while let Ok((at_ns, line)) = rx.try_recv() {
+                insert_in_order(&mut self.waiting, at_ns, line);
             }
         }
+    }
+
+    fn insert(&mut self, at_ns: u64, line: String) {
+        insert_in_order(&mut self.waiting, at_ns, line);
     }
 
     /// Writes every note at or before `until_ns`.
@@ -392,11 +398,34 @@ impl Notes {
     }
 }
 
-/// The log being written: trace records put back in time order, notes among them.
+/// Two sources add notes, each in its own time order: keep them in one (after notes of the same time).
+fn insert_in_order(
+    waiting: &mut std::collections::VecDeque<(u64, String)>,
+    at_ns: u64,
+    line: String,
+) {
+    let at = waiting.partition_point(|(t, _)| *t <= at_ns);
+    waiting.insert(at, (at_ns, line));
+}
+
+/// A change of the verdict as the log prints it: `12.345s verdict  overloaded: backlog grows
+/// by 1/s, needs ≥ 5 workers` (a column like the source's and the workers').
+pub struct VerdictLine<'a>(pub &'a VerdictChange);
+
+impl std::fmt::Display for VerdictLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.at_ns as f64 / 1e9;
+        write!(f, "{t:.3}s verdict  {}", self.0.verdict.text())
+    }
+}
+
+/// The log being written: trace records put back in time order, notes and verdict changes
+/// among them.
 struct Log {
     trace: flume::Receiver<Trace>,
     reorder: Reorder,
     notes: Notes,
+    verdicts: VerdictChanges,
     /// The first event was submitted: from then on, workers joining are news.
     started: bool,
     /// Records are held back this long (model time) so late reports from other threads sort in.
@@ -412,6 +441,7 @@ impl Log {
                 rx: options.notes.take(),
                 waiting: std::collections::VecDeque::new(),
             },
+            verdicts: VerdictChanges::default(),
             started: false,
             hold_ns: (200_000_000.0 * speed) as u64,
         }
@@ -421,6 +451,10 @@ impl Log {
     fn write(&mut self, out: &mut impl Write, s: &Snapshot) -> io::Result<()> {
         self.trace.try_iter().for_each(|t| self.reorder.push(t));
         self.notes.receive();
+        if let Some(change) = self.verdicts.observe(s) {
+            self.notes
+                .insert(change.at_ns, VerdictLine(&change).to_string());
+        }
         let until = self.until(s);
         for t in self.reorder.pop_until(until) {
             self.notes.write_until(out, t.at_ns())?;
@@ -437,10 +471,14 @@ impl Log {
     /// Lines up to this model time can be written now.
     fn until(&self, s: &Snapshot) -> u64 {
         if s.state.is_over() {
-            u64::MAX
-        } else {
-            s.now_ns.saturating_sub(self.hold_ns)
+            return u64::MAX;
         }
+        let until = s.now_ns.saturating_sub(self.hold_ns);
+        // A verdict change still being decided will be stamped with the time it was first seen:
+        // holding later lines back until it is decided keeps the log in time order.
+        self.verdicts
+            .pending_since_ns()
+            .map_or(until, |since| until.min(since))
     }
 }
 
@@ -596,6 +634,40 @@ mod tests {
             })
             .to_string(),
             "6.001s worker 3 finished event 4 (result 16)"
+        );
+    }
+
+    #[test]
+    fn a_verdict_line_reads_like_the_others() {
+        let change = VerdictChange {
+            at_ns: 12_345_000_000,
+            verdict: Verdict::Overloaded {
+                growth_per_s: 1.0,
+                needs: Some(5),
+            },
+        };
+        assert_eq!(
+            VerdictLine(&change).to_string(),
+            "12.345s verdict  overloaded: backlog grows by 1/s, needs ≥ 5 workers"
+        );
+    }
+
+    #[test]
+    fn notes_from_two_sources_stay_in_time_order() {
+        let mut waiting = std::collections::VecDeque::new();
+        insert_in_order(&mut waiting, 10, "scenario at 10".into());
+        insert_in_order(&mut waiting, 30, "scenario at 30".into());
+        insert_in_order(&mut waiting, 20, "verdict at 20".into());
+        insert_in_order(&mut waiting, 10, "verdict at 10".into());
+        let lines: Vec<&str> = waiting.iter().map(|(_, line)| line.as_str()).collect();
+        assert_eq!(
+            lines,
+            [
+                "scenario at 10",
+                "verdict at 10",
+                "verdict at 20",
+                "scenario at 30"
+            ]
         );
     }
 }

@@ -199,6 +199,38 @@ fn json_reports_the_final_verdict_and_every_warning_that_held() {
 }
 
 #[test]
+fn the_log_prints_the_verdict_once_when_it_changes_in_time_order() {
+    // At --speed 1 the debounce (half a second) outlasts the log's hold for late records
+    // (0.2 s): the verdict line, dated when it was first seen, must still come in order.
+    let args = [OVERLOADED, &["--events", "10"]].concat();
+    let out = backlog(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&out);
+    let verdicts: Vec<&str> = log.lines().filter(|l| l.contains(" verdict  ")).collect();
+    assert_eq!(verdicts.len(), 1, "{log}");
+    assert!(
+        verdicts[0].ends_with("s verdict  overloaded: backlog grows by 10/s, needs ≥ 2 workers"),
+        "{log}"
+    );
+    assert!(when(&log, "verdict ") < 0.2, "{log}");
+    let times: Vec<f64> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order:\n{log}"
+    );
+    // The JSON is a separate output: the log has no verdict of the end, its closing line says it.
+    assert!(log.contains("# finished after"), "{log}");
+}
+
+#[test]
 fn csv_has_the_time_series() {
     let path = std::env::temp_dir().join(format!("backlog-test-{}.csv", std::process::id()));
     let out = backlog(&[

@@ -1,4 +1,4 @@
-//! The model's decisions from hand-built snapshots: the verdict, the lints and
+//! The model's decisions from hand-built snapshots: the verdict and its changes, the lints and
 //! their history, the queue trend, with their names and words (the monitor's drawing of them is
 //! tests/ui_render.rs).
 
@@ -9,6 +9,7 @@ use backlog::engine::snapshot::{SeriesPoint, Snapshot};
 use backlog::model::lints::{Lint, lints};
 use backlog::model::trend::{Trend, trend_per_s};
 use backlog::model::verdict::Verdict;
+use backlog::model::verdict_changes::{VerdictChange, VerdictChanges};
 use backlog::model::warning_history::{WarningHistory, WarningSpan};
 
 const MS: u64 = 1_000_000;
@@ -285,4 +286,97 @@ fn warning_history_stays_one_entry_per_kind() {
     let spans = history.spans();
     assert_eq!(spans.len(), 1, "{spans:?}");
     assert_eq!((spans[0].first_s, spans[0].last_s), (0.0, 499.95));
+}
+
+// ---- the verdict's changes ----
+
+/// Feeds `snapshots` in turn; returns what each one confirmed.
+fn changes(watch: &mut VerdictChanges, snapshots: Vec<Snapshot>) -> Vec<Option<VerdictChange>> {
+    snapshots.iter().map(|s| watch.observe(s)).collect()
+}
+
+#[test]
+fn a_verdict_change_is_news_once_it_held_half_a_second_of_snapshots() {
+    let mut watch = VerdictChanges::default();
+    // Snapshots every 50 ms: the first verdict of the run is confirmed at 500 ms, dated 0.
+    let start = changes(
+        &mut watch,
+        (0..=10)
+            .map(|k| at(fixtures::keeping_up(), 50 * k))
+            .collect(),
+    );
+    assert!(start[..10].iter().all(Option::is_none), "{start:?}");
+    assert_eq!(
+        start[10],
+        Some(VerdictChange {
+            at_ns: 0,
+            verdict: Verdict::KeepingUp
+        })
+    );
+    assert_eq!(watch.pending_since_ns(), None);
+    // A blip of two snapshots is noise: nothing is reported, and nothing stays pending.
+    let blip = changes(
+        &mut watch,
+        vec![
+            at(fixtures::overloaded(), 550),
+            at(fixtures::overloaded(), 600),
+        ],
+    );
+    assert_eq!(blip, vec![None, None]);
+    assert_eq!(watch.pending_since_ns(), Some(550 * MS));
+    assert_eq!(watch.observe(&at(fixtures::keeping_up(), 650)), None);
+    assert_eq!(watch.pending_since_ns(), None);
+    // An overload that lasts is reported once, dated when it was first seen.
+    let overload = changes(
+        &mut watch,
+        (0..=20)
+            .map(|k| at(fixtures::overloaded(), 700 + 50 * k))
+            .collect(),
+    );
+    let reported: Vec<_> = overload
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_some())
+        .collect();
+    assert_eq!(reported.len(), 1, "{overload:?}");
+    let (index, change) = reported[0];
+    assert_eq!(index, 10, "confirmed at 1200 ms");
+    let change = change.as_ref().unwrap();
+    assert_eq!(change.at_ns, 700 * MS);
+    assert_eq!(
+        change.verdict.text(),
+        "overloaded: backlog grows by 0.2/s, needs ≥ 5 workers"
+    );
+}
+
+#[test]
+fn at_a_high_speed_a_change_needs_three_snapshots() {
+    let mut watch = VerdictChanges::default();
+    // --speed 40: 50 ms of wall time between snapshots is 2 s of model time.
+    let seen = changes(
+        &mut watch,
+        (0..3)
+            .map(|k| at(fixtures::overloaded(), 2_000 * k))
+            .collect(),
+    );
+    assert_eq!(seen[..2], [None, None]);
+    assert_eq!(seen[2].as_ref().map(|c| c.at_ns), Some(0));
+}
+
+#[test]
+fn the_end_of_the_run_is_not_a_verdict_change() {
+    let mut watch = VerdictChanges::default();
+    changes(
+        &mut watch,
+        (0..=10)
+            .map(|k| at(fixtures::overloaded(), 50 * k))
+            .collect(),
+    );
+    assert_eq!(watch.observe(&at(fixtures::keeping_up(), 550)), None);
+    assert_eq!(watch.pending_since_ns(), Some(550 * MS));
+    // Over: the pending change is dropped, and the finish itself is left to the closing line.
+    for t_ms in [600, 650, 700, 1_200] {
+        assert_eq!(watch.observe(&at(fixtures::finished(), t_ms)), None);
+        assert_eq!(watch.pending_since_ns(), None);
+    }
 }
