@@ -9,6 +9,7 @@ use crate::engine::settings::{
     MAX_RATE_PER_S, MAX_SERVICE, MIN_RATE_PER_S, Rate, Settings, format_duration,
 };
 use crate::engine::snapshot::{LatencyKind, Snapshot};
+use crate::units::round_significant;
 
 /// How long a footer notice stays up, in seconds of wall time.
 const NOTICE_SECONDS: u64 = 2;
@@ -332,16 +333,6 @@ fn rate_text(per_s: f64) -> String {
     Rate::per_s(per_s).map_or_else(|_| format!("{per_s}/s"), |r| r.to_string())
 }
 
-/// Rounds `x` to `digits` significant digits (keeps values readable: 1.1, 1.2, 1.3...).
-pub fn round_significant(x: f64, digits: u32) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    let magnitude = x.abs().log10().floor() as i32;
-    let scale = 10f64.powi(digits as i32 - 1 - magnitude);
-    (x * scale).round() / scale
-}
-
 /// One unit of the last of `digits` significant digits of `x`.
 fn significant_unit(x: f64, digits: u32) -> f64 {
     10f64.powi(x.abs().log10().floor() as i32 + 1 - digits as i32)
@@ -396,7 +387,7 @@ mod tests {
     use super::*;
     use crate::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
     use crate::engine::snapshot::{Counters, LatencySet, RunState, WorkerActivity, WorkerView};
-    use crate::engine::theory::Prediction;
+    use crate::model::theory::Prediction;
 
     fn snapshot(settings: Settings) -> Arc<Snapshot> {
         Arc::new(Snapshot {

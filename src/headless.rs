@@ -15,6 +15,9 @@ use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
+use crate::model::verdict::Verdict;
+use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
+use crate::model::warning_history::{WarningHistory, WarningSpan};
 use crate::terminal::QuitSignals;
 
 /// One trace record as the article's program logs it: `1.000s worker 3 started event 1`.
@@ -157,6 +160,11 @@ pub struct Summary {
     pub mean_queue_len: f64,
     pub latency_ms: LatencyMs,
     pub theory: TheoryJson,
+    /// The final snapshot's verdict: `finished` for any run that ended, since nothing is left to
+    /// keep up with; what held during the run is in `warnings` (and the log's verdict lines).
+    pub verdict: VerdictJson,
+    /// Every lint that held during the run, in the order they first held.
+    pub warnings: Vec<WarningSpan>,
     pub settings: Settings,
     pub seed: u64,
     pub speed: f64,
@@ -209,8 +217,31 @@ pub struct TheoryJson {
     pub stable: bool,
 }
 
+/// The verdict as the JSON summary reports it.
+#[derive(Debug, Serialize)]
+pub struct VerdictJson {
+    pub kind: &'static str,
+    pub text: String,
+    /// Model seconds until the backlog is gone (draining only).
+    pub drain_s: Option<f64>,
+    /// Events per second the backlog grows by (overloaded only).
+    pub growth_per_s: Option<f64>,
+}
+
+impl From<&Verdict> for VerdictJson {
+    fn from(v: &Verdict) -> Self {
+        Self {
+            kind: v.kind(),
+            text: v.text(),
+            drain_s: v.drain_s(),
+            growth_per_s: v.growth_per_s(),
+        }
+    }
+}
+
 impl Summary {
-    pub fn from_snapshot(s: &Snapshot) -> Self {
+    /// The summary of a run that ended in `s`, with the lints `warnings` saw on the way.
+    pub fn from_snapshot(s: &Snapshot, warnings: &WarningHistory) -> Self {
         let t = &s.theory;
         Self {
             state: s.state.name(),
@@ -237,6 +268,8 @@ impl Summary {
                 min_stable_workers: t.min_stable_workers,
                 stable: t.stable,
             },
+            verdict: (&Verdict::of(s)).into(),
+            warnings: warnings.spans(),
             settings: s.settings.clone(),
             seed: s.seed,
             speed: s.speed,
@@ -331,7 +364,8 @@ pub struct HeadlessOptions {
     pub notes: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
 }
 
-/// Notes received and not yet printed.
+/// Timed lines that are not trace records (a scenario's steps and captions, the verdict's
+/// changes), waiting for their time among the records.
 struct Notes {
     rx: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
     waiting: std::collections::VecDeque<(u64, String)>,
@@ -340,10 +374,14 @@ struct Notes {
 impl Notes {
     fn receive(&mut self) {
         if let Some(rx) = &mut self.rx {
-            while let Ok(note) = rx.try_recv() {
-                self.waiting.push_back(note);
+            while let Ok((at_ns, line)) = rx.try_recv() {
+                insert_in_order(&mut self.waiting, at_ns, line);
             }
         }
+    }
+
+    fn insert(&mut self, at_ns: u64, line: String) {
+        insert_in_order(&mut self.waiting, at_ns, line);
     }
 
     /// Writes every note at or before `until_ns`.
@@ -357,6 +395,90 @@ impl Notes {
     }
 }
 
+/// Two sources add notes, each in its own time order: keep them in one (after notes of the same time).
+fn insert_in_order(
+    waiting: &mut std::collections::VecDeque<(u64, String)>,
+    at_ns: u64,
+    line: String,
+) {
+    let at = waiting.partition_point(|(t, _)| *t <= at_ns);
+    waiting.insert(at, (at_ns, line));
+}
+
+/// A change of the verdict as the log prints it: `12.345s verdict  overloaded: backlog grows
+/// by 1/s, needs ≥ 5 workers` (a column like the source's and the workers').
+pub struct VerdictLine<'a>(pub &'a VerdictChange);
+
+impl std::fmt::Display for VerdictLine<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = self.0.at_ns as f64 / 1e9;
+        write!(f, "{t:.3}s verdict  {}", self.0.verdict.text())
+    }
+}
+
+/// The log being written: trace records put back in time order, notes and verdict changes
+/// among them.
+struct Log {
+    trace: flume::Receiver<Trace>,
+    reorder: Reorder,
+    notes: Notes,
+    verdicts: VerdictChanges,
+    /// The first event was submitted: from then on, workers joining are news.
+    started: bool,
+    /// Records are held back this long (model time) so late reports from other threads sort in.
+    hold_ns: u64,
+}
+
+impl Log {
+    fn new(trace: flume::Receiver<Trace>, options: &mut HeadlessOptions, speed: f64) -> Self {
+        Self {
+            trace,
+            reorder: Reorder::default(),
+            notes: Notes {
+                rx: options.notes.take(),
+                waiting: std::collections::VecDeque::new(),
+            },
+            verdicts: VerdictChanges::default(),
+            started: false,
+            hold_ns: (200_000_000.0 * speed) as u64,
+        }
+    }
+
+    /// Writes every line whose time has come by snapshot `s`: all of them once the run is over.
+    fn write(&mut self, out: &mut impl Write, s: &Snapshot) -> io::Result<()> {
+        self.trace.try_iter().for_each(|t| self.reorder.push(t));
+        self.notes.receive();
+        if let Some(change) = self.verdicts.observe(s) {
+            self.notes
+                .insert(change.at_ns, VerdictLine(&change).to_string());
+        }
+        let until = self.until(s);
+        for t in self.reorder.pop_until(until) {
+            self.notes.write_until(out, t.at_ns())?;
+            // The pool coming up at the start is not news; later joins and leaves are.
+            self.started |= matches!(t, Trace::Submitted { .. });
+            if self.started || !matches!(t, Trace::WorkerUp { .. }) {
+                writeln!(out, "{}", LogLine(&t))?;
+            }
+        }
+        self.notes.write_until(out, until)?;
+        out.flush()
+    }
+
+    /// Lines up to this model time can be written now.
+    fn until(&self, s: &Snapshot) -> u64 {
+        if s.state.is_over() {
+            return u64::MAX;
+        }
+        let until = s.now_ns.saturating_sub(self.hold_ns);
+        // A verdict change still being decided will be stamped with the time it was first seen:
+        // holding later lines back until it is decided keeps the log in time order.
+        self.verdicts
+            .pending_since_ns()
+            .map_or(until, |since| until.min(since))
+    }
+}
+
 /// Runs until the engine finishes, or stops it at the first of `signals` (abandoning the queue)
 /// and reports; prints the log or the JSON summary.
 pub async fn run(
@@ -366,8 +488,10 @@ pub async fn run(
 ) -> io::Result<Arc<Snapshot>> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    let trace = handle.trace();
-    let mut reorder = Reorder::default();
+    let speed = handle.snapshot().speed;
+    let mut log = handle
+        .trace()
+        .map(|trace| Log::new(trace, &mut options, speed));
     let mut snapshots = handle.subscribe();
     if !options.json {
         writeln!(
@@ -379,34 +503,18 @@ pub async fn run(
             writeln!(out, "{line}")?;
         }
     }
-    let mut notes = Notes {
-        rx: options.notes.take(),
-        waiting: std::collections::VecDeque::new(),
-    };
-    let mut started = false;
-    // Records are held back this long (model time) so late reports from other threads sort in.
-    let hold_ns = (200_000_000.0 * handle.snapshot().speed) as u64;
+    // Every snapshot the run shows (about one per PUBLISH_EVERY) feeds the JSON's warnings.
+    let mut warnings = WarningHistory::default();
     let last = loop {
         tokio::select! {
             changed = snapshots.changed() => {
                 let snapshot = Arc::clone(&snapshots.borrow_and_update());
+                warnings.observe(&snapshot);
                 if let Some(csv) = options.csv.as_mut() {
                     csv.append(&snapshot.series)?;
                 }
-                if let Some(rx) = &trace {
-                    rx.try_iter().for_each(|t| reorder.push(t));
-                    notes.receive();
-                    let until = if snapshot.state.is_over() { u64::MAX } else { snapshot.now_ns.saturating_sub(hold_ns) };
-                    for t in reorder.pop_until(until) {
-                        notes.write_until(&mut out, t.at_ns())?;
-                        // The pool coming up at the start is not news; later joins and leaves are.
-                        started |= matches!(t, Trace::Submitted { .. });
-                        if started || !matches!(t, Trace::WorkerUp { .. }) {
-                            writeln!(out, "{}", LogLine(&t))?;
-                        }
-                    }
-                    notes.write_until(&mut out, until)?;
-                    out.flush()?;
+                if let Some(log) = log.as_mut() {
+                    log.write(&mut out, &snapshot)?;
                 }
                 if changed.is_err() || snapshot.state.is_over() {
                     break snapshot;
@@ -415,7 +523,19 @@ pub async fn run(
             () = signals.recv() => handle.send(crate::engine::Command::Stop),
         }
     };
-    if let Some(csv) = options.csv.take() {
+    finish(&mut out, handle, options, &last, &warnings)?;
+    Ok(last)
+}
+
+/// Closes the CSV, then prints the summary: the JSON, or the log's closing lines.
+fn finish(
+    out: &mut impl Write,
+    handle: &EngineHandle,
+    options: HeadlessOptions,
+    last: &Snapshot,
+    warnings: &WarningHistory,
+) -> io::Result<()> {
+    if let Some(csv) = options.csv {
         csv.finish()?;
     }
     // An engine thread panicked: the figures are incomplete; the caller reports the fault.
@@ -424,16 +544,15 @@ pub async fn run(
         return Err(io::Error::other(fault));
     }
     if options.json {
-        serde_json::to_writer_pretty(&mut out, &Summary::from_snapshot(&last))
+        serde_json::to_writer_pretty(&mut *out, &Summary::from_snapshot(last, warnings))
             .map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
-        for line in closing_lines(&last) {
+        for line in closing_lines(last) {
             writeln!(out, "{line}")?;
         }
     }
-    out.flush()?;
-    Ok(last)
+    out.flush()
 }
 
 #[cfg(test)]
@@ -512,6 +631,40 @@ mod tests {
             })
             .to_string(),
             "6.001s worker 3 finished event 4 (result 16)"
+        );
+    }
+
+    #[test]
+    fn a_verdict_line_reads_like_the_others() {
+        let change = VerdictChange {
+            at_ns: 12_345_000_000,
+            verdict: Verdict::Overloaded {
+                growth_per_s: 1.0,
+                needs: Some(5),
+            },
+        };
+        assert_eq!(
+            VerdictLine(&change).to_string(),
+            "12.345s verdict  overloaded: backlog grows by 1/s, needs ≥ 5 workers"
+        );
+    }
+
+    #[test]
+    fn notes_from_two_sources_stay_in_time_order() {
+        let mut waiting = std::collections::VecDeque::new();
+        insert_in_order(&mut waiting, 10, "scenario at 10".into());
+        insert_in_order(&mut waiting, 30, "scenario at 30".into());
+        insert_in_order(&mut waiting, 20, "verdict at 20".into());
+        insert_in_order(&mut waiting, 10, "verdict at 10".into());
+        let lines: Vec<&str> = waiting.iter().map(|(_, line)| line.as_str()).collect();
+        assert_eq!(
+            lines,
+            [
+                "scenario at 10",
+                "verdict at 10",
+                "verdict at 20",
+                "scenario at 30"
+            ]
         );
     }
 }

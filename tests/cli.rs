@@ -92,6 +92,8 @@ fn json_summary_has_the_documented_schema() {
         "max_queue_depth",
         "latency_ms",
         "theory",
+        "verdict",
+        "warnings",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -118,6 +120,114 @@ fn json_summary_has_the_documented_schema() {
     assert_eq!(v["theory"]["min_stable_workers"], 5);
     let duration = v["duration_s"].as_f64().unwrap();
     assert!((15.0..15.2).contains(&duration), "duration {duration}");
+    // The article's pipeline keeps up exactly: no lint ever held, and the run is over.
+    assert_eq!(v["warnings"], serde_json::json!([]));
+    assert_eq!(
+        v["verdict"],
+        serde_json::json!({ "kind": "finished", "text": "finished", "drain_s": null, "growth_per_s": null })
+    );
+}
+
+/// Fixed arrivals at 20/s against one worker of 10/s: overloaded from the first event.
+const OVERLOADED: &[&str] = &[
+    "--arrival",
+    "fixed",
+    "--rate",
+    "20/s",
+    "--service",
+    "100ms",
+    "--service-dist",
+    "fixed",
+    "--workers",
+    "1",
+    "--headless",
+];
+
+#[test]
+fn json_reports_the_final_verdict_and_every_warning_that_held() {
+    let args = [OVERLOADED, &["--events", "30", "--speed", "5", "--json"]].concat();
+    let out = backlog(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // The final snapshot's verdict: the run is over, so there is no growth or drain to report.
+    assert_eq!(v["verdict"]["kind"], "finished", "{v}");
+    assert_eq!(v["verdict"]["text"], "finished");
+    assert!(v["verdict"]["drain_s"].is_null() && v["verdict"]["growth_per_s"].is_null());
+    // What held on the way is in the warnings, with when, in model seconds within the run.
+    let duration = v["duration_s"].as_f64().unwrap();
+    let warnings = v["warnings"].as_array().expect("warnings is a list");
+    let kinds = [
+        "overloaded",
+        "long_tail",
+        "idle_with_queue",
+        "more_workers_than_cores",
+        "littles_law",
+    ];
+    for w in warnings {
+        assert!(kinds.contains(&w["kind"].as_str().unwrap()), "{w}");
+        assert!(!w["text"].as_str().unwrap().is_empty(), "{w}");
+        let (first, last) = (
+            w["first_s"].as_f64().unwrap(),
+            w["last_s"].as_f64().unwrap(),
+        );
+        assert!(
+            0.0 <= first && first <= last && last <= duration,
+            "{w} in {duration}s"
+        );
+    }
+    let overloaded = warnings
+        .iter()
+        .find(|w| w["kind"] == "overloaded")
+        .unwrap_or_else(|| panic!("no overloaded warning: {v}"));
+    assert_eq!(
+        overloaded["text"],
+        "utilisation ≥ 1: the backlog can only grow"
+    );
+    // Theory says so from the first snapshot; it holds until the last one before the end.
+    assert!(
+        overloaded["first_s"].as_f64().unwrap() < 1.0,
+        "{overloaded}"
+    );
+    assert!(
+        overloaded["last_s"].as_f64().unwrap() > duration - 1.0,
+        "{overloaded}"
+    );
+}
+
+#[test]
+fn the_log_prints_the_verdict_once_when_it_changes_in_time_order() {
+    // At --speed 1 the debounce (half a second) outlasts the log's hold for late records
+    // (0.2 s): the verdict line, dated when it was first seen, must still come in order.
+    let args = [OVERLOADED, &["--events", "10"]].concat();
+    let out = backlog(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&out);
+    let verdicts: Vec<&str> = log.lines().filter(|l| l.contains(" verdict  ")).collect();
+    assert_eq!(verdicts.len(), 1, "{log}");
+    assert!(
+        verdicts[0].ends_with("s verdict  overloaded: backlog grows by 10/s, needs ≥ 2 workers"),
+        "{log}"
+    );
+    assert!(when(&log, "verdict ") < 0.2, "{log}");
+    let times: Vec<f64> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order:\n{log}"
+    );
+    // The JSON is a separate output: the log has no verdict of the end, its closing line says it.
+    assert!(log.contains("# finished after"), "{log}");
 }
 
 #[test]

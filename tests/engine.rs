@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use backlog::engine::event::{DropReason, Trace};
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
-use backlog::engine::theory::erlang_c;
 use backlog::engine::work::Outcome;
 use backlog::engine::{Command, Engine, EngineConfig, RunState, Snapshot, available_cores};
+use backlog::model::theory::erlang_c;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 

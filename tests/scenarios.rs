@@ -114,6 +114,42 @@ fn steps_land_at_their_model_times_at_any_speed() {
     assert!(!log.contains("71.000s caption"));
 }
 
+#[test]
+fn the_log_tells_the_story_in_verdicts() {
+    let out = backlog(&[
+        "--scenario",
+        "falling-behind",
+        "--headless",
+        "--speed",
+        "20",
+        "--duration",
+        "50s",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stdout(&out);
+    let verdicts: Vec<(f64, &str)> = log
+        .lines()
+        .filter_map(|l| Some((time_of(l)?, l.split_once(" verdict  ")?.1)))
+        .collect();
+    // Each line is a change: never the same verdict twice in a row.
+    let kinds: Vec<&str> = verdicts
+        .iter()
+        .map(|(_, text)| text.split(':').next().unwrap())
+        .collect();
+    assert!(kinds.windows(2).all(|w| w[0] != w[1]), "{log}");
+    // One worker short, then exactly enough, then one spare: a snapshot or two after each step.
+    let story = [
+        (0.0, "overloaded: backlog grows by 2/s, needs ≥ 5 workers"),
+        (25.0, "keeping up, not catching up: backlog of "),
+        (45.0, "draining: empty in about "),
+    ];
+    assert!(verdicts.len() >= story.len(), "{log}");
+    for ((t, text), (step_s, expected)) in verdicts.iter().zip(story) {
+        assert!(text.starts_with(expected), "{text}:\n{log}");
+        assert!((step_s..step_s + 5.0).contains(t), "{text} at {t}s:\n{log}");
+    }
+}
+
 fn plan(args: &[&str]) -> backlog::cli::RunPlan {
     Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied()))
         .unwrap()

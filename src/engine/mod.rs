@@ -12,7 +12,6 @@ mod shared;
 pub mod snapshot;
 pub mod source;
 pub mod stats;
-pub mod theory;
 pub mod work;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::settings::Settings;
-use super::theory::Prediction;
+use crate::model::theory::Prediction;
 
 /// Where the run is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -22,6 +22,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Widget};
 
 use crate::app::App;
+use crate::model::lints;
+use crate::model::trend::Trend;
+use crate::model::verdict::Verdict;
 
 /// Smallest screen the panels are laid out for; below it only a message shows.
 pub const MIN_WIDTH: u16 = 80;
@@ -45,7 +48,11 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(text) = app.caption() {
         caption::CaptionBanner { text }.render(areas.banner, buf);
     }
-    queue::QueuePanel { snapshot }.render(areas.queue, buf);
+    queue::QueuePanel {
+        snapshot,
+        trend: Trend::of(snapshot),
+    }
+    .render(areas.queue, buf);
     source::SourcePanel { snapshot, settings }.render(areas.source, buf);
     if snapshot.state.is_over() {
         finished::FinishedBanner { snapshot }.render(areas.workers, buf);
@@ -54,9 +61,13 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     latency::LatencyPanel::new(snapshot, app.latency_kind(), app.latency_window())
         .render(areas.latency, buf);
-    let lints = warnings::lints(snapshot);
+    let lints = lints::lints(snapshot);
     let [theory_area, warnings_area] = areas.bottom(!lints.is_empty());
-    theory::TheoryPanel { snapshot }.render(theory_area, buf);
+    theory::TheoryPanel {
+        snapshot,
+        verdict: &Verdict::of(snapshot),
+    }
+    .render(theory_area, buf);
     warnings::WarningsPanel { lints: &lints }.render(warnings_area, buf);
     footer::Footer {
         notice: app.notice(),

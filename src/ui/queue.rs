@@ -7,8 +7,9 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget};
 
-use crate::app::round_significant;
 use crate::engine::snapshot::{SeriesPoint, Snapshot};
+use crate::model::trend::Trend;
+use crate::units::round_significant;
 
 use super::format;
 use super::theme::{self, symbol};
@@ -20,6 +21,8 @@ const Y_LABEL_WIDTH: usize = 6;
 
 pub struct QueuePanel<'a> {
     pub snapshot: &'a Snapshot,
+    /// The model's queue trend for `snapshot`.
+    pub trend: Trend,
 }
 
 impl Widget for &QueuePanel<'_> {
@@ -37,7 +40,7 @@ impl Widget for &QueuePanel<'_> {
             .min(inner.width);
         let [figure, charts] =
             Layout::horizontal([Constraint::Length(figure_width), Constraint::Min(0)]).areas(inner);
-        render_figures(s, figure, buf);
+        render_figures(s, self.trend, figure, buf);
         if charts.width >= 12 && charts.height >= 2 {
             QueueCharts {
                 series: &s.series,
@@ -51,7 +54,7 @@ impl Widget for &QueuePanel<'_> {
 }
 
 /// Big current depth, then "queued", the maximum and the trend.
-fn render_figures(s: &Snapshot, area: Rect, buf: &mut Buffer) {
+fn render_figures(s: &Snapshot, trend: Trend, area: Rect, buf: &mut Buffer) {
     let queued = s.counters.queued;
     let big = BigNumber { value: queued };
     let big_height = if area.height >= 6 && BigNumber::width_of(queued) <= area.width {
@@ -71,7 +74,7 @@ fn render_figures(s: &Snapshot, area: Rect, buf: &mut Buffer) {
         Span::styled("max ", theme::LABEL),
         Span::styled(format::count(s.max_queue_depth), theme::VALUE),
     ]));
-    lines.push(trend_line(trend_per_s(&s.series, s.recent_window_ns)));
+    lines.push(trend_line(trend));
     lines.push(Line::from(vec![
         Span::styled("in service ", theme::LABEL),
         Span::styled(format::count(s.counters.in_flight), theme::VALUE),
@@ -79,29 +82,18 @@ fn render_figures(s: &Snapshot, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines).render(facts, buf);
 }
 
-/// Change of the queue depth per model second over the recent window, from the series.
-fn trend_per_s(series: &[SeriesPoint], window_ns: u64) -> Option<f64> {
-    let last = series.last()?;
-    let since = last.t_ns.saturating_sub(window_ns);
-    let first = series.iter().find(|p| p.t_ns >= since)?;
-    let dt_s = (last.t_ns - first.t_ns) as f64 / 1e9;
-    (dt_s > 0.0).then(|| (last.queue_depth as f64 - first.queue_depth as f64) / dt_s)
-}
-
-fn trend_line(trend: Option<f64>) -> Line<'static> {
-    match trend {
-        None => Line::styled("trend -", theme::DIM),
-        Some(t) if t.abs() < 0.05 => {
-            Line::styled(format!("{} steady", symbol::STEADY), theme::GOOD)
-        }
-        Some(t) if t > 0.0 => Line::styled(
-            format!("{} +{}", symbol::UP, format::per_s(t)),
-            theme::ERROR,
-        ),
-        Some(t) => Line::styled(
-            format!("{} -{}", symbol::DOWN, format::per_s(-t)),
-            theme::GOOD,
-        ),
+/// The trend with its symbol (without colour, the arrow says which way) and style.
+fn trend_line(trend: Trend) -> Line<'static> {
+    let (mark, style) = match trend {
+        Trend::Unknown => (None, theme::DIM),
+        Trend::Steady => (Some(symbol::STEADY), theme::GOOD),
+        Trend::Rising { .. } => (Some(symbol::UP), theme::ERROR),
+        Trend::Falling { .. } => (Some(symbol::DOWN), theme::GOOD),
+    };
+    let text = trend.text();
+    match mark {
+        Some(mark) => Line::styled(format!("{mark} {text}"), style),
+        None => Line::styled(text, style),
     }
 }
 

@@ -1,5 +1,5 @@
-//! The theory panel: a plain verdict (keeping up, overloaded, draining, finished), then the
-//! queueing model's predictions beside what was measured.
+//! The theory panel: the model's verdict (keeping up, overloaded, draining, finished) with its
+//! symbol and style, then the queueing model's predictions beside what was measured.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,107 +7,29 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
-use crate::engine::settings::WorkMode;
 use crate::engine::snapshot::Snapshot;
-use crate::engine::theory::TheoryInput;
+use crate::model::lints::{self, Lint};
+use crate::model::verdict::Verdict;
 
 use super::format;
 use super::theme::{self, symbol};
 
-/// Backlogs that clear faster than this (model seconds) are noise, not draining.
-const MIN_DRAIN_S: f64 = 2.0;
-
-/// The one-line answer to "is the pool keeping up?".
-#[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
-    KeepingUp,
-    /// Capacity only just matches arrivals: a backlog left from earlier never shrinks.
-    NotCatchingUp {
-        queued: u64,
-    },
-    Overloaded {
-        growth_per_s: f64,
-        /// Smallest worker count that keeps up; None if none can (cpu work past the cores).
-        needs: Option<usize>,
-    },
-    Draining {
-        seconds: f64,
-    },
-    Finished,
-}
-
-impl Verdict {
-    pub fn of(s: &Snapshot) -> Self {
-        if s.state.is_over() {
-            return Verdict::Finished;
-        }
-        let theory = &s.theory;
-        if !theory.stable {
-            return Verdict::Overloaded {
-                growth_per_s: theory.backlog_growth_per_s.unwrap_or(0.0),
-                needs: theory.min_stable_workers,
-            };
-        }
-        let queued = s.counters.queued;
-        // Random arrivals queue a little even when all is well: only a backlog well above what
-        // theory expects, and that takes a while to clear, counts as something to drain.
-        let expected = theory.mean_queue_len.unwrap_or(0.0);
-        if (queued as f64) <= (2.0 * expected).max(1.0) {
-            return Verdict::KeepingUp;
-        }
-        let input = TheoryInput::from_settings(&s.settings, s.cores);
-        let worth_saying_s = (2.0 * input.service_mean_s).max(MIN_DRAIN_S);
-        match theory.drain_time_s(&input, queued) {
-            Some(seconds) if seconds >= worth_saying_s => Verdict::Draining { seconds },
-            Some(_) => Verdict::KeepingUp,
-            None => Verdict::NotCatchingUp { queued },
-        }
-    }
-
-    /// The verdict's text and style; the leading symbol says it without colour.
-    pub fn line(&self) -> (String, Style) {
-        match *self {
-            Verdict::KeepingUp => (format!("{} keeping up", symbol::OK), theme::GOOD),
-            Verdict::NotCatchingUp { queued } => (
-                format!(
-                    "{} keeping up, not catching up: backlog of {} stays",
-                    symbol::STEADY,
-                    format::count(queued)
-                ),
-                theme::WARN,
-            ),
-            Verdict::Overloaded {
-                growth_per_s,
-                needs,
-            } => {
-                let needs = match needs {
-                    Some(n) => format!(", needs ≥ {n} workers"),
-                    None => ", more workers cannot help (cpu work, all cores busy)".into(),
-                };
-                let growth = format::per_s(growth_per_s);
-                (
-                    format!(
-                        "{} overloaded: backlog grows by {growth}{needs}",
-                        symbol::BAD
-                    ),
-                    theme::ERROR,
-                )
-            }
-            Verdict::Draining { seconds } => (
-                format!(
-                    "{} draining: empty in about {}",
-                    symbol::DRAIN,
-                    format::duration_s(seconds)
-                ),
-                theme::WARN,
-            ),
-            Verdict::Finished => (format!("{} finished", symbol::FINISHED), theme::BANNER),
-        }
-    }
+/// The verdict as the panel shows it: the leading symbol says it without colour.
+pub fn verdict_line(verdict: &Verdict) -> (String, Style) {
+    let (mark, style) = match verdict {
+        Verdict::KeepingUp => (symbol::OK, theme::GOOD),
+        Verdict::NotCatchingUp { .. } => (symbol::STEADY, theme::WARN),
+        Verdict::Overloaded { .. } => (symbol::BAD, theme::ERROR),
+        Verdict::Draining { .. } => (symbol::DRAIN, theme::WARN),
+        Verdict::Finished => (symbol::FINISHED, theme::BANNER),
+    };
+    (format!("{mark} {}", verdict.text()), style)
 }
 
 pub struct TheoryPanel<'a> {
     pub snapshot: &'a Snapshot,
+    /// The model's verdict on `snapshot`.
+    pub verdict: &'a Verdict,
 }
 
 impl Widget for &TheoryPanel<'_> {
@@ -130,7 +52,7 @@ impl TheoryPanel<'_> {
     fn lines(&self) -> Vec<Line<'static>> {
         let s = self.snapshot;
         let t = &s.theory;
-        let (verdict, style) = Verdict::of(s).line();
+        let (verdict, style) = verdict_line(self.verdict);
         let mut lines = vec![Line::styled(verdict, style)];
         if !t.model.is_empty() {
             lines.push(model_line(s));
@@ -188,17 +110,17 @@ fn model_line(s: &Snapshot) -> Line<'static> {
 
 /// In cpu mode, workers past the core count add nothing: say so.
 fn cpu_note(s: &Snapshot) -> Option<Line<'static>> {
-    (s.settings.work == WorkMode::Cpu && s.settings.workers > s.cores).then(|| {
-        Line::styled(
-            format!(
-                "{} cpu work: {} workers share {} cores",
-                symbol::WARN,
-                s.settings.workers,
-                s.cores
-            ),
-            theme::WARN,
-        )
-    })
+    let Some(Lint::MoreWorkersThanCores { workers, cores }) = lints::more_workers_than_cores(s)
+    else {
+        return None;
+    };
+    Some(Line::styled(
+        format!(
+            "{} cpu work: {workers} workers share {cores} cores",
+            symbol::WARN
+        ),
+        theme::WARN,
+    ))
 }
 
 /// A row of the table. Theory gives no figure for an unstable queue: its wait only grows.

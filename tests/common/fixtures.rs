@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings};
+use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::snapshot::{
     Counters, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, WorkerActivity,
     WorkerView,
 };
-use backlog::engine::theory::{Prediction, TheoryInput, predict};
+use backlog::model::theory::{Prediction, TheoryInput, predict};
 
 const S: u64 = 1_000_000_000;
 const MS: u64 = 1_000_000;
@@ -263,6 +263,23 @@ pub fn base(settings: Settings, state: RunState, now_ns: u64) -> Snapshot {
         series_interval_ns: INTERVAL_NS,
         theory,
     }
+}
+
+/// `overloaded()` with `workers` workers, its theory predicted again for them (the backlog of
+/// 37 stays: 5 workers only keep up, 10 drain it).
+pub fn overloaded_with_workers(workers: usize) -> Snapshot {
+    let mut s = overloaded();
+    s.settings.workers = workers;
+    s.theory = predict(&TheoryInput::from_settings(&s.settings, s.cores));
+    s
+}
+
+/// `keeping_up()` as cpu work with 12 workers on its 8 cores.
+pub fn cpu_past_cores() -> Snapshot {
+    let mut s = keeping_up();
+    s.settings.work = WorkMode::Cpu;
+    s.settings.workers = 12;
+    s
 }
 
 /// A snapshot at the very start: nothing generated, no samples, no latencies.

@@ -17,8 +17,8 @@ use super::settings::Settings;
 use super::snapshot::{
     Counters, LatencyKind, LatencySet, RunState, SeriesPoint, Snapshot, WorkerActivity, WorkerView,
 };
-use super::theory::{self, TheoryInput};
 use super::work::Outcome;
+use crate::model::theory::{self, TheoryInput};
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 
 pub use histogram::summarise;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
+use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
 
 /// Relative slack when judging D/D/c at exactly rho == 1: the article's case (1/s, 5 s, 5 workers)
 /// must count as keeping up even if floating point lands a hair above 1.
@@ -98,6 +98,10 @@ pub struct Prediction {
     /// Smallest worker count that keeps up; None if no count can (cpu mode past the core count).
     pub min_stable_workers: Option<usize>,
     pub stable: bool,
+    /// The lambda and mean service demand this was predicted for, so that whoever reads the
+    /// prediction (the verdict, a drain time) needs no second copy of the settings' theory input.
+    pub rate_per_s: f64,
+    pub service_mean_s: f64,
 }
 
 impl Default for Prediction {
@@ -112,6 +116,8 @@ impl Default for Prediction {
             backlog_growth_per_s: None,
             min_stable_workers: None,
             stable: true,
+            rate_per_s: 0.0,
+            service_mean_s: 0.0,
         }
     }
 }
@@ -120,12 +126,12 @@ impl Prediction {
     /// Seconds to empty a backlog of `queued` events at the current settings, if the pool drains
     /// faster than events arrive (capacity c*mu - lambda > 0). None otherwise; 0 when queued == 0
     /// and the pool at least keeps up. A fluid estimate: random arrivals only add noise around it.
-    pub fn drain_time_s(&self, input: &TheoryInput, queued: u64) -> Option<f64> {
-        if input.service_mean_s <= 0.0 {
+    pub fn drain_time_s(&self, queued: u64) -> Option<f64> {
+        if self.service_mean_s <= 0.0 {
             return Some(0.0); // infinite service rate: any backlog is gone at once
         }
-        let capacity = self.servers as f64 / input.service_mean_s;
-        let spare = capacity - input.rate_per_s.max(0.0);
+        let capacity = self.servers as f64 / self.service_mean_s;
+        let spare = capacity - self.rate_per_s.max(0.0);
         if spare < -DD_TOLERANCE * capacity {
             return None;
         }
@@ -236,6 +242,8 @@ pub fn predict(input: &TheoryInput) -> Prediction {
     let base = Prediction {
         model: shape.name(),
         servers,
+        rate_per_s: input.rate_per_s,
+        service_mean_s: input.service_mean_s,
         ..Prediction::default()
     };
     if input.idle() {
@@ -518,7 +526,7 @@ mod tests {
             (None, None, None)
         );
         assert_eq!(p.min_stable_workers, Some(5));
-        assert_eq!(p.drain_time_s(&four, 100), None);
+        assert_eq!(p.drain_time_s(100), None);
     }
 
     #[test]
@@ -543,7 +551,7 @@ mod tests {
             (0.0, Some(0.0), Some(0.0))
         );
         assert_eq!(p.min_stable_workers, Some(1));
-        assert_eq!(p.drain_time_s(&mm(1e7, 0.0, 1), 1000), Some(0.0));
+        assert_eq!(p.drain_time_s(1000), Some(0.0));
     }
 
     #[test]
@@ -716,19 +724,15 @@ mod tests {
     fn drain_time_divides_backlog_by_spare_capacity() {
         let keeping_up = mm(1.5, 1.0, 2); // c*mu - lambda = 0.5/s
         let p = predict(&keeping_up);
-        assert!(close(
-            p.drain_time_s(&keeping_up, 100).unwrap(),
-            200.0,
-            1e-12
-        ));
-        assert_eq!(p.drain_time_s(&keeping_up, 0), Some(0.0));
+        assert!(close(p.drain_time_s(100).unwrap(), 200.0, 1e-12));
+        assert_eq!(p.drain_time_s(0), Some(0.0));
         let behind = mm(3.0, 1.0, 2);
-        assert_eq!(predict(&behind).drain_time_s(&behind, 100), None);
+        assert_eq!(predict(&behind).drain_time_s(100), None);
         // The article's exact balance: an empty queue stays empty, a backlog never shrinks.
         let balanced = TheoryInput::from_settings(&Settings::default(), 8);
         let p = predict(&balanced);
-        assert_eq!(p.drain_time_s(&balanced, 0), Some(0.0));
-        assert_eq!(p.drain_time_s(&balanced, 10), None);
+        assert_eq!(p.drain_time_s(0), Some(0.0));
+        assert_eq!(p.drain_time_s(10), None);
     }
 
     #[test]
@@ -791,10 +795,7 @@ mod tests {
         );
         assert!(p.servers >= 1 && p.servers <= inp.workers);
         for queued in [0, 1, u64::MAX] {
-            assert!(
-                p.drain_time_s(inp, queued).is_none_or(ok),
-                "{inp:?} -> {p:?}"
-            );
+            assert!(p.drain_time_s(queued).is_none_or(ok), "{inp:?} -> {p:?}");
         }
     }
 }
