@@ -252,18 +252,7 @@ fn render_rates(
     ]))
     .render(legend, buf);
     let y_bounds = zoomed_bounds(low, high);
-    // Time labels only when there is room for them under a useful plot.
-    let x_axis = if plot.height >= 4 {
-        Axis::default()
-            .bounds(x_bounds)
-            .labels([
-                format::clock(secs_ns(x_bounds[0])),
-                format::clock(secs_ns(x_bounds[1])),
-            ])
-            .style(theme::DIM)
-    } else {
-        Axis::default().bounds(x_bounds)
-    };
+    let x_axis = time_axis(x_bounds, plot.height);
     // Completions first: where the two meet, the arrivals line drawn last stays visible.
     Chart::new(vec![
         Dataset::default()
@@ -286,6 +275,19 @@ fn render_rates(
     )
     .legend_position(None)
     .render(plot, buf);
+}
+
+/// The time axis; labelled only when there is room for them under a useful plot.
+fn time_axis(x_bounds: [f64; 2], plot_height: u16) -> Axis<'static> {
+    let axis = Axis::default().bounds(x_bounds);
+    if plot_height < 4 {
+        return axis;
+    }
+    axis.labels([
+        format::clock(secs_ns(x_bounds[0])),
+        format::clock(secs_ns(x_bounds[1])),
+    ])
+    .style(theme::DIM)
 }
 
 /// One line of legend above a chart, when the chart keeps at least two rows.
