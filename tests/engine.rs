@@ -750,3 +750,33 @@ fn same_seed_same_demands_whatever_the_workers() {
     let (a, b) = (demands(1), demands(6));
     assert!((a as f64 / b as f64 - 1.0).abs() < 0.2, "{a} vs {b}");
 }
+
+#[test]
+fn a_snapshot_is_written_and_read_back_whole() {
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: Rate::per_s(400.0).unwrap(),
+        service: Duration::from_millis(3),
+        service_dist: ServiceDist::Exp,
+        workers: 2,
+        queue_cap: Some(50),
+        overflow: Overflow::DropOld,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        settings,
+        max_events: Some(400),
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    let json = serde_json::to_string(&*last).unwrap();
+    let back: Snapshot = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, *last);
+    // A default snapshot is an empty run: what a fixture leaves out is zero.
+    let empty = Snapshot::default();
+    assert_eq!(empty.counters.generated, 0);
+    assert_eq!(empty.state, RunState::Running);
+    assert!(empty.counters.conserved());
+}

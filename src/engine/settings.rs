@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::SettingsError;
 
@@ -20,9 +20,23 @@ pub const WORKER_LIMIT: usize = 4096;
 pub const MAX_BURST: u32 = 1_000_000;
 
 /// An arrival rate in events per (model) second.
-#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(into = "f64", try_from = "f64")]
 pub struct Rate(f64);
+
+impl From<Rate> for f64 {
+    fn from(rate: Rate) -> f64 {
+        rate.0
+    }
+}
+
+impl TryFrom<f64> for Rate {
+    type Error = String;
+
+    fn try_from(per_s: f64) -> Result<Self, String> {
+        Rate::per_s(per_s)
+    }
+}
 
 impl Rate {
     pub fn per_s(per_s: f64) -> Result<Self, String> {
@@ -164,7 +178,7 @@ pub fn format_duration(d: Duration) -> String {
 macro_rules! named_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "kebab-case")]
         pub enum $name { $($variant),+ }
 
@@ -239,12 +253,16 @@ impl ServiceDist {
 pub const LOGNORMAL_CV: f64 = 1.0;
 
 /// The settings that can change while the engine runs. Times are model time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub arrival: ArrivalProcess,
     pub burst: u32,
     pub rate: Rate,
-    #[serde(rename = "service_s", serialize_with = "ser_secs")]
+    #[serde(
+        rename = "service_s",
+        serialize_with = "ser_secs",
+        deserialize_with = "de_secs"
+    )]
     pub service: Duration,
     pub service_dist: ServiceDist,
     pub work: WorkMode,
@@ -259,6 +277,11 @@ pub struct Settings {
 
 fn ser_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
+}
+
+fn de_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
 }
 
 impl Default for Settings {

@@ -1,14 +1,15 @@
 //! The engine's published state: plain data, cheap to clone, read by every face (TUI, headless, recorder).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
 use crate::model::theory::Prediction;
 
 /// Where the run is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunState {
+    #[default]
     Running,
     /// The source is paused; workers go on with what is queued.
     Paused,
@@ -37,7 +38,7 @@ impl RunState {
 }
 
 /// Event counts. Always: `generated == completed + failed + dropped + queued + in_flight`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counters {
     pub generated: u64,
     pub completed: u64,
@@ -55,7 +56,7 @@ impl Counters {
 }
 
 /// What one worker is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum WorkerActivity {
     Idle,
@@ -68,7 +69,7 @@ pub enum WorkerActivity {
     },
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerView {
     /// 1-based worker id.
     pub id: u32,
@@ -116,7 +117,7 @@ impl WorkerView {
 }
 
 /// One latency distribution, summarised. All values in ns.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub count: u64,
     pub mean_ns: f64,
@@ -130,7 +131,7 @@ pub struct LatencySummary {
 }
 
 /// The three latencies of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LatencyKind {
     /// Arrival (scheduled) to start.
@@ -157,7 +158,7 @@ impl LatencyKind {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LatencySet {
     pub queue_wait: LatencySummary,
     pub service: LatencySummary,
@@ -175,7 +176,7 @@ impl LatencySet {
 }
 
 /// One sample of the time series.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPoint {
     /// Model time at the end of the sample interval, ns.
     pub t_ns: u64,
@@ -185,8 +186,9 @@ pub struct SeriesPoint {
     pub busy_workers: u32,
 }
 
-/// Everything the faces show, at one moment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Everything the faces show, at one moment. `Default` is an empty run at time 0 (fixtures state
+/// only what they care about); serde writes it and reads it back whole.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub state: RunState,
     /// Model time since the run began, ns.

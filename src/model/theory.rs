@@ -1,6 +1,6 @@
 //! Queueing-theory predictions for the current settings: utilization, expected wait, backlog growth and workers needed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
 
@@ -79,7 +79,7 @@ impl TheoryInput {
 }
 
 /// What the theory expects at the given settings.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
     /// Kendall notation and method, short enough for a terminal panel (<= 24 chars).
     pub model: String,

@@ -243,25 +243,14 @@ pub fn base(settings: Settings, state: RunState, now_ns: u64) -> Snapshot {
     Snapshot {
         state,
         now_ns,
-        stats_since_ns: 0,
         settings,
         seed: 1,
         speed: 1.0,
         cores,
-        counters: Counters::default(),
-        max_queue_depth: 0,
-        arrival_rate_per_s: 0.0,
-        throughput_per_s: 0.0,
-        recent_arrival_rate_per_s: 0.0,
-        recent_throughput_per_s: 0.0,
-        mean_queue_len: 0.0,
-        workers: Vec::new(),
-        latency: LatencySet::default(),
-        recent_latency: LatencySet::default(),
         recent_window_ns: RECENT_NS,
-        series: Vec::new(),
         series_interval_ns: INTERVAL_NS,
         theory,
+        ..Snapshot::default()
     }
 }
 
