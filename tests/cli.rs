@@ -22,6 +22,19 @@ fn when(log: &str, needle: &str) -> f64 {
     line.split('s').next().unwrap().parse().unwrap()
 }
 
+/// Every line of a log but the comments is in time order.
+fn assert_in_time_order(log: &str) {
+    let times: Vec<f64> = log
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split('s').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "out of order:\n{log}"
+    );
+}
+
 #[test]
 fn the_seed_preset_reproduces_the_articles_log() {
     // --speed 20 plays the article's 15 s in under a second; the log stays in model time.
@@ -57,15 +70,7 @@ fn the_seed_preset_reproduces_the_articles_log() {
     assert!(when(&log, "finished event 1") > when(&log, "submitted event 5"));
     assert!(when(&log, "finished event 1") < when(&log, "submitted event 7"));
     // The log is in time order.
-    let times: Vec<f64> = log
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('s').next().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "out of order:\n{log}"
-    );
+    assert_in_time_order(&log);
     assert!(
         log.contains("10 generated, 10 completed, 0 failed, 0 dropped, 0 queued, 0 in flight"),
         "{log}"
@@ -217,15 +222,7 @@ fn the_log_prints_the_verdict_once_when_it_changes_in_time_order() {
         "{log}"
     );
     assert!(when(&log, "verdict ") < 0.2, "{log}");
-    let times: Vec<f64> = log
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.split('s').next().unwrap().parse().unwrap())
-        .collect();
-    assert!(
-        times.windows(2).all(|w| w[0] <= w[1]),
-        "out of order:\n{log}"
-    );
+    assert_in_time_order(&log);
     // The JSON is a separate output: the log has no verdict of the end, its closing line says it.
     assert!(log.contains("# finished after"), "{log}");
 }

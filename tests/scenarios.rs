@@ -84,8 +84,8 @@ fn every_bundled_scenario_plays_headless_to_its_end() {
     }
 }
 
-#[test]
-fn steps_land_at_their_model_times_at_any_speed() {
+/// The log of `falling-behind` played 20 times faster, cut at 50 s.
+fn falling_behind_for_50s() -> String {
     let out = backlog(&[
         "--scenario",
         "falling-behind",
@@ -96,7 +96,12 @@ fn steps_land_at_their_model_times_at_any_speed() {
         "50s",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let log = stdout(&out);
+    stdout(&out)
+}
+
+#[test]
+fn steps_land_at_their_model_times_at_any_speed() {
+    let log = falling_behind_for_50s();
     let line = |needle: &str| {
         log.lines()
             .find(|l| l.contains(needle))
@@ -116,17 +121,7 @@ fn steps_land_at_their_model_times_at_any_speed() {
 
 #[test]
 fn the_log_tells_the_story_in_verdicts() {
-    let out = backlog(&[
-        "--scenario",
-        "falling-behind",
-        "--headless",
-        "--speed",
-        "20",
-        "--duration",
-        "50s",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = stdout(&out);
+    let log = falling_behind_for_50s();
     let verdicts: Vec<(f64, &str)> = log
         .lines()
         .filter_map(|l| Some((time_of(l)?, l.split_once(" verdict  ")?.1)))
