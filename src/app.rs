@@ -386,32 +386,17 @@ fn secs_to_duration(secs: f64) -> Duration {
 mod tests {
     use super::*;
     use crate::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
-    use crate::engine::snapshot::{Counters, LatencySet, RunState, WorkerActivity, WorkerView};
-    use crate::model::theory::Prediction;
+    use crate::engine::snapshot::{WorkerActivity, WorkerView};
 
     fn snapshot(settings: Settings) -> Arc<Snapshot> {
         Arc::new(Snapshot {
-            state: RunState::Running,
-            now_ns: 0,
-            stats_since_ns: 0,
             settings,
             seed: 1,
             speed: 1.0,
             cores: 4,
-            counters: Counters::default(),
-            max_queue_depth: 0,
-            arrival_rate_per_s: 0.0,
-            throughput_per_s: 0.0,
-            recent_arrival_rate_per_s: 0.0,
-            recent_throughput_per_s: 0.0,
-            mean_queue_len: 0.0,
-            workers: Vec::new(),
-            latency: LatencySet::default(),
-            recent_latency: LatencySet::default(),
             recent_window_ns: 10_000_000_000,
-            series: Vec::new(),
             series_interval_ns: 250_000_000,
-            theory: Prediction::default(),
+            ..Snapshot::default()
         })
     }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 use backlog::engine::event::{DropReason, Trace};
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::work::Outcome;
-use backlog::engine::{Command, Engine, EngineConfig, RunState, Snapshot, available_cores};
+use backlog::engine::{
+    Command, Engine, EngineConfig, InjectFault, RunState, Snapshot, available_cores,
+};
 use backlog::model::theory::erlang_c;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -95,6 +97,10 @@ enum Step {
     Cap(Option<usize>),
     Overflow(Overflow),
     Work(WorkMode),
+    Service(u64),
+    ServiceDist(ServiceDist),
+    Burst(u32),
+    FailRate(f64),
     EndSource,
     Wait(u64),
 }
@@ -116,6 +122,16 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(Step::Cap),
         1 => overflow().prop_map(Step::Overflow),
         1 => work_mode().prop_map(Step::Work),
+        1 => (0u64..3_000).prop_map(Step::Service),
+        1 => prop_oneof![
+            Just(ServiceDist::Fixed),
+            Just(ServiceDist::Exp),
+            Just(ServiceDist::Uniform),
+            Just(ServiceDist::Lognormal)
+        ]
+        .prop_map(Step::ServiceDist),
+        1 => (1u32..50).prop_map(Step::Burst),
+        1 => prop_oneof![Just(0.0), Just(0.3), Just(1.0)].prop_map(Step::FailRate),
         // Rare, so most runs churn for a while before the source ends (and go on churning).
         1 => Just(Step::EndSource),
         3 => (1u64..30).prop_map(Step::Wait),
@@ -166,8 +182,18 @@ fn watch_snapshots(
 /// Runs `steps` against an engine started with `settings`, then ends the source and checks the
 /// invariants: every snapshot conserved, nothing left, no event lost, duplicated or held twice.
 fn churn(settings: Settings, steps: &[Step]) -> Result<(), TestCaseError> {
+    churn_with_fault(settings, steps, None)
+}
+
+/// `churn`, with a test-only fault in the workers (see `InjectFault`).
+fn churn_with_fault(
+    settings: Settings,
+    steps: &[Step],
+    fault: Option<InjectFault>,
+) -> Result<(), TestCaseError> {
     let handle = Engine::start(EngineConfig {
         trace: true,
+        inject_fault: fault,
         ..config(settings)
     })
     .unwrap();
@@ -191,6 +217,10 @@ fn churn(settings: Settings, steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Cap(c) => handle.send(Command::SetQueueCap(c)),
             Step::Overflow(o) => handle.send(Command::SetOverflow(o)),
             Step::Work(w) => handle.send(Command::SetWork(w)),
+            Step::Service(us) => handle.send(Command::SetService(Duration::from_micros(us))),
+            Step::ServiceDist(d) => handle.send(Command::SetServiceDist(d)),
+            Step::Burst(b) => handle.send(Command::SetBurst(b)),
+            Step::FailRate(p) => handle.send(Command::SetFailRate(p)),
             Step::EndSource => handle.send(Command::EndSource),
             Step::Wait(ms) => std::thread::sleep(Duration::from_millis(ms)),
         }
@@ -307,6 +337,38 @@ fn conservation_in_every_work_mode_and_queue_policy() {
                 .unwrap_or_else(|e| panic!("{work} {policy:?}: {e}"));
         }
     }
+}
+
+/// The conservation checks are real: a worker that loses one event in 10,000, or reports one
+/// twice, fails the churn (its snapshots, its end, its trace), in every work mode.
+#[test]
+fn the_churn_catches_a_lost_or_doubled_event() {
+    // A flood of about 40,000 events, so several ids are multiples of 10,000.
+    let script = [
+        Step::Flood {
+            per_s: 1_000_000.0,
+            ms: 40,
+        },
+        Step::Workers(8),
+        Step::Wait(20),
+        Step::EndSource,
+    ];
+    for work in [WorkMode::Sleep, WorkMode::Cpu] {
+        for fault in [
+            InjectFault::LoseOneIn(10_000),
+            InjectFault::StartTwiceOneIn(10_000),
+        ] {
+            let settings = start_settings(work, None, 20, false);
+            let caught =
+                std::panic::catch_unwind(|| churn_with_fault(settings, &script, Some(fault)));
+            assert!(
+                matches!(caught, Err(_) | Ok(Err(_))),
+                "{work} {fault:?} went unnoticed"
+            );
+        }
+    }
+    // And without the fault the same script passes.
+    churn(start_settings(WorkMode::Sleep, None, 20, false), &script).unwrap();
 }
 
 #[test]

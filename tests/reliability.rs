@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use backlog::engine::event::Trace;
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
-use backlog::engine::{Command as EngineCommand, Engine, EngineConfig, RunState};
+use backlog::engine::{Command as EngineCommand, Engine, EngineConfig, InjectFault, RunState};
 
 fn rate(per_s: f64) -> Rate {
     Rate::per_s(per_s).unwrap()
@@ -339,7 +339,7 @@ fn rss_kb() -> u64 {
 /// High rate, a resize every 100 ms, policies switching: counters stay consistent and memory
 /// stays flat. `soak(10 s)` runs in the suite; the minute-long one is `cargo test --release
 /// --test reliability -- --ignored`.
-fn soak(duration: Duration) {
+fn soak(duration: Duration, fault: Option<InjectFault>) {
     let settings = Settings {
         arrival: ArrivalProcess::Poisson,
         rate: rate(200_000.0),
@@ -354,6 +354,7 @@ fn soak(duration: Duration) {
     let handle = Engine::start(EngineConfig {
         settings,
         seed: 11,
+        inject_fault: fault,
         ..EngineConfig::default()
     })
     .unwrap();
@@ -388,12 +389,19 @@ fn soak(duration: Duration) {
     let end = rss_kb();
     let baseline = baseline.unwrap_or(end);
     eprintln!(
-        "soak {duration:?}: {} events, {} dropped, peak RSS {} MB, RSS after 2 s {} MB, at the end {} MB",
+        "soak {duration:?}: {} events ({:.0}/s), {} dropped, peak RSS {} MB, RSS after 2 s {} MB, at the end {} MB",
         last.counters.generated,
+        last.arrival_rate_per_s,
         last.counters.dropped,
         peak / 1024,
         baseline / 1024,
         end / 1024
+    );
+    // The soak is at the rate it says: a source that fell behind would make it a gentler test.
+    assert!(
+        last.arrival_rate_per_s >= 0.8 * 200_000.0,
+        "the soak ran at only {:.0} events/s",
+        last.arrival_rate_per_s
     );
     // Bounded histories: memory after warm-up grows by less than 8 MB whatever the length.
     assert!(
@@ -404,13 +412,26 @@ fn soak(duration: Duration) {
 
 #[test]
 fn soak_short() {
-    soak(Duration::from_secs(8));
+    soak(Duration::from_secs(8), None);
 }
 
 #[test]
 #[ignore = "a minute long: cargo test --release --test reliability -- --ignored"]
 fn soak_minute() {
-    soak(Duration::from_secs(60));
+    soak(Duration::from_secs(60), None);
+}
+
+/// The soak's checks are real: a worker that loses one event in 10,000, or reports one twice,
+/// fails them.
+#[test]
+fn the_soak_catches_a_lost_or_doubled_event() {
+    for fault in [
+        InjectFault::LoseOneIn(10_000),
+        InjectFault::StartTwiceOneIn(10_000),
+    ] {
+        let caught = std::panic::catch_unwind(|| soak(Duration::from_secs(2), Some(fault)));
+        assert!(caught.is_err(), "{fault:?} went unnoticed");
+    }
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub use snapshot::{RunState, Snapshot};
 use pool::Pool;
 use queue::Admission;
 use shared::Shared;
-use source::{EventSource, Generator, SourceIo};
+use source::{EventSource, Generator, Pacing, SourceIo};
 use stats::{Aggregator, Msg, Stats};
 
 /// How a run is set up; `settings` can change later through commands, the rest cannot.
@@ -55,6 +55,28 @@ pub struct EngineConfig {
     /// report it and restore the terminal (the binary sets it from `BACKLOG_TEST_PANIC`).
     #[doc(hidden)]
     pub inject_panic: Option<InjectPanic>,
+    /// Test only: make the workers lose or double an event now and then, to prove that the
+    /// conservation checks catch it.
+    #[doc(hidden)]
+    pub inject_fault: Option<InjectFault>,
+}
+
+/// A test-only fault in the workers, for every event whose id is a multiple of N.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InjectFault {
+    /// The worker takes the event from the queue and drops it: never worked, never reported.
+    LoseOneIn(u64),
+    /// The worker does the event's work and reports it twice.
+    StartTwiceOneIn(u64),
+}
+
+impl InjectFault {
+    pub fn one_in(self) -> u64 {
+        match self {
+            InjectFault::LoseOneIn(n) | InjectFault::StartTwiceOneIn(n) => n.max(1),
+        }
+    }
 }
 
 /// Where a test-only injected panic happens, about half a second into the run.
@@ -79,6 +101,7 @@ impl Default for EngineConfig {
             recent_window: Duration::from_secs(10),
             cores: available_cores(),
             inject_panic: None,
+            inject_fault: None,
         }
     }
 }
@@ -124,6 +147,7 @@ impl Engine {
             msg_tx.clone(),
             Arc::clone(&shared),
             config.inject_panic == Some(InjectPanic::Worker),
+            config.inject_fault,
         );
         let stats = Stats::new(
             settings.max_workers,
@@ -142,6 +166,7 @@ impl Engine {
             shared: Arc::clone(&shared),
             settings: settings_rx,
             admission: Admission::new(Arc::clone(&shared), queue_tx, queue_rx, trace_tx.clone()),
+            pacing: Pacing::new(Arc::clone(&shared)),
             max_events: config.max_events,
             duration_ns: config.duration.map(clock::saturating_ns),
         };

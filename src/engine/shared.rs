@@ -1,13 +1,20 @@
 //! State shared by the source, the pool and the aggregator: the clock, the source's counters, the flags.
 
 use std::any::Any;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use hdrhistogram::Histogram;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
 use super::clock::Clock;
 use super::pool::Bench;
+use super::snapshot::LatencySummary;
+use super::stats::{new_histogram, summarise};
+
+/// Source lateness needs no finer than 1%.
+pub(crate) const LATENESS_SIGFIG: u8 = 2;
 use super::work::{Plan, PlanCell};
 
 pub(crate) struct Shared {
@@ -43,6 +50,8 @@ pub(crate) struct Shared {
     pub bench: Bench,
     /// Why the engine stopped by itself: a panic in one of its threads (a bug); the first wins.
     pub fault: OnceLock<String>,
+    /// How late the source let events in after they were due (see `source::Pacing`).
+    source_lateness: Mutex<Histogram<u64>>,
 }
 
 impl Shared {
@@ -64,6 +73,7 @@ impl Shared {
             doorbell_watched: AtomicBool::new(false),
             bench: Bench::default(),
             fault: OnceLock::new(),
+            source_lateness: Mutex::new(new_histogram(LATENESS_SIGFIG)),
         }
     }
 
@@ -95,6 +105,24 @@ impl Shared {
     /// Whether the source should create no more events: stopped, or asked to end.
     pub fn source_should_end(&self) -> bool {
         self.stop.load(Ordering::Relaxed) || self.end_requested.load(Ordering::Relaxed)
+    }
+
+    /// Adds a source's lateness samples to the run's.
+    pub fn add_lateness(&self, samples: &Histogram<u64>) {
+        let mut lateness = self
+            .source_lateness
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        lateness.add(samples).ok();
+    }
+
+    /// The run's source lateness so far, summarised.
+    pub fn lateness(&self) -> LatencySummary {
+        let lateness = self
+            .source_lateness
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        summarise(&lateness)
     }
 
     /// Called by a worker after taking an event: wakes a source waiting for room.

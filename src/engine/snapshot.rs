@@ -222,6 +222,9 @@ pub struct Snapshot {
     pub series: Vec<SeriesPoint>,
     pub series_interval_ns: u64,
     pub theory: Prediction,
+    /// How late the source let events into the queue after they were due (pacing), ns, over
+    /// the whole run; measured when the source wakes to emit what is due.
+    pub source_lateness: LatencySummary,
 }
 
 impl Snapshot {

@@ -25,6 +25,7 @@ mod worker;
 
 pub(crate) use doorbell::Bench;
 
+use super::InjectFault;
 use super::error::EngineError;
 use super::event::{Event, Report};
 use super::shared::Shared;
@@ -42,6 +43,8 @@ pub(crate) struct Pool {
     shared: Arc<Shared>,
     /// Test only: worker 1's loop panics half a second in (see `InjectPanic`).
     inject_panic: bool,
+    /// Test only: events lost or started twice (see `InjectFault`).
+    inject_fault: Option<InjectFault>,
 }
 
 impl Pool {
@@ -51,6 +54,7 @@ impl Pool {
         reports: Sender<Msg>,
         shared: Arc<Shared>,
         inject_panic: bool,
+        inject_fault: Option<InjectFault>,
     ) -> Arc<Self> {
         let slots = (0..max_workers).map(|_| AtomicBool::new(false)).collect();
         Arc::new(Self {
@@ -60,6 +64,7 @@ impl Pool {
             reports,
             shared,
             inject_panic,
+            inject_fault,
         })
     }
 
@@ -114,7 +119,8 @@ impl Pool {
                             worker: id as u32,
                             at_ns: pool.shared.clock.now_ns(),
                         };
-                        let _ = pool.reports.send(Msg::Reports(vec![down]));
+                        let reports = vec![down];
+                        let _ = pool.reports.send(Msg::Reports { taken: 0, reports });
                     }
                 });
             }

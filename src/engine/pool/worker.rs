@@ -8,6 +8,7 @@ use flume::{RecvTimeoutError, Sender, TryRecvError};
 
 use super::Pool;
 use super::doorbell::DoorbellWatch;
+use crate::engine::InjectFault;
 use crate::engine::event::{Event, Report};
 use crate::engine::shared::Shared;
 use crate::engine::stats::{INJECTED_PANIC_AFTER, Msg};
@@ -75,13 +76,27 @@ impl Pool {
             // calling for help, reporting) is its own overhead, part of the service time.
             let plan = plans.current(&self.shared.plan);
             let job = take(&self.shared, &event, plan);
+            outbox.took();
             self.shared.made_room();
             self.call_help();
-            self.process(worker, &job, plan, &mut outbox);
+            match self.injected_fault(event.id) {
+                None => self.process(worker, &job, plan, &mut outbox),
+                // Test only: the event is taken and never reported, or reported twice.
+                Some(InjectFault::LoseOneIn(_)) => {}
+                Some(InjectFault::StartTwiceOneIn(_)) => {
+                    self.process(worker, &job, plan, &mut outbox);
+                    self.process(worker, &job, plan, &mut outbox);
+                }
+            }
             just_worked = true;
         }
         // If this was the watcher, another idle worker must take over.
         self.call_help();
+    }
+
+    /// Test only: the fault to inject for this event, if any (see `InjectFault`).
+    fn injected_fault(&self, id: u64) -> Option<InjectFault> {
+        self.inject_fault.filter(|fault| id % fault.one_in() == 0)
     }
 
     /// Waits for the next event. A worker that blocks needs a thread wake-up (tens of µs, all of
@@ -232,6 +247,9 @@ fn take<'a>(shared: &Shared, event: &'a Event, plan: &work::Plan) -> Job<'a> {
 pub(super) struct Outbox<'a> {
     reports: &'a Sender<Msg>,
     batch: Vec<Report>,
+    /// Events taken from the queue since the last flush: counted apart from the reports, so
+    /// the aggregator can tell a lost or doubled event from a delayed one.
+    taken: u64,
     last_flush: Instant,
 }
 
@@ -240,8 +258,18 @@ impl<'a> Outbox<'a> {
         Self {
             reports,
             batch: Vec::with_capacity(BATCH),
+            taken: 0,
             last_flush: Instant::now(),
         }
+    }
+
+    /// This worker took an event from the queue.
+    fn took(&mut self) {
+        self.taken += 1;
+    }
+
+    fn is_empty(&self) -> bool {
+        self.batch.is_empty() && self.taken == 0
     }
 
     pub(super) fn push(&mut self, report: Report) {
@@ -250,17 +278,18 @@ impl<'a> Outbox<'a> {
 
     pub(super) fn flush(&mut self) {
         self.last_flush = Instant::now();
-        if !self.batch.is_empty() {
-            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+        if !self.is_empty() {
+            let reports = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            let taken = std::mem::take(&mut self.taken);
             // The aggregator outlives the pool; if it is gone the run is over anyway.
-            let _ = self.reports.send(Msg::Reports(full));
+            let _ = self.reports.send(Msg::Reports { taken, reports });
         }
     }
 
     /// Flushes when the batch is full or has waited `FLUSH_EVERY`.
     fn flush_if_due(&mut self) {
         if self.batch.len() >= BATCH
-            || (!self.batch.is_empty() && self.last_flush.elapsed() >= FLUSH_EVERY)
+            || (!self.is_empty() && self.last_flush.elapsed() >= FLUSH_EVERY)
         {
             self.flush();
         }
@@ -268,7 +297,7 @@ impl<'a> Outbox<'a> {
 
     /// How long an idle worker may block for the next event before its reports are due.
     fn idle_wait(&self) -> Duration {
-        if self.batch.is_empty() {
+        if self.is_empty() {
             IDLE_POLL
         } else {
             FLUSH_EVERY

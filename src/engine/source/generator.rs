@@ -195,6 +195,7 @@ impl Emitter {
             if !self.settings.paused && self.emit_due(until).await {
                 break;
             }
+            self.io.pacing.publish_if_due();
             if self.io.duration_ns.is_some_and(|end| now >= end) {
                 break;
             }
@@ -273,6 +274,8 @@ impl Emitter {
     /// Emits every event due by `now`. Returns true when the event limit is reached.
     async fn emit_due(&mut self, now: u64) -> bool {
         let max_events = self.io.max_events;
+        // Lateness is measured once per wake (a clock read per event would cost the hot path).
+        let woke_ns = self.io.shared.clock.now_ns();
         let mut emitted = 0;
         while self.schedule.next_due_ns() <= now {
             if max_events.is_some_and(|max| self.next_id > max) {
@@ -282,6 +285,7 @@ impl Emitter {
                 return false;
             }
             let event = self.next_event();
+            self.io.pacing.record(event.arrival_ns, woke_ns);
             if self.schedule.next_due_ns() > now {
                 // The last of the events due now: before it goes out, so the worker that takes
                 // it already sees when the next one is due.

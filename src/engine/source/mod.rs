@@ -7,14 +7,17 @@ pub mod generator;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use flume::Sender;
+use hdrhistogram::Histogram;
 use tokio::sync::watch;
 
 use super::event::Trace;
 use super::queue::Admission;
 use super::settings::Settings;
-use super::shared::Shared;
+use super::shared::{LATENESS_SIGFIG, Shared};
+use super::stats::new_histogram;
 
 pub use generator::Generator;
 
@@ -32,6 +35,7 @@ pub struct SourceIo {
     pub(crate) shared: Arc<Shared>,
     pub(crate) settings: watch::Receiver<Settings>,
     pub(crate) admission: Admission,
+    pub pacing: Pacing,
     /// The source stops after this many events.
     pub max_events: Option<u64>,
     /// The source stops at this model time, ns.
@@ -42,6 +46,54 @@ impl SourceIo {
     /// Whether the source should create no more events: stopped, or asked to end.
     pub fn should_end(&self) -> bool {
         self.shared.source_should_end()
+    }
+}
+
+/// How late a source lets events in after they were due: recorded in a histogram of its own
+/// and added to the run's every `PUBLISH_EVERY`, so the hot path takes no lock.
+pub struct Pacing {
+    shared: Arc<Shared>,
+    samples: Histogram<u64>,
+    published: Instant,
+}
+
+/// How often a source's lateness samples reach the run's figures.
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+
+impl Pacing {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            samples: new_histogram(LATENESS_SIGFIG),
+            published: Instant::now(),
+        }
+    }
+
+    /// An event due at `due_ns` goes in at `now_ns` (model time).
+    pub fn record(&mut self, due_ns: u64, now_ns: u64) {
+        self.samples
+            .saturating_record(now_ns.saturating_sub(due_ns));
+    }
+
+    /// Hands the samples over when they are due; call once per wake, not per event.
+    pub fn publish_if_due(&mut self) {
+        if self.published.elapsed() >= PUBLISH_EVERY {
+            self.publish();
+        }
+    }
+
+    fn publish(&mut self) {
+        self.published = Instant::now();
+        if !self.samples.is_empty() {
+            self.shared.add_lateness(&self.samples);
+            self.samples.reset();
+        }
+    }
+}
+
+impl Drop for Pacing {
+    fn drop(&mut self) {
+        self.publish();
     }
 }
 

@@ -130,7 +130,7 @@ impl Aggregator {
                 panic!("injected panic in the statistics thread (BACKLOG_TEST_PANIC=engine)");
             }
             match self.messages.recv_deadline(next_publish) {
-                Ok(Msg::Reports(batch)) => batch.into_iter().for_each(|r| self.stats.apply(r)),
+                Ok(Msg::Reports { taken, reports }) => self.stats.apply_batch(taken, reports),
                 Ok(Msg::ResetStats) => {
                     let (now, generated, _) = self.read_source();
                     self.stats.reset(now, generated);
@@ -235,7 +235,8 @@ impl Aggregator {
         let whole = refresh(&mut self.whole_latency, WHOLE_REFRESH, over, || {
             self.stats.whole_latency()
         });
-        let snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
+        let mut snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
+        snapshot.source_lateness = self.shared.lateness();
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }

@@ -12,7 +12,7 @@ const HIST_MAX_NS: u64 = 3_600 * 1_000_000_000;
 pub(super) const WHOLE_SIGFIG: u8 = 3;
 pub(super) const WINDOW_SIGFIG: u8 = 2;
 
-pub(super) fn new_histogram(sigfig: u8) -> Histogram<u64> {
+pub(crate) fn new_histogram(sigfig: u8) -> Histogram<u64> {
     let mut h = Histogram::new_with_bounds(1, HIST_MAX_NS, sigfig)
         .expect("static histogram bounds are valid");
     h.auto(true);

@@ -15,17 +15,24 @@ use flume::Sender;
 use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, RunState, SeriesPoint, Snapshot, WorkerActivity, WorkerView,
+    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
 use crate::model::theory::{self, TheoryInput};
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 
+pub(crate) use histogram::new_histogram;
 pub use histogram::summarise;
 
 /// What reaches the aggregator.
 pub(crate) enum Msg {
-    Reports(Vec<Report>),
+    /// A worker's batch: how many events it took from the queue since its last batch, and
+    /// its reports (each event taken has its `Started` or `Done` in this batch or an earlier one).
+    Reports {
+        taken: u64,
+        reports: Vec<Report>,
+    },
     ResetStats,
 }
 
@@ -49,7 +56,8 @@ pub const SERIES_LEN: usize = 2400;
 
 /// All statistics. Owned by the aggregator thread; tests and benchmarks drive it directly.
 pub struct Stats {
-    started: u64,
+    /// Events the workers say they took from the queue (counted by them, apart from reports).
+    taken: u64,
     completed: u64,
     failed: u64,
     workers: Vec<WorkerStats>,
@@ -77,7 +85,7 @@ pub struct Stats {
 impl Stats {
     pub fn new(max_workers: usize, window_ns: u64, trace: Option<Sender<Trace>>) -> Self {
         Self {
-            started: 0,
+            taken: 0,
             completed: 0,
             failed: 0,
             workers: vec![WorkerStats::default(); max_workers],
@@ -102,6 +110,12 @@ impl Stats {
     fn record(&mut self, kind: LatencyKind, ns: u64) {
         self.whole.record(kind, ns);
         self.window_now.record(kind, ns);
+    }
+
+    /// Applies one worker's batch: the events it took, then its reports.
+    pub fn apply_batch(&mut self, taken: u64, reports: Vec<Report>) {
+        self.taken += taken;
+        reports.into_iter().for_each(|r| self.apply(r));
     }
 
     pub fn apply(&mut self, report: Report) {
@@ -143,7 +157,6 @@ impl Stats {
     }
 
     fn start(&mut self, worker: u32, event: EventMeta, at_ns: u64) {
-        self.started += 1;
         self.record(
             LatencyKind::QueueWait,
             at_ns.saturating_sub(event.arrival_ns),
@@ -257,14 +270,18 @@ impl Stats {
         });
     }
 
+    /// The counts, each from what happened, so that their sum is a check, not an identity:
+    /// queued is what the source let in (generated − dropped) less what the workers say they
+    /// took; in flight is the workers holding an event now; completed and failed come from the
+    /// reports. An event a worker took and lost, or reported twice, breaks the sum.
     pub fn counters(&self, generated: u64, dropped: u64) -> Counters {
-        let in_flight = self.started - self.completed - self.failed;
+        let in_flight = self.workers.iter().filter(|w| w.current.is_some()).count() as u64;
         Counters {
             generated,
             completed: self.completed,
             failed: self.failed,
             dropped,
-            queued: generated.saturating_sub(dropped + self.started),
+            queued: generated.saturating_sub(dropped).saturating_sub(self.taken),
             in_flight,
         }
     }
@@ -390,6 +407,8 @@ impl Stats {
             series: self.series.iter().copied().collect(),
             series_interval_ns: view.series_interval_ns,
             theory: theory::predict(&theory_input),
+            // The aggregator adds the source's (see `Shared::lateness`).
+            source_lateness: LatencySummary::default(),
         }
     }
 }
