@@ -374,6 +374,29 @@ mod tests {
         );
     }
 
+    /// The count in a window of T is Poisson(lambda T): over many seeds its variance is its mean.
+    #[test]
+    fn poisson_counts_have_the_poisson_distribution() {
+        let (rate, window_ns, seeds) = (100.0, 1_000_000_000, 2_000u64);
+        let counts: Vec<f64> = (0..seeds)
+            .map(|seed| {
+                let mut rng = stream_rng(seed, ARRIVAL_STREAM);
+                let mut s = ArrivalSchedule::new(ArrivalProcess::Poisson, rate, 1, 0, &mut rng);
+                let mut n = 0;
+                while s.next_due_ns() <= window_ns {
+                    n += 1;
+                    s.advance(&mut rng);
+                }
+                n as f64
+            })
+            .collect();
+        let mean = counts.iter().sum::<f64>() / seeds as f64;
+        let var = counts.iter().map(|c| (c - mean).powi(2)).sum::<f64>() / (seeds - 1) as f64;
+        // lambda T = 100: the mean's standard error is 0.22, the variance's about 3.2.
+        assert!((mean - 100.0).abs() < 1.0, "mean {mean}");
+        assert!((var / mean - 1.0).abs() < 0.12, "dispersion {}", var / mean);
+    }
+
     #[test]
     fn same_seed_same_arrivals_different_seed_different() {
         let a = due_times(ArrivalProcess::Poisson, 5.0, 1, 50, 7);
