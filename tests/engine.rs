@@ -191,6 +191,8 @@ fn churn_with_fault(
     steps: &[Step],
     fault: Option<InjectFault>,
 ) -> Result<(), TestCaseError> {
+    // Floods and cpu work take both cores: never beside the timed tests.
+    let _serial = timing();
     let handle = Engine::start(EngineConfig {
         trace: true,
         inject_fault: fault,
