@@ -134,10 +134,6 @@ impl Generator {
 }
 
 impl EventSource for Generator {
-    fn kind(&self) -> &'static str {
-        "generator"
-    }
-
     fn run(self: Box<Self>, io: SourceIo) {
         // A tokio runtime of this thread's own, so precise waits near a due time block nothing else.
         match tokio::runtime::Builder::new_current_thread()

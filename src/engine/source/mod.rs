@@ -23,9 +23,6 @@ pub use generator::Generator;
 
 /// A kind of event source.
 pub trait EventSource: Send + 'static {
-    /// Its kind, for the faces ("generator").
-    fn kind(&self) -> &'static str;
-
     /// Creates events until it ends or `io.should_end()`; blocks its thread meanwhile.
     fn run(self: Box<Self>, io: SourceIo);
 }

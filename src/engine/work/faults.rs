@@ -27,13 +27,6 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub fn none() -> Self {
-        Self {
-            fail_rate: 0.0,
-            seed: 0,
-        }
-    }
-
     /// The fate of event `id`: a uniform draw from a hash of the seed and the id.
     pub fn fate(&self, id: u64) -> Fate {
         if self.fail_rate <= 0.0 {
