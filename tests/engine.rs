@@ -725,30 +725,72 @@ fn a_blocking_bounded_queue_never_exceeds_its_cap_and_loses_nothing() {
     );
 }
 
+/// Each event's (scheduled arrival, demand) by id, from a finished run's trace.
+fn arrivals_and_demands(seed: u64, workers: usize) -> Vec<(u64, u64)> {
+    const EVENTS: u64 = 300;
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: rate(2_000.0),
+        service: Duration::from_micros(200),
+        service_dist: ServiceDist::Lognormal,
+        workers,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        seed,
+        trace: true,
+        max_events: Some(EVENTS),
+        ..config(settings)
+    })
+    .unwrap();
+    let trace = handle.trace().unwrap();
+    let last = handle.wait(Duration::from_secs(30));
+    assert_eq!(last.state, RunState::Finished);
+    assert_eq!(last.counters.completed, EVENTS);
+    let (mut arrivals, mut demands) = (HashMap::new(), HashMap::new());
+    for t in trace.try_iter() {
+        match t {
+            // An unbounded queue: every event enters at its scheduled arrival.
+            Trace::Submitted { id, at_ns, .. } => {
+                arrivals.insert(id, at_ns);
+            }
+            Trace::Started { id, demand_ns, .. } => {
+                demands.insert(id, demand_ns);
+            }
+            _ => {}
+        }
+    }
+    (1..=EVENTS)
+        .map(|id| (arrivals[&id], demands[&id]))
+        .collect()
+}
+
+/// The seed alone decides what each event asks for: one worker or six, event k arrives at the
+/// same time with the same demand; another seed draws other demands.
 #[test]
 fn same_seed_same_demands_whatever_the_workers() {
-    let demands = |workers: usize| {
-        let settings = Settings {
-            arrival: ArrivalProcess::Poisson,
-            rate: rate(2_000.0),
-            service: Duration::from_micros(200),
-            service_dist: ServiceDist::Lognormal,
-            workers,
-            ..Settings::default()
-        };
-        let handle = Engine::start(EngineConfig {
-            max_events: Some(300),
-            ..config(settings)
-        })
-        .unwrap();
-        let last = handle.wait(Duration::from_secs(30));
-        assert_eq!(last.state, RunState::Finished);
-        assert_eq!(last.counters.completed, 300);
-        last.now_ns
+    let one = arrivals_and_demands(7, 1);
+    let six = arrivals_and_demands(7, 6);
+    if let Some(k) = (0..one.len()).find(|&k| one[k] != six[k]) {
+        panic!(
+            "event {}: (arrival, demand) {:?} with 1 worker, {:?} with 6",
+            k + 1,
+            one[k],
+            six[k]
+        );
+    }
+    // The demands are drawn (lognormal), not one value for all.
+    let distinct: std::collections::HashSet<u64> = one.iter().map(|&(_, d)| d).collect();
+    assert!(distinct.len() > 290, "{} distinct demands", distinct.len());
+    let other = arrivals_and_demands(8, 6);
+    let differ = |pick: fn(&(u64, u64)) -> u64| {
+        one.iter()
+            .zip(&other)
+            .filter(|(a, b)| pick(a) != pick(b))
+            .count()
     };
-    // Arrival times depend on the seed only: the last arrival (and so the run length) barely moves.
-    let (a, b) = (demands(1), demands(6));
-    assert!((a as f64 / b as f64 - 1.0).abs() < 0.2, "{a} vs {b}");
+    assert!(differ(|e| e.1) > 290, "seed 8 kept {} demands of seed 7", 300 - differ(|e| e.1));
+    assert!(differ(|e| e.0) > 290, "seed 8 kept {} arrivals of seed 7", 300 - differ(|e| e.0));
 }
 
 #[test]
