@@ -822,3 +822,230 @@ fn a_snapshot_is_written_and_read_back_whole() {
     assert_eq!(empty.state, RunState::Running);
     assert!(empty.counters.conserved());
 }
+
+/// Settings for the queue tests below: one worker takes the first event and holds it for 10 s,
+/// so from then on only the source moves the queue and the trace tells its depth exactly.
+fn one_stuck_worker(rate_per_s: f64, cap: Option<usize>, overflow: Overflow) -> Settings {
+    Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(rate_per_s),
+        service: Duration::from_secs(10),
+        service_dist: ServiceDist::Fixed,
+        work: WorkMode::Sleep,
+        workers: 1,
+        queue_cap: cap,
+        overflow,
+        ..Settings::default()
+    }
+}
+
+/// drop-old evicts the oldest queued event: replaying the queue from the trace (FIFO, the
+/// source's records in their order), each evicted id is the one at its front.
+#[test]
+fn drop_old_evicts_the_oldest_queued_event() {
+    let handle = Engine::start(EngineConfig {
+        trace: true,
+        max_events: Some(300),
+        ..config(one_stuck_worker(1_000.0, Some(5), Overflow::DropOld))
+    })
+    .unwrap();
+    let trace = handle.trace().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut records = Vec::new();
+    while let Ok(t) = trace.recv_deadline(deadline) {
+        records.push(t);
+        if matches!(t, Trace::SourceEnded { .. }) {
+            break;
+        }
+    }
+    assert!(
+        matches!(records.last(), Some(Trace::SourceEnded { .. })),
+        "the source did not end"
+    );
+    handle.send(Command::Stop);
+    handle.wait(Duration::from_secs(10));
+    records.extend(trace.try_iter());
+    let started: std::collections::HashSet<u64> = records
+        .iter()
+        .filter_map(|t| match *t {
+            Trace::Started { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started.len(), 1, "the worker took {started:?}");
+    let mut queue = std::collections::VecDeque::new();
+    let mut evictions = 0;
+    for t in &records {
+        match *t {
+            Trace::Submitted { id, .. } => queue.push_back(id),
+            Trace::Dropped {
+                id,
+                reason: DropReason::Evicted,
+                ..
+            } => {
+                // The one event the worker took left from the front, at some point before.
+                while queue.front().is_some_and(|f| *f != id && started.contains(f)) {
+                    queue.pop_front();
+                }
+                assert_eq!(
+                    queue.front(),
+                    Some(&id),
+                    "evicted event {id}, but the oldest queued was {:?} (queue {queue:?})",
+                    queue.front()
+                );
+                queue.pop_front();
+                evictions += 1;
+            }
+            Trace::Dropped { id, reason, .. } => panic!("event {id} dropped as {reason:?}"),
+            _ => {}
+        }
+    }
+    assert!(evictions >= 280, "{evictions} evictions");
+}
+
+/// A bounded queue's cap holds at every admission, not only at the sampled depths, and when
+/// the cap changes: from unbounded back to a cap, from a large cap to a small one (the source
+/// must not admit on room it counted under the old cap), from a small one to a larger one.
+/// The queue's depth is replayed from the trace: the source's records are in their true order,
+/// and the only event a worker takes is the first.
+#[test]
+fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
+    /// Within this (model time) of a change, either cap may still apply: the source reads the
+    /// settings between wakes (every 0.5 ms here).
+    const GRACE_NS: u64 = 50_000_000;
+    let _serial = timing();
+    for overflow in [Overflow::Block, Overflow::DropNew, Overflow::DropOld] {
+        let handle = Engine::start(EngineConfig {
+            trace: true,
+            ..config(one_stuck_worker(2_000.0, Some(1_000), overflow))
+        })
+        .unwrap();
+        let trace = handle.trace().unwrap();
+        // (model ns from when it may apply, cap), in order.
+        let mut caps: Vec<(u64, Option<usize>)> = vec![(0, Some(1_000))];
+        let mut change = |cap: Option<usize>, then_ms: u64| {
+            caps.push((handle.now_ns(), cap));
+            handle.send(Command::SetQueueCap(cap));
+            std::thread::sleep(Duration::from_millis(then_ms));
+        };
+        // About 200 events in a queue capped at 1000, then 100 more unbounded, then a cap of
+        // 10 (block waits from here on), then room up to 400.
+        std::thread::sleep(Duration::from_millis(100));
+        change(None, 50);
+        change(Some(10), 150);
+        if overflow != Overflow::Block {
+            change(Some(400), 150);
+        }
+        // A stop hands the event a blocked source holds to the queue (so that it is counted):
+        // from here on the cap is not the question.
+        let stop_ns = handle.now_ns();
+        handle.send(Command::Stop);
+        handle.wait(Duration::from_secs(10));
+        let records: Vec<Trace> = trace.try_iter().collect();
+        let started = records
+            .iter()
+            .filter(|t| matches!(t, Trace::Started { .. }))
+            .count();
+        assert_eq!(started, 1, "{overflow}: {started} events taken");
+        // The caps that may apply to an offer at `at_ns`: the latest, and the one before it
+        // within the grace.
+        let allowed = |at_ns: u64| -> Option<usize> {
+            let i = caps.iter().rposition(|(from, _)| *from <= at_ns).unwrap();
+            let mut cap = caps[i].1;
+            if i > 0 && at_ns < caps[i].0 + GRACE_NS {
+                cap = match (cap, caps[i - 1].1) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+            }
+            cap
+        };
+        // Counting the worker's one event as taken from the start: never more than the true
+        // depth, so a depth over the cap here is over it in the queue.
+        let mut depth: i64 = -1;
+        let mut checked = [0u32; 4];
+        let source: Vec<&Trace> = records
+            .iter()
+            .filter(|t| matches!(t, Trace::Submitted { .. } | Trace::Dropped { .. }))
+            .collect();
+        let mut i = 0;
+        while i < source.len() {
+            let (id, at_ns) = match *source[i] {
+                Trace::Submitted { id, at_ns, .. } => (id, at_ns),
+                Trace::Dropped {
+                    id,
+                    reason: DropReason::Evicted,
+                    ..
+                } => {
+                    depth -= 1;
+                    i += 1;
+                    // Eviction makes room for the offer that follows it: check that one.
+                    assert!(
+                        matches!(source.get(i), Some(Trace::Submitted { .. })),
+                        "{overflow}: eviction of {id} not followed by an offer"
+                    );
+                    let Trace::Submitted { id, at_ns, .. } = *source[i] else {
+                        unreachable!()
+                    };
+                    let before = depth + 1;
+                    depth += 1;
+                    check_depth(overflow, id, at_ns, depth, before, allowed(at_ns), stop_ns);
+                    checked[phase(&caps, at_ns)] += 1;
+                    i += 1;
+                    continue;
+                }
+                Trace::Dropped { id, .. } => panic!("{overflow}: drop of {id} with no offer"),
+                _ => unreachable!(),
+            };
+            i += 1;
+            // drop-new traces the offer, then the drop.
+            if let Some(Trace::Dropped {
+                id: dropped,
+                reason: DropReason::QueueFull,
+                ..
+            }) = source.get(i)
+            {
+                assert_eq!(*dropped, id, "{overflow}: dropped another event than offered");
+                i += 1;
+                checked[phase(&caps, at_ns)] += 1;
+                continue;
+            }
+            let before = depth;
+            depth += 1;
+            check_depth(overflow, id, at_ns, depth, before, allowed(at_ns), stop_ns);
+            checked[phase(&caps, at_ns)] += 1;
+        }
+        // Every phase offered events to check (block waits for good once the cap is 10).
+        let phases = if overflow == Overflow::Block { 2 } else { 4 };
+        for (p, n) in checked.iter().enumerate().take(phases) {
+            assert!(*n >= 50, "{overflow}: phase {}: {n} offers: {checked:?}", p + 1);
+        }
+    }
+}
+
+/// Which cap change an offer at `at_ns` came after (0: the starting cap).
+fn phase(caps: &[(u64, Option<usize>)], at_ns: u64) -> usize {
+    caps.iter().rposition(|(from, _)| *from <= at_ns).unwrap()
+}
+
+/// An offer may leave the queue deeper than before only within the cap.
+fn check_depth(
+    overflow: Overflow,
+    id: u64,
+    at_ns: u64,
+    depth: i64,
+    before: i64,
+    cap: Option<usize>,
+    stop_ns: u64,
+) {
+    if at_ns >= stop_ns {
+        return;
+    }
+    if let Some(cap) = cap {
+        assert!(
+            depth <= before.max(cap as i64),
+            "{overflow}: event {id} at {:.3}s left {depth} queued (from {before}), cap {cap}",
+            at_ns as f64 / 1e9
+        );
+    }
+}
