@@ -566,6 +566,7 @@ mod tests {
             worker: 1,
             id: 1,
             at_ns: 20,
+            demand_ns: 0,
         });
         r.push(Trace::Submitted {
             id: 1,
@@ -588,7 +589,8 @@ mod tests {
                 Trace::Started {
                     worker: 1,
                     id: 1,
-                    at_ns: 20
+                    at_ns: 20,
+                    demand_ns: 0
                 }
             ]
         );
@@ -617,7 +619,8 @@ mod tests {
             LogLine(&Trace::Started {
                 worker: 3,
                 id: 1,
-                at_ns: 1_000_000_000
+                at_ns: 1_000_000_000,
+                demand_ns: 5_000_000_000
             })
             .to_string(),
             "1.000s worker 3 started event 1"

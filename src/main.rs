@@ -218,9 +218,11 @@ async fn run_headless(
     })?;
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
     options.notes = Some(notes_rx);
+    // Each step is logged at the model time it was applied (just now), not at its schedule.
     let on_step = |step: &Step| {
-        for line in scenario::log_lines(step) {
-            let _ = notes_tx.send((step.at_ns, line));
+        let applied_ns = handle.now_ns();
+        for line in scenario::log_lines(step, applied_ns) {
+            let _ = notes_tx.send((applied_ns, line));
         }
     };
     let face = headless::run(&handle, options, signals);

@@ -48,7 +48,7 @@ fn check_scenario(s: &Scenario) -> Result<(), TestCaseError> {
     prop_assert!(s.end.events.is_none_or(|n| n > 0));
     prop_assert!(!s.description.contains('\n'));
     for step in &s.steps {
-        for line in scenario::log_lines(step) {
+        for line in scenario::log_lines(step, step.at_ns) {
             prop_assert!(!line.contains('\n'), "{line:?}");
         }
     }

@@ -36,8 +36,17 @@ fn time_of(line: &str) -> Option<f64> {
 /// The scenarios run at this speed in tests: 80 s of model time plays in 2 s.
 const TEST_SPEED: &str = "40";
 
+/// Runs that check model times (a few ms of wall time at --speed 20) take turns: two at once on
+/// two cores would measure each other.
+static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timing() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn every_bundled_scenario_plays_headless_to_its_end() {
+    let _serial = timing();
     // Played in parallel: together they take about as long as the longest.
     let runs: Vec<_> = BUNDLED
         .iter()
@@ -84,39 +93,81 @@ fn every_bundled_scenario_plays_headless_to_its_end() {
     }
 }
 
-/// The log of `falling-behind` played 20 times faster, cut at 50 s.
-fn falling_behind_for_50s() -> String {
-    let out = backlog(&[
-        "--scenario",
-        "falling-behind",
-        "--headless",
-        "--speed",
-        "20",
-        "--duration",
-        "50s",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    stdout(&out)
+/// The log of `falling-behind` played 20 times faster, cut at 50 s (played once, for every test
+/// that reads it).
+fn falling_behind_for_50s() -> &'static str {
+    static LOG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let _serial = timing();
+        let out = backlog(&[
+            "--scenario",
+            "falling-behind",
+            "--headless",
+            "--speed",
+            "20",
+            "--duration",
+            "50s",
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    })
 }
+
+/// The first line of `log` containing `needle`, comments aside.
+fn line_with<'a>(log: &'a str, needle: &str) -> &'a str {
+    log.lines()
+        .find(|l| !l.starts_with('#') && l.contains(needle))
+        .unwrap_or_else(|| panic!("no '{needle}' in:\n{log}"))
+}
+
+/// How late a step or a join may come at --speed 20: 0.5 s of model time is 25 ms of wall time,
+/// a wake-up and a busy core or two. A step played off the snapshots (published every 50 ms,
+/// 1 s of model time here) would often miss it; one played in wall time would miss it by 24 s.
+const LATE_S: f64 = 0.5;
 
 #[test]
 fn steps_land_at_their_model_times_at_any_speed() {
     let log = falling_behind_for_50s();
-    let line = |needle: &str| {
-        log.lines()
-            .find(|l| l.contains(needle))
-            .unwrap_or_else(|| panic!("no '{needle}' in:\n{log}"))
-    };
-    assert!(line("scenario workers 5").starts_with("25.000s "));
-    assert!(line("scenario workers 6").starts_with("45.000s "));
+    let line = |needle: &str| line_with(log, needle);
+    // The log prints when each step was applied: never before its time, soon after it.
+    for (needle, at) in [
+        ("scenario workers 5", 25.0),
+        ("caption  A fifth worker", 25.0),
+        ("scenario workers 6", 45.0),
+        ("caption  A sixth worker", 45.0),
+    ] {
+        let applied = time_of(line(needle)).unwrap();
+        assert!(
+            (at..at + LATE_S).contains(&applied),
+            "'{needle}' applied at {applied}s, due at {at}s:\n{log}"
+        );
+    }
     let joined = time_of(line("worker 5 joined")).unwrap();
     assert!(
-        (25.0..25.5).contains(&joined),
+        (25.0..25.0 + LATE_S).contains(&joined),
         "worker 5 joined at {joined}"
     );
     // --duration (a test-only time limit here) overrides the scenario's end.
     assert!(log.contains("50.000s source   ended"), "{log}");
     assert!(!log.contains("71.000s caption"));
+}
+
+/// The scenario sets 6 workers at 45 s: a sixth joins then (and no seventh).
+#[test]
+fn a_sixth_worker_joins_in_falling_behind() {
+    let log = falling_behind_for_50s();
+    let joined = time_of(line_with(log, "worker 6 joined")).unwrap();
+    assert!(
+        (45.0..45.0 + LATE_S).contains(&joined),
+        "worker 6 joined at {joined}s:\n{log}"
+    );
+    assert!(!log.contains("worker 7 joined"), "{log}");
+    // Workers leave only once the source has ended (at 50 s) and the queue is empty.
+    let left_early = log
+        .lines()
+        .filter(|l| l.contains(" worker ") && l.ends_with(" left"))
+        .find(|l| time_of(l).is_some_and(|t| t < 50.0));
+    assert!(left_early.is_none(), "{left_early:?}:\n{log}");
 }
 
 #[test]
@@ -355,4 +406,172 @@ fn the_documented_example_is_a_valid_scenario() {
     assert_eq!(s.steps.len(), 2);
     assert_eq!(s.steps[1].commands, vec![EngineCommand::SetWorkers(5)]);
     assert_eq!(s.end.at, Some(std::time::Duration::from_secs(80)));
+}
+
+/// Writes a scenario file for one test (the process id keeps parallel runs apart).
+fn scenario_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("backlog-scenario-steps-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Ten events a second, fixed, 10 ms of work each on two workers: nothing waits.
+const STEADY_START: &str = "[start]\narrival = \"fixed\"\nrate = \"10/s\"\nservice = \"10ms\"\nservice_dist = \"fixed\"\nworkers = 2\n";
+
+/// Submitted events whose (scheduled) time is in `from..to` model seconds.
+fn submitted_between(log: &str, from: f64, to: f64) -> usize {
+    log.lines()
+        .filter(|l| l.contains(" source   submitted event "))
+        .filter_map(time_of)
+        .filter(|t| (from..to).contains(t))
+        .count()
+}
+
+#[test]
+fn a_pause_step_stops_the_source_and_a_resume_step_starts_it_again() {
+    let _serial = timing();
+    let path = scenario_file(
+        "pause",
+        &format!(
+            "description = \"pause\"\n{STEADY_START}[[step]]\nat = \"2s\"\npause = true\n[[step]]\nat = \"4s\"\npause = false\n[end]\nat = \"6s\"\n"
+        ),
+    );
+    let out = backlog(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "20",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stdout(&out);
+    let paused = time_of(line_with(&log, "scenario pause")).unwrap();
+    let resumed = time_of(line_with(&log, "scenario resume")).unwrap();
+    assert!((2.0..2.0 + LATE_S).contains(&paused), "paused at {paused}s");
+    assert!((4.0..4.0 + LATE_S).contains(&resumed), "resumed at {resumed}s");
+    // Ten a second before the pause and after the resume (the schedule starts again from the
+    // resume), none while paused.
+    assert_eq!(submitted_between(&log, 0.5, 1.5), 10, "{log}");
+    assert_eq!(submitted_between(&log, paused + 0.15, resumed), 0, "{log}");
+    assert_eq!(submitted_between(&log, resumed + 0.5, resumed + 1.5), 10, "{log}");
+    assert!(log.contains("# finished after"), "{log}");
+}
+
+#[test]
+fn a_reset_stats_step_restarts_the_latencies_and_keeps_the_counts() {
+    let _serial = timing();
+    let path = scenario_file(
+        "reset",
+        &format!(
+            "description = \"reset\"\n{STEADY_START}[[step]]\nat = \"5s\"\nreset_stats = true\n[end]\nat = \"10s\"\n"
+        ),
+    );
+    let out = backlog(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--headless",
+        "--json",
+        "--speed",
+        "20",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // Events at 0.1 s, 0.2 s ... 10 s: all counted.
+    assert_eq!(v["generated"], 100, "{v}");
+    assert_eq!(v["completed"], 100, "{v}");
+    // Measured from the reset at 5 s (a few ms later): the events of the last 5 s.
+    for kind in ["queue_wait", "service", "end_to_end"] {
+        let count = v["latency_ms"][kind]["count"].as_u64().unwrap();
+        assert!((45..=51).contains(&count), "{kind}: {count} measured: {v}");
+    }
+}
+
+/// Replays an asciicast and returns the screen it ends on.
+fn final_screen_of_cast(cast: &str) -> String {
+    let mut lines = cast.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().expect("a header")).unwrap();
+    let size = |key: &str| std::num::NonZeroU16::new(header[key].as_u64().unwrap() as u16).unwrap();
+    let mut screen = vt100::Parser::new(size("height"), size("width"), 0);
+    for line in lines {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        screen.process(event[2].as_str().unwrap().as_bytes());
+    }
+    screen.screen().contents()
+}
+
+/// A step with no caption keeps the banner; one with `caption = ""` hides it. Recorded
+/// offscreen and replayed to the monitor's last screen.
+#[test]
+fn a_step_without_a_caption_keeps_the_banner_and_an_empty_one_hides_it() {
+    let _serial = timing();
+    const CAPTION: &str = "Two workers, steady as she goes";
+    for (last_step, banner_stays) in [("workers = 3", true), ("workers = 3\ncaption = \"\"", false)] {
+        let path = scenario_file(
+            if banner_stays { "keeps" } else { "hides" },
+            &format!(
+                "description = \"captions\"\n{STEADY_START}[[step]]\nat = \"0s\"\ncaption = \"{CAPTION}\"\n[[step]]\nat = \"1s\"\n{last_step}\n[end]\nat = \"2s\"\n"
+            ),
+        );
+        let cast = path.with_extension("cast");
+        let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+            .args([
+                "--scenario",
+                path.to_str().unwrap(),
+                "--speed",
+                "5",
+                "--offscreen",
+                "--size",
+                "100x30",
+                "--record",
+                cast.to_str().unwrap(),
+            ])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let screen = final_screen_of_cast(&std::fs::read_to_string(&cast).unwrap());
+        std::fs::remove_file(&cast).ok();
+        // The second step was played (the header shows its workers) and the run is over.
+        assert!(screen.contains("workers 3 "), "{screen}");
+        assert!(screen.contains("finished"), "{screen}");
+        assert_eq!(
+            screen.contains(CAPTION),
+            banner_stays,
+            "after `{last_step}`:\n{screen}"
+        );
+    }
+}
+
+/// `[end]` with both `at` and `events`: whichever comes first ends the source.
+#[test]
+fn an_end_with_a_time_and_a_count_ends_at_whichever_comes_first() {
+    let _serial = timing();
+    // Ten events a second: 10 events come at 1 s, long before 5 s; 1 s comes long before the
+    // 1000th event.
+    for (end, ends_at_s) in [("at = \"5s\"\nevents = 10", 1.0), ("at = \"1s\"\nevents = 1000", 1.0)] {
+        let path = scenario_file(
+            "end",
+            &format!("description = \"end\"\n{STEADY_START}[end]\n{end}\n"),
+        );
+        let out = backlog(&[
+            "--scenario",
+            path.to_str().unwrap(),
+            "--headless",
+            "--speed",
+            "10",
+        ]);
+        assert!(out.status.success(), "{end}: {}", stderr(&out));
+        let log = stdout(&out);
+        let ended = time_of(line_with(&log, "source   ended")).unwrap();
+        assert!(
+            (ends_at_s..ends_at_s + LATE_S).contains(&ended),
+            "{end}: the source ended at {ended}s:\n{log}"
+        );
+        assert!(
+            log.contains("# finished after") && log.contains(" 10 generated, 10 completed"),
+            "{end}:\n{log}"
+        );
+    }
 }

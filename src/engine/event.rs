@@ -104,10 +104,13 @@ pub enum Trace {
         at_ns: u64,
         reason: DropReason,
     },
+    /// `demand_ns` is the event's service demand as the source drew it (0 where unknown), so a
+    /// trace shows what each event asked of its worker.
     Started {
         worker: u32,
         id: u64,
         at_ns: u64,
+        demand_ns: u64,
     },
     Finished {
         worker: u32,

@@ -21,8 +21,10 @@ pub(crate) struct Admission {
     /// For drop-old: the source takes the oldest event out itself.
     evict: Receiver<Event>,
     trace: Option<Sender<Trace>>,
-    /// Known free places in a bounded queue (only the source adds, so it can only grow).
+    /// Known free places in a bounded queue (only the source adds, so it can only grow)...
     room: usize,
+    /// ...under this cap: a new cap (or none) voids it.
+    room_cap: Option<usize>,
     /// Model time the source last got room after waiting for it: events due before then were
     /// held up by the full queue, even those that later use the room found then.
     unblocked_ns: u64,
@@ -41,6 +43,7 @@ impl Admission {
             evict,
             trace,
             room: 0,
+            room_cap: None,
             unblocked_ns: 0,
         }
     }
@@ -48,6 +51,10 @@ impl Admission {
     /// Puts one event in the queue, applying a bounded queue's overflow policy.
     pub async fn offer(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
+        if self.room_cap != cap {
+            self.room = 0;
+            self.room_cap = cap;
+        }
         if let Some(cap) = cap {
             if self.room == 0 {
                 self.room = cap.saturating_sub(self.queue.len());

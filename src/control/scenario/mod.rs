@@ -145,8 +145,10 @@ pub fn describe(command: &Command) -> String {
 }
 
 /// A step as log lines (model time first, like the engine's log): what it changes, its caption.
-pub fn log_lines(step: &Step) -> Vec<String> {
-    let t = step.at_ns as f64 / 1e9;
+/// `applied_ns` is the model time the step was applied, not its schedule, so a log shows when
+/// it really happened.
+pub fn log_lines(step: &Step, applied_ns: u64) -> Vec<String> {
+    let t = applied_ns as f64 / 1e9;
     let mut lines = Vec::new();
     if !step.commands.is_empty() {
         let changes: Vec<String> = step.commands.iter().map(describe).collect();

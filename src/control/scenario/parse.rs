@@ -501,10 +501,15 @@ at = "1m"
         assert_eq!(s.steps[1].caption.as_deref(), Some(""));
         assert_eq!(s.end.at, Some(Duration::from_secs(60)));
         assert_eq!(
-            log_lines(&s.steps[1]),
+            log_lines(&s.steps[1], s.steps[1].at_ns),
             vec!["2.500s scenario workers 5, rate 12/s, pause"]
         );
-        assert_eq!(log_lines(&s.steps[0]), vec!["0.000s caption  start"]);
+        assert_eq!(log_lines(&s.steps[0], 0), vec!["0.000s caption  start"]);
+        // The time printed is when the step was applied.
+        assert_eq!(
+            log_lines(&s.steps[0], 3_000_000),
+            vec!["0.003s caption  start"]
+        );
     }
 
     #[test]

@@ -166,6 +166,7 @@ impl Stats {
             worker,
             id: event.id,
             at_ns,
+            demand_ns: event.demand_ns,
         });
     }
 
