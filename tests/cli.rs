@@ -309,7 +309,10 @@ fn bad_input_exits_2_with_a_one_line_message() {
         (&["--work", "hard"], "cpu"),
         (&["--overflow", "drop-new"], "--queue-cap"),
         (&["--queue-cap", "0"], "--queue-cap"),
-        (&["--json"], "required arguments were not provided: --headless"),
+        (
+            &["--json"],
+            "required arguments were not provided: --headless",
+        ),
         (&["--speed", "0"], "--speed"),
         (&["--fail-rate", "1.5"], "--fail-rate"),
         (&["--events", "many"], "--events"),
@@ -510,9 +513,7 @@ fn closing_count(log: &str, what: &str) -> u64 {
 
 /// Whether some line of `log` (after its time) is exactly `rest`.
 fn has_line(log: &str, rest: &str) -> bool {
-    log.lines()
-        .filter_map(split_time)
-        .any(|(_, r)| r == rest)
+    log.lines().filter_map(split_time).any(|(_, r)| r == rest)
 }
 
 /// Drops, evictions and workers leaving each have their line, in the form docs/json.md gives.
@@ -542,7 +543,11 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
             "60",
             "--headless",
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let log = stdout(&out);
         let dropped: Vec<u64> = log
             .lines()
@@ -555,13 +560,25 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
                     .unwrap_or_else(|| panic!("{overflow}: not the documented line: {line:?}"))
             })
             .collect();
-        assert!(dropped.len() >= 40, "{overflow}: {} dropped:\n{log}", dropped.len());
-        assert_eq!(dropped.len() as u64, closing_count(&log, "dropped"), "{log}");
+        assert!(
+            dropped.len() >= 40,
+            "{overflow}: {} dropped:\n{log}",
+            dropped.len()
+        );
+        assert_eq!(
+            dropped.len() as u64,
+            closing_count(&log, "dropped"),
+            "{log}"
+        );
         for id in &dropped {
             // Submitted (drop-new logs the offer, drop-old the event's earlier entry), never run.
-            assert!(has_line(&log, &format!("source   submitted event {id}")), "{id}:\n{log}");
             assert!(
-                !log.lines().any(|l| l.ends_with(&format!(" started event {id}"))),
+                has_line(&log, &format!("source   submitted event {id}")),
+                "{id}:\n{log}"
+            );
+            assert!(
+                !log.lines()
+                    .any(|l| l.ends_with(&format!(" started event {id}"))),
                 "{overflow}: dropped event {id} was started:\n{log}"
             );
         }
@@ -576,7 +593,11 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
     .unwrap();
     let out = backlog(&["--scenario", path.to_str().unwrap(), "--headless"]);
     std::fs::remove_file(&path).ok();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = stdout(&out);
     // Before the source ends (after it, the pool empties and goes).
     let left: Vec<(f64, &str)> = log

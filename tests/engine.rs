@@ -505,14 +505,10 @@ fn a_shrunk_pool_still_serves_events_at_once() {
             i + 1
         );
     }
-    let after_first: Vec<&(u64, u64)> =
-        waits.iter().filter(|(a, _)| *a >= resized_ns[0]).collect();
+    let after_first: Vec<&(u64, u64)> = waits.iter().filter(|(a, _)| *a >= resized_ns[0]).collect();
     assert!(after_first.len() >= 25, "{} events", after_first.len());
     let (arrival, wait) = after_first.iter().max_by_key(|(_, w)| *w).unwrap();
-    eprintln!(
-        "longest wait after a resize: {:.3} ms",
-        *wait as f64 / 1e6
-    );
+    eprintln!("longest wait after a resize: {:.3} ms", *wait as f64 / 1e6);
     assert!(
         *wait < 20_000_000,
         "an event arriving at {:.3}s waited {} ms with idle workers (resizes at {:?} ns)",
@@ -857,8 +853,16 @@ fn same_seed_same_demands_whatever_the_workers() {
             .filter(|(a, b)| pick(a) != pick(b))
             .count()
     };
-    assert!(differ(|e| e.1) > 290, "seed 8 kept {} demands of seed 7", 300 - differ(|e| e.1));
-    assert!(differ(|e| e.0) > 290, "seed 8 kept {} arrivals of seed 7", 300 - differ(|e| e.0));
+    assert!(
+        differ(|e| e.1) > 290,
+        "seed 8 kept {} demands of seed 7",
+        300 - differ(|e| e.1)
+    );
+    assert!(
+        differ(|e| e.0) > 290,
+        "seed 8 kept {} arrivals of seed 7",
+        300 - differ(|e| e.0)
+    );
 }
 
 #[test]
@@ -914,8 +918,16 @@ fn resetting_statistics_restarts_latencies_peaks_and_series_and_keeps_the_counts
     // Eight workers drain it in about 80 ms, then keep up with waits of well under a ms.
     std::thread::sleep(Duration::from_millis(400));
     let before = fresh_snapshot(&handle);
-    assert!(before.max_queue_depth >= 20, "depth {}", before.max_queue_depth);
-    assert!(before.mean_queue_len > 3.0, "mean queue {}", before.mean_queue_len);
+    assert!(
+        before.max_queue_depth >= 20,
+        "depth {}",
+        before.max_queue_depth
+    );
+    assert!(
+        before.mean_queue_len > 3.0,
+        "mean queue {}",
+        before.mean_queue_len
+    );
     assert!(
         before.recent_latency.queue_wait.max_ns > 100_000_000,
         "{:?}",
@@ -964,7 +976,11 @@ fn resetting_statistics_restarts_latencies_peaks_and_series_and_keeps_the_counts
         wait.max_ns as f64 / 1e6
     );
     assert!(last.max_queue_depth < 10, "depth {}", last.max_queue_depth);
-    assert!(last.mean_queue_len < 1.0, "mean queue {}", last.mean_queue_len);
+    assert!(
+        last.mean_queue_len < 1.0,
+        "mean queue {}",
+        last.mean_queue_len
+    );
     assert!(before.series.iter().any(|p| p.t_ns < reset_ns));
     assert!(!last.series.is_empty());
     assert!(
@@ -1040,7 +1056,10 @@ fn drop_old_evicts_the_oldest_queued_event() {
                 ..
             } => {
                 // The one event the worker took left from the front, at some point before.
-                while queue.front().is_some_and(|f| *f != id && started.contains(f)) {
+                while queue
+                    .front()
+                    .is_some_and(|f| *f != id && started.contains(f))
+                {
                     queue.pop_front();
                 }
                 assert_eq!(
@@ -1161,7 +1180,10 @@ fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
                 ..
             }) = source.get(i)
             {
-                assert_eq!(*dropped, id, "{overflow}: dropped another event than offered");
+                assert_eq!(
+                    *dropped, id,
+                    "{overflow}: dropped another event than offered"
+                );
                 i += 1;
                 checked[phase(&caps, at_ns)] += 1;
                 continue;
@@ -1174,7 +1196,11 @@ fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
         // Every phase offered events to check (block waits for good once the cap is 10).
         let phases = if overflow == Overflow::Block { 2 } else { 4 };
         for (p, n) in checked.iter().enumerate().take(phases) {
-            assert!(*n >= 50, "{overflow}: phase {}: {n} offers: {checked:?}", p + 1);
+            assert!(
+                *n >= 50,
+                "{overflow}: phase {}: {n} offers: {checked:?}",
+                p + 1
+            );
         }
     }
 }

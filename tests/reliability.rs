@@ -145,7 +145,9 @@ fn assert_sane(args: &[&str], v: &serde_json::Value) {
     walk("", v, args);
     // Where the schema ties a null to the theory's verdict on stability, it holds.
     let theory = &v["theory"];
-    let stable = theory["stable"].as_bool().expect("theory.stable is a boolean");
+    let stable = theory["stable"]
+        .as_bool()
+        .expect("theory.stable is a boolean");
     for key in ["p_wait", "mean_wait_ms", "mean_queue_len"] {
         assert_eq!(
             theory[key].is_null(),

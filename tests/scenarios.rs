@@ -450,12 +450,19 @@ fn a_pause_step_stops_the_source_and_a_resume_step_starts_it_again() {
     let paused = time_of(line_with(&log, "scenario pause")).unwrap();
     let resumed = time_of(line_with(&log, "scenario resume")).unwrap();
     assert!((2.0..2.0 + LATE_S).contains(&paused), "paused at {paused}s");
-    assert!((4.0..4.0 + LATE_S).contains(&resumed), "resumed at {resumed}s");
+    assert!(
+        (4.0..4.0 + LATE_S).contains(&resumed),
+        "resumed at {resumed}s"
+    );
     // Ten a second before the pause and after the resume (the schedule starts again from the
     // resume), none while paused.
     assert_eq!(submitted_between(&log, 0.5, 1.5), 10, "{log}");
     assert_eq!(submitted_between(&log, paused + 0.15, resumed), 0, "{log}");
-    assert_eq!(submitted_between(&log, resumed + 0.5, resumed + 1.5), 10, "{log}");
+    assert_eq!(
+        submitted_between(&log, resumed + 0.5, resumed + 1.5),
+        10,
+        "{log}"
+    );
     assert!(log.contains("# finished after"), "{log}");
 }
 
@@ -507,7 +514,10 @@ fn final_screen_of_cast(cast: &str) -> String {
 fn a_step_without_a_caption_keeps_the_banner_and_an_empty_one_hides_it() {
     let _serial = timing();
     const CAPTION: &str = "Two workers, steady as she goes";
-    for (last_step, banner_stays) in [("workers = 3", true), ("workers = 3\ncaption = \"\"", false)] {
+    for (last_step, banner_stays) in [
+        ("workers = 3", true),
+        ("workers = 3\ncaption = \"\"", false),
+    ] {
         let path = scenario_file(
             if banner_stays { "keeps" } else { "hides" },
             &format!(
@@ -550,7 +560,10 @@ fn an_end_with_a_time_and_a_count_ends_at_whichever_comes_first() {
     let _serial = timing();
     // Ten events a second: 10 events come at 1 s, long before 5 s; 1 s comes long before the
     // 1000th event.
-    for (end, ends_at_s) in [("at = \"5s\"\nevents = 10", 1.0), ("at = \"1s\"\nevents = 1000", 1.0)] {
+    for (end, ends_at_s) in [
+        ("at = \"5s\"\nevents = 10", 1.0),
+        ("at = \"1s\"\nevents = 1000", 1.0),
+    ] {
         let path = scenario_file(
             "end",
             &format!("description = \"end\"\n{STEADY_START}[end]\n{end}\n"),

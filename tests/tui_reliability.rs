@@ -333,8 +333,8 @@ struct KeyEffects {
 impl KeyEffects {
     /// The starting state of the monitor run with `args`.
     fn of(args: &[&str]) -> Self {
-        let cli = Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied()))
-            .unwrap();
+        let cli =
+            Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied())).unwrap();
         let s = cli.run.plan().unwrap().config.settings;
         Self {
             workers: s.workers,
@@ -456,7 +456,10 @@ fn thousands_of_random_keys_and_resizes_never_break_the_monitor() {
     // No key lost or doubled: what they change on screen is what they should have changed (the
     // pause and the help, toggled back above, are checked by the wait below).
     let expected = effects.expected();
-    eprintln!("{} keys with a visible effect: {expected:?}", effects.counted);
+    eprintln!(
+        "{} keys with a visible effect: {expected:?}",
+        effects.counted
+    );
     assert!(effects.counted > 1_000, "{} keys counted", effects.counted);
     session.wait_for(&format!("{expected:?}"), STEP * 2, |screen| {
         !screen.contains("this help") && expected.iter().all(|e| screen.contains(e.as_str()))
