@@ -1149,8 +1149,8 @@ fn drop_old_evicts_the_oldest_queued_event() {
 /// and the only event a worker takes is the first.
 #[test]
 fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
-    /// Within this (model time) of a change, either cap may still apply: the source reads the
-    /// settings between wakes (every 0.5 ms here).
+    /// Within this (model time) of a change, either cap may apply: the source reads the
+    /// settings between wakes (every 0.5 ms here), and a late one offers events due before.
     const GRACE_NS: u64 = 50_000_000;
     let _serial = timing();
     for overflow in [Overflow::Block, Overflow::DropNew, Overflow::DropOld] {
@@ -1171,7 +1171,7 @@ fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
         // 10 (block waits from here on), then room up to 400.
         std::thread::sleep(Duration::from_millis(100));
         change(None, 50);
-        change(Some(10), 150);
+        change(Some(10), 200);
         if overflow != Overflow::Block {
             change(Some(400), 150);
         }
@@ -1186,16 +1186,19 @@ fn the_queue_cap_holds_at_every_admission_even_when_it_changes() {
             .filter(|t| matches!(t, Trace::Started { .. }))
             .count();
         assert_eq!(started, 1, "{overflow}: {started} events taken");
-        // The caps that may apply to an offer at `at_ns`: the latest, and the one before it
-        // within the grace.
+        // The caps that may apply to an offer at `at_ns` (its scheduled time): any in force
+        // within the grace of it, since the source reads the settings between wakes, and a late
+        // source may offer an event due just before a change after it.
         let allowed = |at_ns: u64| -> Option<usize> {
-            let i = caps.iter().rposition(|(from, _)| *from <= at_ns).unwrap();
-            let mut cap = caps[i].1;
-            if i > 0 && at_ns < caps[i].0 + GRACE_NS {
-                cap = match (cap, caps[i - 1].1) {
-                    (Some(a), Some(b)) => Some(a.max(b)),
-                    _ => None,
-                };
+            let mut cap = Some(0);
+            for (i, (from, c)) in caps.iter().enumerate() {
+                let until = caps.get(i + 1).map_or(u64::MAX, |(next, _)| *next);
+                if *from <= at_ns + GRACE_NS && at_ns < until.saturating_add(GRACE_NS) {
+                    cap = match (cap, *c) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    };
+                }
             }
             cap
         };

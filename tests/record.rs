@@ -17,6 +17,14 @@ fn backlog(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Recordings take turns: the GIF's rasterizing keeps a core busy, and the timing checks below
+/// measure frames against the wall clock.
+static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn timing() -> std::sync::MutexGuard<'static, ()> {
+    TIMING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn temp(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("backlog-record-{}-{name}", std::process::id()))
 }
@@ -27,6 +35,7 @@ fn stderr(out: &Output) -> String {
 
 #[test]
 fn offscreen_cast_is_asciicast_v2_and_replays_to_the_final_screen() {
+    let _serial = timing();
     let path = temp("seed.cast");
     let out = backlog(&[
         "--scenario",
@@ -129,6 +138,7 @@ fn cell_colours(screen: &[u8], width: u16, col: usize, row: usize) -> Vec<[u8; 3
 
 #[test]
 fn offscreen_gif_decodes_with_frames_of_the_screen_and_text_drawn() {
+    let _serial = timing();
     let path = temp("seed.gif");
     let out = backlog(&[
         "--scenario",
@@ -227,4 +237,88 @@ fn bad_recording_options_exit_2_before_anything_runs() {
     }
     assert!(!std::path::Path::new("demo.mp4").exists());
     assert!(!std::path::Path::new("x.cast").exists());
+}
+
+/// Each frame of an asciicast: its time (wall seconds since the recording began) and the
+/// screen after it.
+fn replay_cast(text: &str) -> Vec<(f64, String)> {
+    let mut lines = text.lines();
+    let header: serde_json::Value = serde_json::from_str(lines.next().expect("a header")).unwrap();
+    let size = |key: &str| NonZeroU16::new(header[key].as_u64().unwrap() as u16).unwrap();
+    let mut screen = vt100::Parser::new(size("height"), size("width"), 0);
+    lines
+        .map(|line| {
+            let event: serde_json::Value = serde_json::from_str(line).unwrap();
+            screen.process(event[2].as_str().unwrap().as_bytes());
+            (event[0].as_f64().unwrap(), screen.screen().contents())
+        })
+        .collect()
+}
+
+/// The model time the header shows (`t 0:07`), whole seconds.
+fn shown_model_s(screen: &str) -> Option<f64> {
+    let at = screen.find("  t ")? + 4;
+    let clock: String = screen[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == ':')
+        .collect();
+    let (m, s) = clock.split_once(':')?;
+    Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?)
+}
+
+/// A cast's times are wall seconds: at --speed N, 10 s of model time plays in about 10/N s, and
+/// every frame's header shows about N times its own time.
+#[test]
+fn a_recording_at_speed_n_lasts_the_model_time_over_n() {
+    let _serial = timing();
+    const MODEL_S: f64 = 10.0;
+    for speed in [5.0, 20.0] {
+        let path = temp(&format!("speed-{speed}.cast"));
+        let out = backlog(&[
+            "--rate",
+            "20/s",
+            "--service",
+            "10ms",
+            "--duration",
+            "10s",
+            "--speed",
+            &speed.to_string(),
+            "--offscreen",
+            "--size",
+            "100x30",
+            "--record",
+            path.to_str().unwrap(),
+        ]);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        std::fs::remove_file(&path).ok();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let frames = replay_cast(&text);
+        let (last_t, last_screen) = frames.last().expect("frames");
+        assert!(last_screen.contains("finished"), "{last_screen}");
+        // The finished screen comes once the model's 10 s have passed (never before), within
+        // a second of wall time after (a frame, a snapshot, a busy core).
+        let expected = MODEL_S / speed;
+        assert!(
+            (expected - 0.05..expected + 1.0).contains(last_t),
+            "speed {speed}: the run took {last_t}s, expected about {expected}s"
+        );
+        // Every frame while running: the header's clock (whole seconds, read from a snapshot
+        // up to 50 ms old, drawn up to a frame later) against the frame's own time.
+        let mut checked = 0;
+        for (t, screen) in &frames {
+            if !screen.contains("running") {
+                continue;
+            }
+            let Some(shown) = shown_model_s(screen) else {
+                continue;
+            };
+            let model_now = t * speed;
+            assert!(
+                (model_now - 1.0 - 0.2 * speed..model_now + 0.05 * speed).contains(&shown),
+                "speed {speed}: a frame at {t}s shows t = {shown}s"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 5, "speed {speed}: {checked} frames checked");
+    }
 }

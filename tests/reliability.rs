@@ -107,10 +107,28 @@ fn signal(child: &Child, sig: libc::c_int) {
     unsafe { libc::kill(child.id() as libc::pid_t, sig) };
 }
 
-/// Every number in the summary is finite and non-negative (serde_json writes NaN as null).
+/// Fields docs/json.md says may be null (an undefined figure: unstable, no drain, unbounded).
+const NULLABLE: &[&str] = &[
+    ".theory.p_wait",
+    ".theory.mean_wait_ms",
+    ".theory.mean_queue_len",
+    ".theory.backlog_growth_per_s",
+    ".theory.min_stable_workers",
+    ".verdict.drain_s",
+    ".verdict.growth_per_s",
+    ".settings.queue_cap",
+];
+
+/// Every number in the summary is finite and non-negative, and a null appears only where the
+/// schema allows one: serde_json writes NaN and infinities as null, so a null anywhere else is
+/// a figure that went wrong.
 fn assert_sane(args: &[&str], v: &serde_json::Value) {
     fn walk(path: &str, v: &serde_json::Value, args: &[&str]) {
         match v {
+            serde_json::Value::Null => assert!(
+                NULLABLE.contains(&path),
+                "{args:?}: {path} is null (NaN or infinite?)"
+            ),
             serde_json::Value::Number(n) => {
                 let x = n.as_f64().unwrap();
                 assert!(x.is_finite() && x >= 0.0, "{args:?}: {path} = {x}");
@@ -118,10 +136,31 @@ fn assert_sane(args: &[&str], v: &serde_json::Value) {
             serde_json::Value::Object(map) => map
                 .iter()
                 .for_each(|(k, v)| walk(&format!("{path}.{k}"), v, args)),
-            _ => {}
+            serde_json::Value::Array(items) => items
+                .iter()
+                .for_each(|v| walk(&format!("{path}[]"), v, args)),
+            serde_json::Value::String(_) | serde_json::Value::Bool(_) => {}
         }
     }
     walk("", v, args);
+    // Where the schema ties a null to the theory's verdict on stability, it holds.
+    let theory = &v["theory"];
+    let stable = theory["stable"]
+        .as_bool()
+        .expect("theory.stable is a boolean");
+    for key in ["p_wait", "mean_wait_ms", "mean_queue_len"] {
+        assert_eq!(
+            theory[key].is_null(),
+            !stable,
+            "{args:?}: theory.{key} is {} with stable {stable}",
+            theory[key]
+        );
+    }
+    assert_eq!(
+        theory["backlog_growth_per_s"].is_null(),
+        stable,
+        "{args:?}: {theory}"
+    );
     for key in [
         "duration_s",
         "arrival_rate_per_s",

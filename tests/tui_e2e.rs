@@ -98,3 +98,36 @@ fn a_scenario_shows_its_captions_keys_still_work_and_the_cast_records_the_screen
     assert!(last.contains("One worker short"), "{last}");
     assert!(last.contains("workers 5"), "{last}");
 }
+
+/// `--exit-when-done`: the monitor leaves by itself once the run is over, with the terminal
+/// restored, and the last frame it drew is the finished run (not an early exit).
+#[test]
+fn exit_when_done_leaves_the_monitor_once_the_run_is_over() {
+    let mut session = Session::start(
+        &[
+            "--events",
+            "20",
+            "--rate",
+            "50/s",
+            "--service",
+            "5ms",
+            "--exit-when-done",
+        ],
+        ROWS,
+        COLS,
+    );
+    session.wait_for_panels();
+    // No key is pressed: without the option it would show the finished screen until `q`.
+    let (exit, _) = session.wait_exit(STEP * 2);
+    assert_eq!(exit.code, 0, "{}", session.text());
+    assert!(!exit.signaled);
+    session.assert_restored("exit when done");
+    // The alternate screen as it was when the monitor left it.
+    let leave = session.last_leave().expect("left the alternate screen");
+    let size = |n| NonZeroU16::new(n).unwrap();
+    let mut last = vt100::Parser::new(size(ROWS), size(COLS), 0);
+    last.process(&session.raw[..leave]);
+    let screen = last.screen().contents();
+    assert!(screen.contains("finished"), "{screen}");
+    assert!(screen.contains("20 completed"), "{screen}");
+}

@@ -10,6 +10,10 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use backlog::cli::Cli;
+use backlog::engine::settings::{ArrivalProcess, ServiceDist, WorkMode};
+use backlog::engine::snapshot::LatencyKind;
+use clap::Parser;
 use pty::{STEP, Session};
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -309,39 +313,111 @@ fn random_key(rng: &mut ChaCha8Rng) -> Vec<u8> {
     }
 }
 
+/// What the keys that change something on screen should have changed, applied in order as the
+/// monitor applies them: the worker count (clamped to 1..=max), the arrival process, the
+/// service distribution and the work mode (the header), the latency kind and window (the
+/// latency panel's title). A key lost or applied twice changes at least one of them, but for
+/// worker keys absorbed by the clamp.
+struct KeyEffects {
+    workers: usize,
+    max_workers: usize,
+    arrival: ArrivalProcess,
+    service_dist: ServiceDist,
+    work: WorkMode,
+    latency_kind: LatencyKind,
+    whole_run: bool,
+    /// Keys counted that should have changed one of the above.
+    counted: usize,
+}
+
+impl KeyEffects {
+    /// The starting state of the monitor run with `args`.
+    fn of(args: &[&str]) -> Self {
+        let cli =
+            Cli::try_parse_from(std::iter::once("backlog").chain(args.iter().copied())).unwrap();
+        let s = cli.run.plan().unwrap().config.settings;
+        Self {
+            workers: s.workers,
+            max_workers: s.max_workers,
+            arrival: s.arrival,
+            service_dist: s.service_dist,
+            work: s.work,
+            latency_kind: LatencyKind::QueueWait,
+            whole_run: false,
+            counted: 0,
+        }
+    }
+
+    fn press(&mut self, key: &[u8]) {
+        let before = self.counted;
+        self.counted += 1;
+        match key {
+            b"+" | b"=" => self.workers = (self.workers + 1).min(self.max_workers),
+            b"-" | b"_" => self.workers = self.workers.saturating_sub(1).max(1),
+            b"a" => self.arrival = self.arrival.next(),
+            b"d" => self.service_dist = self.service_dist.next(),
+            b"w" => self.work = self.work.next(),
+            b"\t" => {
+                let all = LatencyKind::ALL;
+                let i = all.iter().position(|k| *k == self.latency_kind).unwrap();
+                self.latency_kind = all[(i + 1) % all.len()];
+            }
+            b"v" => self.whole_run = !self.whole_run,
+            _ => self.counted = before,
+        }
+    }
+
+    /// Text the screen shows when every key counted took effect once.
+    fn expected(&self) -> [String; 3] {
+        [
+            format!("arrivals {} ", self.arrival),
+            format!(
+                " {} · {} · workers {} · queue ",
+                self.service_dist,
+                self.work.name(),
+                self.workers
+            ),
+            format!(
+                "Latency: {} · {}",
+                self.latency_kind.name(),
+                if self.whole_run { "whole run" } else { "last " }
+            ),
+        ]
+    }
+}
+
 #[test]
 fn thousands_of_random_keys_and_resizes_never_break_the_monitor() {
     let _serial = serial();
     const EVENTS: u64 = 5_000;
-    let mut session = Session::start(
-        &[
-            "--events",
-            "5000",
-            "--rate",
-            "500/s",
-            "--service",
-            "2ms",
-            "--workers",
-            "2",
-            "--max-workers",
-            "4",
-            "--queue-cap",
-            "200",
-            "--overflow",
-            "drop-new",
-            "--fail-rate",
-            "0.1",
-        ],
-        30,
-        100,
-    );
+    let args = [
+        "--events",
+        "5000",
+        "--rate",
+        "500/s",
+        "--service",
+        "2ms",
+        "--workers",
+        "2",
+        "--max-workers",
+        "4",
+        "--queue-cap",
+        "200",
+        "--overflow",
+        "drop-new",
+        "--fail-rate",
+        "0.1",
+    ];
+    let mut session = Session::start(&args, 30, 100);
     session.wait_for_panels();
     let mut rng = ChaCha8Rng::seed_from_u64(6);
     let (mut paused, mut help) = (false, false);
+    let mut effects = KeyEffects::of(&args);
     for i in 0..4_000 {
         let key = random_key(&mut rng);
         paused ^= key == b" ";
         help ^= key == b"?";
+        effects.press(&key);
         session.send(&key);
         if i % 250 == 0 {
             let (rows, cols) = match i / 250 % 4 {
@@ -377,6 +453,17 @@ fn thousands_of_random_keys_and_resizes_never_break_the_monitor() {
     if help {
         session.press("?");
     }
+    // No key lost or doubled: what they change on screen is what they should have changed (the
+    // pause and the help, toggled back above, are checked by the wait below).
+    let expected = effects.expected();
+    eprintln!(
+        "{} keys with a visible effect: {expected:?}",
+        effects.counted
+    );
+    assert!(effects.counted > 1_000, "{} keys counted", effects.counted);
+    session.wait_for(&format!("{expected:?}"), STEP * 2, |screen| {
+        !screen.contains("this help") && expected.iter().all(|e| screen.contains(e.as_str()))
+    });
     for _ in 0..50 {
         session.press("\x1b[5~"); // rate x2, up to the maximum
     }
