@@ -14,7 +14,7 @@ use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, Stats};
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
 use crate::engine::shared::Shared;
-use crate::engine::snapshot::{LatencySet, RunState, Snapshot};
+use crate::engine::snapshot::{LatencySet, LatencySummary, RunState, Snapshot};
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
@@ -48,6 +48,7 @@ pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 
 pub(crate) struct Aggregator {
     recent_latency: Option<(Instant, LatencySet)>,
+    source_lateness: Option<(Instant, LatencySummary)>,
     whole_latency: Option<(Instant, LatencySet)>,
     stats: Stats,
     shared: Arc<Shared>,
@@ -94,6 +95,7 @@ impl Aggregator {
         let open_until_fault_recorded = snapshots.clone();
         let aggregator = Aggregator {
             recent_latency: None,
+            source_lateness: None,
             whole_latency: None,
             stats,
             shared: Arc::clone(&shared),
@@ -235,8 +237,11 @@ impl Aggregator {
         let whole = refresh(&mut self.whole_latency, WHOLE_REFRESH, over, || {
             self.stats.whole_latency()
         });
+        let lateness = refresh(&mut self.source_lateness, RECENT_REFRESH, over, || {
+            self.shared.lateness()
+        });
         let mut snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
-        snapshot.source_lateness = self.shared.lateness();
+        snapshot.source_lateness = lateness;
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }
