@@ -134,7 +134,7 @@ impl Generator {
 }
 
 impl EventSource for Generator {
-    fn run(self: Box<Self>, io: SourceIo) {
+    fn run(self: Box<Self>, io: &mut SourceIo) {
         // A tokio runtime of this thread's own, so precise waits near a due time block nothing else.
         match tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -149,8 +149,8 @@ impl EventSource for Generator {
 }
 
 /// The generator's running state between wakes.
-struct Emitter {
-    io: SourceIo,
+struct Emitter<'a> {
+    io: &'a mut SourceIo,
     arrivals: Xoshiro256PlusPlus,
     service: Xoshiro256PlusPlus,
     next_id: u64,
@@ -158,8 +158,8 @@ struct Emitter {
     schedule: ArrivalSchedule,
 }
 
-impl Emitter {
-    fn new(seed: u64, mut io: SourceIo) -> Self {
+impl<'a> Emitter<'a> {
+    fn new(seed: u64, io: &'a mut SourceIo) -> Self {
         let settings = io.settings.borrow_and_update().clone();
         let mut arrivals = stream_rng(seed, ARRIVAL_STREAM);
         let schedule = ArrivalSchedule::new(

@@ -23,8 +23,9 @@ pub use generator::Generator;
 
 /// A kind of event source.
 pub trait EventSource: Send + 'static {
-    /// Creates events until it ends or `io.should_end()`; blocks its thread meanwhile.
-    fn run(self: Box<Self>, io: SourceIo);
+    /// Creates events until it ends or `io.should_end()`; blocks its thread meanwhile. The
+    /// queue stays open until its end is recorded, so no worker leaves before the source ends.
+    fn run(self: Box<Self>, io: &mut SourceIo);
 }
 
 /// What a source is given: the queue's entrance, the live settings and the run's limits.
@@ -95,10 +96,14 @@ impl Drop for Pacing {
 }
 
 /// Runs a source on the calling thread, then records that it ended (and when).
-pub(crate) fn run_to_end(source: Box<dyn EventSource>, io: SourceIo, trace: Option<Sender<Trace>>) {
+pub(crate) fn run_to_end(
+    source: Box<dyn EventSource>,
+    mut io: SourceIo,
+    trace: Option<Sender<Trace>>,
+) {
     let shared = Arc::clone(&io.shared);
     let duration_ns = io.duration_ns;
-    source.run(io);
+    source.run(&mut io);
     let clock = shared.clock;
     // A source that ran to its duration ended at the duration, even if it noticed late.
     let end_ns = match duration_ns {
@@ -110,4 +115,6 @@ pub(crate) fn run_to_end(source: Box<dyn EventSource>, io: SourceIo, trace: Opti
     if let Some(trace) = &trace {
         let _ = trace.send(Trace::SourceEnded { at_ns: end_ns });
     }
+    // Only now the queue's sender goes: idle workers leave once it has.
+    drop(io);
 }
