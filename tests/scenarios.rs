@@ -417,6 +417,26 @@ fn scenario_file(name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Plays a scenario written as `steps_and_end` after `STEADY_START`, headless at `speed`, with
+/// `extra` options; returns what it printed (it must succeed).
+fn play_steady(name: &str, steps_and_end: &str, speed: &str, extra: &[&str]) -> String {
+    let path = scenario_file(
+        name,
+        &format!("description = \"{name}\"\n{STEADY_START}{steps_and_end}"),
+    );
+    let mut args = vec![
+        "--scenario",
+        path.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        speed,
+    ];
+    args.extend_from_slice(extra);
+    let out = backlog(&args);
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    stdout(&out)
+}
+
 /// Ten events a second, fixed, 10 ms of work each on two workers: nothing waits.
 const STEADY_START: &str = "[start]\narrival = \"fixed\"\nrate = \"10/s\"\nservice = \"10ms\"\nservice_dist = \"fixed\"\nworkers = 2\n";
 
@@ -432,21 +452,12 @@ fn submitted_between(log: &str, from: f64, to: f64) -> usize {
 #[test]
 fn a_pause_step_stops_the_source_and_a_resume_step_starts_it_again() {
     let _serial = timing();
-    let path = scenario_file(
+    let log = play_steady(
         "pause",
-        &format!(
-            "description = \"pause\"\n{STEADY_START}[[step]]\nat = \"2s\"\npause = true\n[[step]]\nat = \"4s\"\npause = false\n[end]\nat = \"6s\"\n"
-        ),
-    );
-    let out = backlog(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--headless",
-        "--speed",
+        "[[step]]\nat = \"2s\"\npause = true\n[[step]]\nat = \"4s\"\npause = false\n[end]\nat = \"6s\"\n",
         "20",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let log = stdout(&out);
+        &[],
+    );
     let paused = time_of(line_with(&log, "scenario pause")).unwrap();
     let resumed = time_of(line_with(&log, "scenario resume")).unwrap();
     assert!((2.0..2.0 + LATE_S).contains(&paused), "paused at {paused}s");
@@ -469,22 +480,13 @@ fn a_pause_step_stops_the_source_and_a_resume_step_starts_it_again() {
 #[test]
 fn a_reset_stats_step_restarts_the_latencies_and_keeps_the_counts() {
     let _serial = timing();
-    let path = scenario_file(
+    let json = play_steady(
         "reset",
-        &format!(
-            "description = \"reset\"\n{STEADY_START}[[step]]\nat = \"5s\"\nreset_stats = true\n[end]\nat = \"10s\"\n"
-        ),
-    );
-    let out = backlog(&[
-        "--scenario",
-        path.to_str().unwrap(),
-        "--headless",
-        "--json",
-        "--speed",
+        "[[step]]\nat = \"5s\"\nreset_stats = true\n[end]\nat = \"10s\"\n",
         "20",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        &["--json"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     // Events at 0.1 s, 0.2 s ... 10 s: all counted.
     assert_eq!(v["generated"], 100, "{v}");
     assert_eq!(v["completed"], 100, "{v}");
@@ -564,19 +566,7 @@ fn an_end_with_a_time_and_a_count_ends_at_whichever_comes_first() {
         ("at = \"5s\"\nevents = 10", 1.0),
         ("at = \"1s\"\nevents = 1000", 1.0),
     ] {
-        let path = scenario_file(
-            "end",
-            &format!("description = \"end\"\n{STEADY_START}[end]\n{end}\n"),
-        );
-        let out = backlog(&[
-            "--scenario",
-            path.to_str().unwrap(),
-            "--headless",
-            "--speed",
-            "10",
-        ]);
-        assert!(out.status.success(), "{end}: {}", stderr(&out));
-        let log = stdout(&out);
+        let log = play_steady("end", &format!("[end]\n{end}\n"), "10", &[]);
         let ended = time_of(line_with(&log, "source   ended")).unwrap();
         assert!(
             (ends_at_s..ends_at_s + LATE_S).contains(&ended),
