@@ -79,19 +79,24 @@ impl Pool {
             outbox.took();
             self.shared.made_room();
             self.call_help();
-            match self.injected_fault(event.id) {
-                None => self.process(worker, &job, plan, &mut outbox),
-                // Test only: the event is taken and never reported, or reported twice.
-                Some(InjectFault::LoseOneIn(_)) => {}
-                Some(InjectFault::StartTwiceOneIn(_)) => {
-                    self.process(worker, &job, plan, &mut outbox);
-                    self.process(worker, &job, plan, &mut outbox);
-                }
-            }
+            self.work_on(worker, &job, plan, &mut outbox);
             just_worked = true;
         }
         // If this was the watcher, another idle worker must take over.
         self.call_help();
+    }
+
+    /// Does the job and reports it, unless a test-only fault says otherwise.
+    fn work_on(&self, worker: u32, job: &Job<'_>, plan: &work::Plan, outbox: &mut Outbox<'_>) {
+        match self.injected_fault(job.event.id) {
+            None => self.process(worker, job, plan, outbox),
+            // Test only: the event is taken and never reported, or reported twice.
+            Some(InjectFault::LoseOneIn(_)) => {}
+            Some(InjectFault::StartTwiceOneIn(_)) => {
+                self.process(worker, job, plan, outbox);
+                self.process(worker, job, plan, outbox);
+            }
+        }
     }
 
     /// Test only: the fault to inject for this event, if any (see `InjectFault`).
