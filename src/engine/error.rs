@@ -5,7 +5,9 @@ use std::time::Duration;
 use super::settings::{MAX_BURST, MAX_SERVICE, WORKER_LIMIT, format_duration};
 
 /// A setting outside what the engine accepts. The message is the rule, without the setting's
-/// name: each face names it its own way (`--workers` on the command line, `workers` in a file).
+/// name, which each face puts in front its own way (`option()` gives the command line's). The
+/// worker rule names the limit as the command line does (`--max-workers`): scenario files check
+/// their worker counts in their own parser first.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SettingsError {
     #[error("must be between 1 and {WORKER_LIMIT}, got {0}")]
