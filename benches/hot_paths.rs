@@ -75,11 +75,7 @@ fn channel_report_stats_per_event(bencher: Bencher) {
     let mut id = 0;
     bencher.bench_local(|| {
         id += 1;
-        tx.send(Event {
-            demand_ns: Some(0),
-            ..Event::new(id, id)
-        })
-        .unwrap();
+        tx.send(Event::new(id, id).with_demand(0)).unwrap();
         let event = rx.recv().unwrap().meta();
         batch.push(Report::Done {
             worker: 1,

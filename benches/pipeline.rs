@@ -202,11 +202,7 @@ fn bare_flume(n: u64, consumers: usize) -> f64 {
         .collect();
     drop(rx);
     for id in 0..n {
-        tx.send(Event {
-            demand_ns: Some(0),
-            ..Event::new(id, id)
-        })
-        .unwrap();
+        tx.send(Event::new(id, id).with_demand(0)).unwrap();
     }
     drop(tx);
     let sum = takers

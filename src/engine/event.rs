@@ -8,15 +8,21 @@ use super::work::Outcome;
 pub type Payload = Box<[u8]>;
 
 /// One event in the queue. Times are model ns since the run began.
+///
+/// 32 bytes, so a million queued events take 32 MB: the demand is kept as a number with one
+/// value meaning "unknown", and a payload (rare: real sources only) sits behind a thin pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: u64,
     /// Scheduled arrival: latency counts from here, even if the source ran late.
     pub arrival_ns: u64,
-    /// Service demand, model ns, where the source knows it (the generator draws it).
-    pub demand_ns: Option<u64>,
-    pub payload: Option<Payload>,
+    /// Service demand, model ns, or `UNKNOWN_DEMAND`; see `demand_ns`.
+    demand_ns: u64,
+    payload: Option<Box<Payload>>,
 }
+
+/// The stored demand of an event whose source does not know it.
+const UNKNOWN_DEMAND: u64 = u64::MAX;
 
 impl Event {
     /// An event with no known demand and no payload.
@@ -24,9 +30,35 @@ impl Event {
         Self {
             id,
             arrival_ns,
-            demand_ns: None,
+            demand_ns: UNKNOWN_DEMAND,
             payload: None,
         }
+    }
+
+    /// The same event with a known demand (model ns; at most about 584 years).
+    pub fn with_demand(self, demand_ns: u64) -> Self {
+        Self {
+            demand_ns: demand_ns.min(UNKNOWN_DEMAND - 1),
+            ..self
+        }
+    }
+
+    /// The same event carrying `bytes`.
+    pub fn with_payload(self, bytes: impl Into<Payload>) -> Self {
+        Self {
+            payload: Some(Box::new(bytes.into())),
+            ..self
+        }
+    }
+
+    /// Service demand, model ns, where the source knows it (the generator draws it).
+    pub fn demand_ns(&self) -> Option<u64> {
+        (self.demand_ns != UNKNOWN_DEMAND).then_some(self.demand_ns)
+    }
+
+    /// The bytes the source delivered, if any.
+    pub fn payload(&self) -> Option<&[u8]> {
+        self.payload.as_deref().map(|bytes| &**bytes)
     }
 
     /// What the statistics need to know of it.
@@ -34,7 +66,7 @@ impl Event {
         EventMeta {
             id: self.id,
             arrival_ns: self.arrival_ns,
-            demand_ns: self.demand_ns.unwrap_or(0),
+            demand_ns: self.demand_ns().unwrap_or(0),
         }
     }
 }
@@ -142,5 +174,33 @@ impl Trace {
             | Trace::WorkerDown { at_ns, .. }
             | Trace::SourceEnded { at_ns } => at_ns,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_32_bytes_whatever_it_carries() {
+        // The memory goal (a million queued events in 32 MB) depends on it.
+        assert_eq!(std::mem::size_of::<Event>(), 32);
+    }
+
+    #[test]
+    fn demand_and_payload_read_back_as_given() {
+        let bare = Event::new(7, 100);
+        assert_eq!((bare.demand_ns(), bare.payload()), (None, None));
+        assert_eq!(bare.meta().demand_ns, 0);
+        let full = Event::new(7, 100)
+            .with_demand(0)
+            .with_payload(b"line".to_vec());
+        assert_eq!(full.demand_ns(), Some(0));
+        assert_eq!(full.payload(), Some(&b"line"[..]));
+        // The one value kept for "unknown" is never a known demand.
+        assert_eq!(
+            Event::new(1, 0).with_demand(u64::MAX).demand_ns(),
+            Some(u64::MAX - 1)
+        );
     }
 }

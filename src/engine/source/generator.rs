@@ -305,10 +305,7 @@ impl<'a> Emitter<'a> {
         let settings = &self.settings;
         let demand_ns =
             sample_demand_ns(settings.service_dist, settings.service, &mut self.service);
-        let event = Event {
-            demand_ns: Some(demand_ns),
-            ..Event::new(self.next_id, self.schedule.next_due_ns())
-        };
+        let event = Event::new(self.next_id, self.schedule.next_due_ns()).with_demand(demand_ns);
         self.next_id += 1;
         self.schedule.advance(&mut self.arrivals);
         event
