@@ -6,7 +6,7 @@ use backlog::app::App;
 use backlog::engine::event::{Event, EventMeta, Report};
 use backlog::engine::settings::Settings;
 use backlog::engine::snapshot::RunState;
-use backlog::engine::stats::{SnapshotContext, Stats};
+use backlog::engine::stats::{SnapshotContext, SourceCounts, Stats};
 use backlog::engine::work::Outcome;
 use divan::{Bencher, black_box};
 use hdrhistogram::Histogram;
@@ -117,8 +117,10 @@ fn snapshot_64_workers(bencher: Bencher) {
         seed: 1,
         speed: 1.0,
         cores: 2,
-        generated: 1_000_000,
-        dropped: 0,
+        source: SourceCounts {
+            generated: 1_000_000,
+            ..SourceCounts::default()
+        },
         source_end_ns: None,
         series_interval_ns: 250_000_000,
     };

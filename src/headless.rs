@@ -52,6 +52,14 @@ impl std::fmt::Display for LogLine<'_> {
                     "{t:.3}s source   dropped event {id} (evicted: oldest in a full queue)"
                 )
             }
+            Trace::Dropped {
+                id,
+                reason: DropReason::SourceEnded,
+                ..
+            } => write!(
+                f,
+                "{t:.3}s source   dropped event {id} (source ended: it was waiting for room)"
+            ),
             Trace::Started { worker, id, .. } => {
                 write!(f, "{t:.3}s worker {worker} started event {id}")
             }
@@ -149,7 +157,7 @@ impl Reorder {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub state: &'static str,
-    /// generated, completed, failed, dropped, queued, in_flight.
+    /// generated, completed, failed, dropped, queued, in_flight, held_at_source.
     #[serde(flatten)]
     pub counters: Counters,
     pub duration_s: f64,
@@ -278,6 +286,15 @@ impl Summary {
     }
 }
 
+/// "N held at the source, " where any are (a stopped `block` run), else nothing.
+fn held_at_source(held: u64) -> String {
+    if held == 0 {
+        String::new()
+    } else {
+        format!("{held} held at the source, ")
+    }
+}
+
 /// The closing lines of a log: what happened to every event.
 pub fn closing_lines(s: &Snapshot) -> Vec<String> {
     let c = s.counters;
@@ -286,7 +303,7 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
     let ms = |ns: f64| format_duration(Duration::from_nanos(ns as u64));
     vec![
         format!(
-            "# {} after {:.3}s: {} generated, {} completed, {} failed, {} dropped, {} queued, {} in flight",
+            "# {} after {:.3}s: {} generated, {} completed, {} failed, {} dropped, {} queued, {}{} in flight",
             s.state.name(),
             s.elapsed_s(),
             c.generated,
@@ -294,6 +311,7 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
             c.failed,
             c.dropped,
             c.queued,
+            held_at_source(c.held_at_source),
             c.in_flight
         ),
         format!(

@@ -60,9 +60,19 @@ fn check_trace(trace: &[Trace], last: &Snapshot) {
     let mut dropped: HashMap<u64, u32> = HashMap::new();
     let mut holding: HashMap<u32, u64> = HashMap::new();
     let mut submitted = 0u64;
+    // Held at the source (a full `block` queue) when the source ended: never submitted.
+    let mut abandoned = 0u64;
     for t in trace {
         match *t {
             Trace::Submitted { .. } => submitted += 1,
+            Trace::Dropped {
+                id,
+                reason: DropReason::SourceEnded,
+                ..
+            } => {
+                abandoned += 1;
+                *dropped.entry(id).or_default() += 1;
+            }
             Trace::Dropped { id, .. } => *dropped.entry(id).or_default() += 1,
             Trace::Started { worker, id, .. } => {
                 *started.entry(id).or_default() += 1;
@@ -90,7 +100,7 @@ fn check_trace(trace: &[Trace], last: &Snapshot) {
         "a dropped event was also processed"
     );
     let c = last.counters;
-    assert_eq!(submitted, c.generated);
+    assert_eq!(submitted + abandoned + c.held_at_source, c.generated);
     assert_eq!(ended.len() as u64, c.completed + c.failed);
     assert_eq!(dropped.len() as u64, c.dropped);
     if last.state == RunState::Finished {

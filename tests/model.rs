@@ -37,6 +37,14 @@ fn draining_verdict_gives_time_to_empty() {
 }
 
 #[test]
+fn events_held_at_the_source_count_in_the_time_to_drain() {
+    let mut s = fixtures::overloaded_with_workers(10);
+    // 37 queued and 13 held before a full `block` queue: 50 to drain at 1/s net.
+    s.counters.held_at_source = 13;
+    assert_eq!(Verdict::of(&s), Verdict::Draining { seconds: 50.0 });
+}
+
+#[test]
 fn article_case_with_backlog_does_not_catch_up() {
     let s = fixtures::overloaded_with_workers(5);
     assert_eq!(Verdict::of(&s), Verdict::NotCatchingUp { queued: 37 });

@@ -417,6 +417,12 @@ fn scenario_file(name: &str, text: &str) -> std::path::PathBuf {
     path
 }
 
+/// Removes a file `scenario_file` wrote, and its folder once no other test uses it.
+fn discard(path: &std::path::Path) {
+    std::fs::remove_file(path).ok();
+    std::fs::remove_dir(path.parent().unwrap()).ok();
+}
+
 /// Plays a scenario written as `steps_and_end` after `STEADY_START`, headless at `speed`, with
 /// `extra` options; returns what it printed (it must succeed).
 fn play_steady(name: &str, steps_and_end: &str, speed: &str, extra: &[&str]) -> String {
@@ -433,6 +439,7 @@ fn play_steady(name: &str, steps_and_end: &str, speed: &str, extra: &[&str]) -> 
     ];
     args.extend_from_slice(extra);
     let out = backlog(&args);
+    discard(&path);
     assert!(out.status.success(), "{name}: {}", stderr(&out));
     stdout(&out)
 }
@@ -577,4 +584,136 @@ fn an_end_with_a_time_and_a_count_ends_at_whichever_comes_first() {
             "{end}:\n{log}"
         );
     }
+}
+
+/// Twenty events a second, 500 ms each on one worker, a queue of five that blocks: the source
+/// is held back from its first second on (the article's queue, overloaded tenfold).
+const BLOCKED_START: &str = "[start]\narrival = \"fixed\"\nrate = \"20/s\"\nservice = \"500ms\"\nservice_dist = \"fixed\"\nworkers = 1\nqueue_cap = 5\noverflow = \"block\"\n";
+
+/// Plays `BLOCKED_START` then `steps_and_end`; returns the log.
+fn play_blocked(name: &str, steps_and_end: &str) -> String {
+    let path = scenario_file(
+        name,
+        &format!("description = \"{name}\"\n{BLOCKED_START}{steps_and_end}"),
+    );
+    let out = backlog(&[
+        "--scenario",
+        path.to_str().unwrap(),
+        "--headless",
+        "--speed",
+        "20",
+    ]);
+    discard(&path);
+    assert!(out.status.success(), "{name}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// The count before `what` on the log's closing line ("# finished after ...: 12 generated, ...").
+fn closing_count(log: &str, what: &str) -> u64 {
+    let line = closing_line(log);
+    let before = line.split(&format!(" {what}")).next().unwrap();
+    before.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The log's closing line ("# finished after ...").
+fn closing_line(log: &str) -> &str {
+    log.lines()
+        .find(|l| l.starts_with("# finished after"))
+        .unwrap_or_else(|| panic!("not finished:\n{log}"))
+}
+
+/// Model times of the log lines that contain `needle`.
+fn times_of(log: &str, needle: &str) -> Vec<f64> {
+    log.lines()
+        .filter(|l| l.contains(needle))
+        .filter_map(time_of)
+        .collect()
+}
+
+#[test]
+fn a_source_held_back_by_a_full_queue_pauses_and_ends_at_once() {
+    let _serial = timing();
+    let log = play_blocked(
+        "blocked-pause",
+        "[[step]]\nat = \"5s\"\npause = true\n[end]\nat = \"10s\"\n",
+    );
+    // Arrivals keep their schedule while the queue is full, and stop at the pause: 20/s for
+    // 5 s, give or take the event due at 5 s and those of a step landing up to `LATE_S` late.
+    let generated = closing_count(&log, "generated");
+    assert!(
+        (99..=100 + (20.0 * LATE_S) as u64).contains(&generated),
+        "{generated} generated:\n{log}"
+    );
+    // The events held at the source still enter, as the worker makes room, while paused...
+    let held_in = times_of(&log, "waited for room in the full queue");
+    assert!(
+        held_in.iter().filter(|t| (5.5..10.0).contains(*t)).count() >= 5,
+        "{held_in:?}"
+    );
+    // ...and none after the end: the end drops them, each counted with its reason.
+    let last_in = times_of(&log, " submitted event ")
+        .into_iter()
+        .fold(0.0, f64::max);
+    assert!(
+        last_in < 10.0 + LATE_S,
+        "an event entered at {last_in}s:\n{log}"
+    );
+    let abandoned = times_of(&log, "(source ended: it was waiting for room)");
+    assert!(
+        abandoned.len() > 50,
+        "{} abandoned:\n{log}",
+        abandoned.len()
+    );
+    assert!(abandoned.iter().all(|t| (10.0..10.0 + LATE_S).contains(t)));
+    assert_eq!(closing_count(&log, "dropped"), abandoned.len() as u64);
+    // The queue drains (five events and one in flight: 3 s) and the run is over.
+    let finished: f64 = closing_line(&log)
+        .split_once("after ")
+        .and_then(|(_, rest)| rest.split_once('s'))
+        .and_then(|(s, _)| s.parse().ok())
+        .unwrap();
+    assert!(finished < 13.0 + LATE_S, "finished at {finished}s:\n{log}");
+}
+
+#[test]
+fn a_switch_to_drop_new_drops_the_held_events_without_a_burst_of_arrivals() {
+    let _serial = timing();
+    let log = play_blocked(
+        "blocked-switch",
+        "[[step]]\nat = \"5s\"\noverflow = \"drop-new\"\n[end]\nat = \"8s\"\n",
+    );
+    // Arrivals at 20/s throughout: no catch-up burst after the switch.
+    let generated = closing_count(&log, "generated");
+    assert!(
+        (159..=161).contains(&generated),
+        "{generated} generated:\n{log}"
+    );
+    // Under drop-new an arrival is offered (a `submitted` line) and then dropped if the queue
+    // is full: what enters after the switch is what the one worker makes room for, 2/s.
+    let full = times_of(&log, "(queue full)");
+    let (from, to) = (5.0 + LATE_S, 8.0);
+    let dropped_after = full.iter().filter(|t| (from..to).contains(*t)).count();
+    let entered_after = submitted_between(&log, from, to) - dropped_after;
+    assert!(
+        entered_after <= 10,
+        "{entered_after} entered the queue after the switch"
+    );
+    // The events held when the switch lands are dropped then, by the new rule.
+    let at_switch = full
+        .iter()
+        .filter(|t| (5.0..5.0 + LATE_S).contains(*t))
+        .count();
+    assert!(at_switch > 50, "{at_switch} dropped at the switch:\n{log}");
+    assert_eq!(closing_count(&log, "dropped"), full.len() as u64);
+}
+
+#[test]
+fn a_source_that_runs_out_of_events_lets_its_held_events_in() {
+    let _serial = timing();
+    // `--events` is the source's own end: under `block` every one of its events gets in.
+    let log = play_blocked("blocked-events", "[end]\nevents = 30\n");
+    assert!(
+        log.contains(" 30 generated, 30 completed, 0 failed, 0 dropped"),
+        "{log}"
+    );
 }

@@ -204,6 +204,24 @@ fn queue_panel() {
 }
 
 #[test]
+fn the_queue_panel_shows_events_held_at_the_source_only_when_there_are_some() {
+    let mut s = fixtures::overloaded();
+    let render = |s: &Snapshot| {
+        text(&panel(66, 12, |area, buf| {
+            queue::QueuePanel {
+                snapshot: s,
+                trend: Trend::of(s),
+            }
+            .render(area, buf)
+        }))
+    };
+    assert!(!render(&s).contains("at source"));
+    s.counters.held_at_source = 84;
+    let t = render(&s);
+    assert!(t.contains("+84 at source"), "{t}");
+}
+
+#[test]
 fn workers_panel_rows() {
     let s = fixtures::overloaded();
     let t = panel(50, 7, |area, buf| {

@@ -119,6 +119,8 @@ pub enum DropReason {
     QueueFull,
     /// `drop-old`: it was the oldest in a full queue when a new one arrived.
     Evicted,
+    /// `block`: it was held at the source, waiting for room, when the source was ended.
+    SourceEnded,
 }
 
 /// One happening, for logs (only produced when tracing is on).

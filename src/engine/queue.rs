@@ -1,6 +1,16 @@
 //! Admission to the queue: every source's events enter here, and a full bounded queue applies
-//! its overflow policy (the source waits, the new event is dropped, or the oldest is evicted).
+//! its overflow policy (the event is held at the source, the new event is dropped, or the
+//! oldest is evicted).
+//!
+//! `block` holds events at the source: an event that arrives while the queue is full has
+//! arrived (it counts as generated, at its arrival time) and waits, in order, for room. The
+//! policy in force applies to held events each time the source lets events in, so a switch to
+//! `drop-new` drops them, `drop-old` lets them in by evicting the oldest, and a larger cap (or
+//! none) lets them in at once. A pause stops new arrivals only; the end of the source's own
+//! events (`--events`) waits for the held ones; an end (`e`, `--duration`, a scenario's end)
+//! stops at once and drops the held events, counted with the reason `source ended`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -25,9 +35,8 @@ pub(crate) struct Admission {
     room: usize,
     /// ...under this cap: a new cap (or none) voids it.
     room_cap: Option<usize>,
-    /// Model time the source last got room after waiting for it: events due before then were
-    /// held up by the full queue, even those that later use the room found then.
-    unblocked_ns: u64,
+    /// Events that arrived while a `block` queue was full, oldest first.
+    held: VecDeque<Event>,
 }
 
 impl Admission {
@@ -44,17 +53,85 @@ impl Admission {
             trace,
             room: 0,
             room_cap: None,
-            unblocked_ns: 0,
+            held: VecDeque::new(),
         }
     }
 
-    /// Puts one event in the queue, applying a bounded queue's overflow policy.
-    pub async fn offer(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
+    /// An event arrives: it enters the queue, is held at the source (`block`, full queue, or
+    /// older events still held), or is dropped by the overflow policy.
+    pub fn offer(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
+        if !self.held.is_empty() {
+            self.hold(event);
+            self.admit_held(cap, overflow);
+        } else if let Err(event) = self.admit(event, false, cap, overflow) {
+            self.hold(event);
+        }
+    }
+
+    /// Whether events are held at the source, waiting for room.
+    pub fn is_holding(&self) -> bool {
+        !self.held.is_empty()
+    }
+
+    /// Lets held events in, oldest first, by the policy in force now; stops at the first that
+    /// must still wait.
+    pub fn admit_held(&mut self, cap: Option<usize>, overflow: Overflow) {
+        while let Some(event) = self.held.pop_front() {
+            if let Err(event) = self.admit(event, true, cap, overflow) {
+                self.held.push_front(event);
+                break;
+            }
+            self.shared.held.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// The source ends at once: the events still held never enter, and are counted as dropped.
+    pub fn abandon_held(&mut self) {
+        let at_ns = self.shared.clock.now_ns();
+        while let Some(event) = self.held.pop_front() {
+            self.drop_event(event.id, at_ns, DropReason::SourceEnded);
+            self.shared.held.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Waits until a held event may have room (a worker took an event, or `ROOM_POLL`), or
+    /// the engine stops. Returns at once if there is room under `cap` already.
+    pub async fn room(&self, cap: Option<usize>) {
+        self.shared.source_blocked.store(true, Ordering::Release);
+        if cap.is_none_or(|cap| self.queue.len() < cap) || self.shared.stop.load(Ordering::Relaxed)
+        {
+            return;
+        }
+        tokio::select! {
+            () = self.shared.room.notified() => {}
+            () = tokio::time::sleep(ROOM_POLL) => {}
+        }
+    }
+
+    fn hold(&mut self, event: Event) {
+        self.shared.held.fetch_add(1, Ordering::AcqRel);
+        self.held.push_back(event);
+    }
+
+    /// Puts one event in the queue, applying a bounded queue's overflow policy; gives the event
+    /// back if it must wait for room (`block`). `held`: it has waited at the source.
+    fn admit(
+        &mut self,
+        event: Event,
+        held: bool,
+        cap: Option<usize>,
+        overflow: Overflow,
+    ) -> Result<(), Event> {
         if self.room_cap != cap {
             self.room = 0;
             self.room_cap = cap;
         }
+        let held_ns = if held {
+            self.shared.clock.now_ns().saturating_sub(event.arrival_ns)
+        } else {
+            0
+        };
         if let Some(cap) = cap {
             if self.room == 0 {
                 self.room = cap.saturating_sub(self.queue.len());
@@ -62,27 +139,23 @@ impl Admission {
             if self.room == 0 {
                 match overflow {
                     Overflow::DropNew => {
-                        let held_ns = self.held_ns(&event);
                         self.submitted(&event, held_ns);
                         let at_ns = event.arrival_ns + held_ns;
                         self.drop_event(event.id, at_ns, DropReason::QueueFull);
-                        return;
+                        return Ok(());
                     }
                     Overflow::DropOld => {
                         if let Ok(old) = self.evict.try_recv() {
-                            let at_ns = event.arrival_ns + self.held_ns(&event);
+                            let at_ns = event.arrival_ns + held_ns;
                             self.drop_event(old.id, at_ns, DropReason::Evicted);
                         }
                     }
-                    Overflow::Block => {
-                        self.room = self.wait_for_room(cap).await;
-                        self.unblocked_ns = self.shared.clock.now_ns();
-                    }
+                    Overflow::Block => return Err(event),
                 }
             }
             self.room = self.room.saturating_sub(1);
         }
-        self.submitted(&event, self.held_ns(&event));
+        self.submitted(&event, held_ns);
         // The queue never disconnects while the source holds a receiver for evictions.
         let _ = self.queue.send(event);
         // Idle workers park off the queue and only the watcher waits on it: if an earlier event
@@ -94,16 +167,7 @@ impl Admission {
                 self.shared.bench.wake(waiting - 1);
             }
         }
-    }
-
-    /// How long a full queue held `event` up: events due before the source last got room
-    /// enter now, not at their arrival (even those that use room found by an earlier wait).
-    fn held_ns(&self, event: &Event) -> u64 {
-        if event.arrival_ns < self.unblocked_ns {
-            self.shared.clock.now_ns().saturating_sub(event.arrival_ns)
-        } else {
-            0
-        }
+        Ok(())
     }
 
     /// Traces an event entering the queue: at its arrival, or later if it waited for room.
@@ -121,25 +185,6 @@ impl Admission {
         self.shared.dropped.fetch_add(1, Ordering::AcqRel);
         if let Some(trace) = &self.trace {
             let _ = trace.send(Trace::Dropped { id, at_ns, reason });
-        }
-    }
-
-    /// Waits until the queue has room (or the engine stops). Returns the room found.
-    async fn wait_for_room(&self, cap: usize) -> usize {
-        loop {
-            let room = cap.saturating_sub(self.queue.len());
-            if room > 0 || self.shared.stop.load(Ordering::Relaxed) {
-                return room.max(1);
-            }
-            self.shared.source_blocked.store(true, Ordering::Release);
-            if self.queue.len() < cap {
-                continue;
-            }
-            tokio::select! {
-                () = self.shared.room.notified() => {}
-                () = tokio::time::sleep(ROOM_POLL) => {}
-                () = self.shared.wake_source.notified() => {}
-            }
         }
     }
 }

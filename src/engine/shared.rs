@@ -21,8 +21,10 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// Events the source created and put in (or tried to put in) the queue.
     pub generated: AtomicU64,
-    /// Events the source dropped (drop-new) or evicted (drop-old).
+    /// Events the source dropped (drop-new), evicted (drop-old) or abandoned at its end.
     pub dropped: AtomicU64,
+    /// Events that have arrived and wait at the source for room in a full `block` queue.
+    pub held: AtomicU64,
     /// The source was asked to end early (`Command::EndSource`): it stops after the event it
     /// is putting in the queue, then sets `source_ended`.
     pub end_requested: AtomicBool,
@@ -60,6 +62,7 @@ impl Shared {
             clock,
             generated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            held: AtomicU64::new(0),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),
             source_end_ns: AtomicU64::new(0),

@@ -46,12 +46,26 @@ pub struct Counters {
     pub dropped: u64,
     pub queued: u64,
     pub in_flight: u64,
+    /// Arrived, waiting at the source for room in a full `block` queue: part of the backlog.
+    #[serde(default)]
+    pub held_at_source: u64,
 }
 
 impl Counters {
+    /// Events that have arrived and wait: in the queue, or held at the source before it.
+    pub fn backlog(&self) -> u64 {
+        self.queued + self.held_at_source
+    }
+
     /// True when every generated event is accounted for exactly once.
     pub fn conserved(&self) -> bool {
-        self.generated == self.completed + self.failed + self.dropped + self.queued + self.in_flight
+        self.generated
+            == self.completed
+                + self.failed
+                + self.dropped
+                + self.queued
+                + self.held_at_source
+                + self.in_flight
     }
 }
 

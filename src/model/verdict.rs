@@ -37,7 +37,8 @@ impl Verdict {
                 needs: theory.min_stable_workers,
             };
         }
-        let queued = s.counters.queued;
+        // Events held at the source (a full `block` queue) wait as much as the queued ones.
+        let queued = s.counters.backlog();
         // Random arrivals queue a little even when all is well: only a backlog well above what
         // theory expects, and that takes a while to clear, counts as something to drain.
         let expected = theory.mean_queue_len.unwrap_or(0.0);

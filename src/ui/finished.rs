@@ -61,10 +61,15 @@ impl FinishedBanner<'_> {
             ]),
         ];
         // An interrupted run reports what it abandoned.
-        if c.queued + c.in_flight > 0 {
+        if c.backlog() + c.in_flight > 0 {
+            let held = if c.held_at_source > 0 {
+                format!(", {} held at the source", format::count(c.held_at_source))
+            } else {
+                String::new()
+            };
             lines.push(Line::styled(
                 format!(
-                    "{} left queued, {} in flight",
+                    "{} left queued{held}, {} in flight",
                     format::count(c.queued),
                     format::count(c.in_flight)
                 ),

@@ -79,6 +79,16 @@ fn render_figures(s: &Snapshot, trend: Trend, area: Rect, buf: &mut Buffer) {
         Span::styled("in service ", theme::LABEL),
         Span::styled(format::count(s.counters.in_flight), theme::VALUE),
     ]));
+    if s.counters.held_at_source > 0 {
+        // Arrived, but a full `block` queue keeps them at the source: backlog too.
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("+{}", format::count(s.counters.held_at_source)),
+                theme::ERROR,
+            ),
+            Span::styled(" at source", theme::LABEL),
+        ]));
+    }
     Paragraph::new(lines).render(facts, buf);
 }
 

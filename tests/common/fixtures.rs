@@ -55,6 +55,7 @@ pub fn overloaded() -> Snapshot {
             dropped: 0,
             queued: 37,
             in_flight: 4,
+            held_at_source: 0,
         },
         max_queue_depth: 37,
         arrival_rate_per_s: 1.0,
@@ -125,6 +126,7 @@ pub fn keeping_up() -> Snapshot {
             dropped: 0,
             queued: 1,
             in_flight: 5,
+            held_at_source: 0,
         },
         max_queue_depth: 6,
         arrival_rate_per_s: 0.99,
@@ -152,6 +154,7 @@ pub fn finished() -> Snapshot {
         dropped: 0,
         queued: 0,
         in_flight: 0,
+        held_at_source: 0,
     };
     for w in &mut s.workers {
         w.activity = WorkerActivity::Idle;
@@ -220,6 +223,7 @@ pub fn many_workers() -> Snapshot {
             dropped: 7,
             queued: 3,
             in_flight: 50,
+            held_at_source: 0,
         },
         max_queue_depth: 41,
         arrival_rate_per_s: 49.7,

@@ -188,24 +188,45 @@ impl<'a> Emitter<'a> {
             let now = clock.now_ns();
             // Events due exactly at the end still arrive; none after it.
             let until = self.io.duration_ns.map_or(now, |end| now.min(end));
-            if !self.settings.paused && self.emit_due(until).await {
-                break;
+            self.admit_held();
+            if !self.settings.paused && !self.exhausted() {
+                self.emit_due(until).await;
             }
             self.io.pacing.publish_if_due();
             if self.io.duration_ns.is_some_and(|end| now >= end) {
                 break;
             }
+            if self.exhausted() && !self.io.admission.is_holding() {
+                return;
+            }
             if !self.wait_for_next().await {
                 break;
             }
         }
+        // Ended (or stopped) at once: events held at the source never enter. On a stop they stay
+        // counted as held, like the queued ones as queued.
+        if !self.io.shared.stop.load(Ordering::Relaxed) {
+            self.io.admission.abandon_held();
+        }
     }
 
-    /// Waits until the next event is due, the settings change or the source is woken; false if
-    /// the settings are gone (the engine was dropped).
+    /// Whether the source has created all the events it may (`--events`).
+    fn exhausted(&self) -> bool {
+        self.io.max_events.is_some_and(|max| self.next_id > max)
+    }
+
+    /// Lets events held at the source in, by the queue's cap and policy now.
+    fn admit_held(&mut self) {
+        let (cap, overflow) = (self.settings.queue_cap, self.settings.overflow);
+        self.io.admission.admit_held(cap, overflow);
+    }
+
+    /// Waits until the next event is due, the settings change, the source is woken, or (with
+    /// events held at the source) a worker makes room; false if the settings are gone (the
+    /// engine was dropped).
     async fn wait_for_next(&mut self) -> bool {
         let clock = self.io.shared.clock;
-        let mut wake_ns = if self.settings.paused {
+        let mut wake_ns = if self.settings.paused || self.exhausted() {
             u64::MAX
         } else {
             self.schedule.next_due_ns()
@@ -221,9 +242,11 @@ impl<'a> Emitter<'a> {
             wake_ns = wake_ns.min(end);
         }
         let wake_at = (wake_ns != u64::MAX).then(|| clock.instant_at(wake_ns));
+        let holding = self.io.admission.is_holding();
         // Close to the due time, wait precisely on this (the source's own) thread: tokio's
-        // timer wheel rounds up to 1 ms, which would show up as queue wait.
-        if let Some(at) = wake_at {
+        // timer wheel rounds up to 1 ms, which would show up as queue wait. Not while events are
+        // held: those wait for room, and a new arrival joins them anyway.
+        if let Some(at) = wake_at.filter(|_| !holding) {
             if at.saturating_duration_since(Instant::now()) <= PRECISE_WINDOW {
                 let _ = work::wait_until(at, &self.io.shared.stop, Spin::Always);
                 if self.io.settings.has_changed().unwrap_or(false) {
@@ -232,14 +255,21 @@ impl<'a> Emitter<'a> {
                 return true;
             }
         }
+        let lead = if holding {
+            Duration::ZERO
+        } else {
+            PRECISE_WINDOW
+        };
         let sleep = async {
             match wake_at {
-                Some(at) => tokio::time::sleep_until((at - PRECISE_WINDOW).into()).await,
+                Some(at) => tokio::time::sleep_until((at - lead).into()).await,
                 None => std::future::pending::<()>().await,
             }
         };
+        let cap = self.settings.queue_cap;
         tokio::select! {
             () = sleep => {}
+            () = self.io.admission.room(cap), if holding => {}
             () = self.io.shared.wake_source.notified() => {}
             changed = self.io.settings.changed() => {
                 if changed.is_err() {
@@ -267,18 +297,14 @@ impl<'a> Emitter<'a> {
         self.settings = new;
     }
 
-    /// Emits every event due by `now`. Returns true when the event limit is reached.
-    async fn emit_due(&mut self, now: u64) -> bool {
-        let max_events = self.io.max_events;
+    /// Emits every event due by `now`, up to the event limit.
+    async fn emit_due(&mut self, now: u64) {
         // Lateness is measured once per wake (a clock read per event would cost the hot path).
         let woke_ns = self.io.shared.clock.now_ns();
         let mut emitted = 0;
-        while self.schedule.next_due_ns() <= now {
-            if max_events.is_some_and(|max| self.next_id > max) {
-                return true;
-            }
+        while self.schedule.next_due_ns() <= now && !self.exhausted() {
             if self.io.should_end() {
-                return false;
+                return;
             }
             let event = self.next_event();
             self.io.pacing.record(event.arrival_ns, woke_ns);
@@ -291,13 +317,12 @@ impl<'a> Emitter<'a> {
                     .store(self.schedule.next_due_ns(), Ordering::Relaxed);
             }
             let (cap, overflow) = (self.settings.queue_cap, self.settings.overflow);
-            self.io.admission.offer(event, cap, overflow).await;
+            self.io.admission.offer(event, cap, overflow);
             emitted += 1;
             if emitted % EMIT_BUDGET == 0 {
                 tokio::task::yield_now().await;
             }
         }
-        max_events.is_some_and(|max| self.next_id > max)
     }
 
     /// The event due next, with its demand; moves the schedule on.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError};
 use tokio::sync::watch;
 
-use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, Stats};
+use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, SourceCounts, Stats};
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
 use crate::engine::shared::Shared;
@@ -82,8 +82,7 @@ impl Aggregator {
                 seed: config.seed,
                 speed: config.speed,
                 cores: config.cores,
-                generated: 0,
-                dropped: 0,
+                source: SourceCounts::default(),
                 source_end_ns: None,
                 series_interval_ns: clock.model_ns(SERIES_INTERVAL),
             },
@@ -134,8 +133,8 @@ impl Aggregator {
             match self.messages.recv_deadline(next_publish) {
                 Ok(Msg::Reports { taken, reports }) => self.stats.apply_batch(taken, reports),
                 Ok(Msg::ResetStats) => {
-                    let (now, generated, _) = self.read_source();
-                    self.stats.reset(now, generated);
+                    let (now, source) = self.read_source();
+                    self.stats.reset(now, source.generated);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {}
@@ -145,20 +144,20 @@ impl Aggregator {
                 continue;
             }
             next_publish = (next_publish + PUBLISH_EVERY).max(wall);
-            let (now, generated, dropped) = self.read_source();
+            let (now, source) = self.read_source();
             let depth = self.queue.len() as u64;
             self.stats.observe(now, depth);
             if wall >= next_sample {
                 next_sample = (next_sample + SERIES_INTERVAL).max(wall);
-                self.stats.sample(now, depth, generated);
+                self.stats.sample(now, depth, source.generated);
             }
-            let state = self.state(generated, dropped, &mut stopped_at);
+            let state = self.state(source, &mut stopped_at);
             let now = if state == RunState::Finished {
                 self.end_of_run_ns(now)
             } else {
                 now
             };
-            self.publish(state, now, generated, dropped);
+            self.publish(state, now, source);
             if state.is_over() {
                 return;
             }
@@ -171,20 +170,22 @@ impl Aggregator {
         self.stats.last_finish_ns().max(source_end).min(now)
     }
 
-    /// (now, generated, dropped), read so that `dropped` never includes an event `generated` misses.
-    fn read_source(&self) -> (u64, u64, u64) {
+    /// Now and the source's counts, read so that `dropped` and `held` never include an event
+    /// `generated` misses (the source counts an event generated before it holds or drops it).
+    fn read_source(&self) -> (u64, SourceCounts) {
+        let held = self.shared.held.load(Ordering::Acquire);
         let dropped = self.shared.dropped.load(Ordering::Acquire);
         let generated = self.shared.generated.load(Ordering::Acquire);
-        (self.shared.clock.now_ns(), generated, dropped)
+        let source = SourceCounts {
+            generated,
+            dropped,
+            held,
+        };
+        (self.shared.clock.now_ns(), source)
     }
 
-    fn state(
-        &mut self,
-        generated: u64,
-        dropped: u64,
-        stopped_at: &mut Option<Instant>,
-    ) -> RunState {
-        let counters = self.stats.counters(generated, dropped);
+    fn state(&mut self, source: SourceCounts, stopped_at: &mut Option<Instant>) -> RunState {
+        let counters = self.stats.counters(source);
         if self.shared.stop.load(Ordering::Acquire) {
             let since = *stopped_at.get_or_insert_with(Instant::now);
             let workers_left = self.stats.any_worker_up();
@@ -195,7 +196,7 @@ impl Aggregator {
             };
         }
         if self.shared.source_ended.load(Ordering::Acquire) {
-            if counters.queued == 0 && counters.in_flight == 0 {
+            if counters.queued == 0 && counters.in_flight == 0 && counters.held_at_source == 0 {
                 return RunState::Finished;
             }
             return RunState::Draining;
@@ -207,7 +208,7 @@ impl Aggregator {
         }
     }
 
-    fn publish(&mut self, state: RunState, now_ns: u64, generated: u64, dropped: u64) {
+    fn publish(&mut self, state: RunState, now_ns: u64, source: SourceCounts) {
         let settings = self.settings.borrow().clone();
         let source_end_ns = self
             .shared
@@ -221,8 +222,7 @@ impl Aggregator {
             seed: self.seed,
             speed: self.shared.clock.speed(),
             cores: self.cores,
-            generated,
-            dropped,
+            source,
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
         };

@@ -275,15 +275,24 @@ impl Stats {
     /// queued is what the source let in (generated − dropped) less what the workers say they
     /// took; in flight is the workers holding an event now; completed and failed come from the
     /// reports. An event a worker took and lost, or reported twice, breaks the sum.
-    pub fn counters(&self, generated: u64, dropped: u64) -> Counters {
+    pub fn counters(&self, source: SourceCounts) -> Counters {
         let in_flight = self.workers.iter().filter(|w| w.current.is_some()).count() as u64;
+        let SourceCounts {
+            generated,
+            dropped,
+            held,
+        } = source;
         Counters {
             generated,
             completed: self.completed,
             failed: self.failed,
             dropped,
-            queued: generated.saturating_sub(dropped).saturating_sub(self.taken),
+            queued: generated
+                .saturating_sub(dropped)
+                .saturating_sub(held)
+                .saturating_sub(self.taken),
             in_flight,
+            held_at_source: held,
         }
     }
 
@@ -360,7 +369,7 @@ impl Stats {
     /// A snapshot, with latency summaries from [`Stats::latency`] (possibly a recent one).
     pub fn snapshot(&self, view: &SnapshotContext<'_>, latency: LatencyView) -> Snapshot {
         let now_ns = view.now_ns;
-        let counters = self.counters(view.generated, view.dropped);
+        let counters = self.counters(view.source);
         let stats_ns = now_ns.saturating_sub(self.since_ns);
         let source_ns = view
             .source_end_ns
@@ -392,7 +401,7 @@ impl Stats {
             cores: view.cores,
             counters,
             max_queue_depth: self.max_queue_depth,
-            arrival_rate_per_s: per_s(view.generated - self.base_generated, source_ns),
+            arrival_rate_per_s: per_s(view.source.generated - self.base_generated, source_ns),
             throughput_per_s: per_s(self.completed + self.failed - self.base_done, stats_ns),
             recent_arrival_rate_per_s: ra / n,
             recent_throughput_per_s: rc / n,
@@ -421,6 +430,17 @@ pub struct LatencyView {
     pub recent: LatencySet,
 }
 
+/// The source's counts: read together (see the aggregator's `read_source`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SourceCounts {
+    /// Events that have arrived.
+    pub generated: u64,
+    /// Dropped, evicted, or abandoned at the source's end.
+    pub dropped: u64,
+    /// Arrived and waiting at the source for room in a full `block` queue.
+    pub held: u64,
+}
+
 /// What the snapshot needs from outside the statistics.
 pub struct SnapshotContext<'a> {
     pub state: RunState,
@@ -429,8 +449,7 @@ pub struct SnapshotContext<'a> {
     pub seed: u64,
     pub speed: f64,
     pub cores: usize,
-    pub generated: u64,
-    pub dropped: u64,
+    pub source: SourceCounts,
     pub source_end_ns: Option<u64>,
     pub series_interval_ns: u64,
 }
