@@ -139,3 +139,40 @@ fn frame_render_120x40_64_workers(bencher: Bencher) {
         black_box(&buf);
     });
 }
+
+/// The twin, 100,000 Poisson arrivals with exp service at ρ = 0.8 on 2 workers: unbounded
+/// FCFS, a queue of 10 dropping new arrivals, and 8 workers sharing 2 cores. The goal is
+/// 20 M events/s for unbounded FCFS (divan prints items/s).
+#[divan::bench(args = ["unbounded", "drop-new", "shared-cores"])]
+fn twin_events(bencher: Bencher, kind: &str) {
+    use backlog::engine::settings::{ArrivalProcess, Overflow, ServiceDist};
+    use backlog::model::twin::{TwinConfig, simulate};
+    const EVENTS: u64 = 100_000;
+    let base = TwinConfig {
+        arrival: ArrivalProcess::Poisson,
+        rate_per_s: 16.0,
+        burst: 1,
+        service: std::time::Duration::from_millis(100),
+        service_dist: ServiceDist::Exp,
+        servers: 2,
+        cores: None,
+        queue_cap: None,
+        overflow: Overflow::Block,
+    };
+    let config = match kind {
+        "drop-new" => TwinConfig {
+            queue_cap: Some(10),
+            overflow: Overflow::DropNew,
+            ..base
+        },
+        "shared-cores" => TwinConfig {
+            servers: 8,
+            cores: Some(2),
+            ..base
+        },
+        _ => base,
+    };
+    bencher
+        .counter(divan::counter::ItemsCount::new(EVENTS))
+        .bench_local(|| black_box(simulate(&config, 1, 0, EVENTS)));
+}

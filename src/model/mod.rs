@@ -1,8 +1,11 @@
-//! What every face reads, derived from snapshots and settings: theory, verdicts, lints, the trend.
+//! What every face reads, derived from snapshots and settings: theory (closed forms and the
+//! twin, a simulation of the ideal pool), verdicts, lints, the trend.
 
+pub mod exact;
 pub mod lints;
 pub mod theory;
 pub mod trend;
+pub mod twin;
 pub mod verdict;
 pub mod verdict_changes;
 pub mod warning_history;
