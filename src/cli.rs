@@ -6,10 +6,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::control::scenario::{self, Scenario};
-use crate::engine::EngineConfig;
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
+use crate::engine::{EngineConfig, SourceKind};
 use crate::error::Error;
 
 const EXAMPLES: &str = "\
@@ -80,6 +80,11 @@ pub struct RunArgs {
     /// Print the bundled scenarios with their descriptions, and exit.
     #[arg(long, help_heading = "Scenarios")]
     pub list_scenarios: bool,
+
+    /// Where events come from: gen (the built-in generator, shaped by the options below) or
+    /// stdin (one event per line; see docs/sources.md). [default: gen]
+    #[arg(long, value_parser = parse_source, help_heading = "Arrivals")]
+    pub source: Option<SourceKind>,
 
     /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
     #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
@@ -219,6 +224,16 @@ fn parse_size(text: &str) -> Result<ScreenSize, String> {
 
 fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
     text.parse()
+}
+
+fn parse_source(text: &str) -> Result<SourceKind, String> {
+    match text {
+        "gen" => Ok(SourceKind::Generator),
+        "stdin" => Ok(SourceKind::Stdin),
+        _ => Err(format!(
+            "'{text}' is not a source; expected gen (the built-in generator) or stdin (one event per line)"
+        )),
+    }
 }
 
 fn parse_service(text: &str) -> Result<Duration, String> {
@@ -370,6 +385,7 @@ impl RunArgs {
             duration,
             speed: self.speed,
             trace: self.headless && !self.json,
+            source: self.source.unwrap_or_default(),
             ..EngineConfig::default()
         })
     }

@@ -221,6 +221,26 @@ struct Example {
     place: String,
     written: String,
     args: Vec<String>,
+    /// `PRODUCER | backlog ...`: the producer's words; its output is backlog's stdin.
+    input: Option<Vec<String>>,
+}
+
+/// A command split at a lone `|` into the producer and the rest, if it is a simple pipe.
+fn split_pipe(command: &ShellCommand) -> (Option<Vec<String>>, Vec<String>, Vec<char>) {
+    let mut special = command.special.clone();
+    match command.words.iter().position(|w| w == "|") {
+        Some(i) => {
+            if let Some(at) = special.iter().position(|&c| c == '|') {
+                special.remove(at);
+            }
+            (
+                Some(command.words[..i].to_vec()),
+                command.words[i + 1..].to_vec(),
+                special,
+            )
+        }
+        None => (None, command.words.clone(), special),
+    }
 }
 
 /// backlog's arguments if the command runs backlog (`backlog ...` or `cargo run --release -- ...`).
@@ -244,7 +264,8 @@ fn examples() -> Vec<Example> {
         let (blocks, _) = split_fences(&text);
         for block in blocks.iter().filter(|b| b.lang == "sh") {
             for command in shell_commands(&block.body) {
-                let Some(args) = backlog_args(&command.words) else {
+                let (input, words, special) = split_pipe(&command);
+                let Some(args) = backlog_args(&words) else {
                     continue;
                 };
                 if !args.iter().any(|a| a == "--headless") {
@@ -252,16 +273,17 @@ fn examples() -> Vec<Example> {
                 }
                 let place = format!("{}:{}", shown(&page), block.first_line + command.line);
                 assert!(
-                    command.special.is_empty(),
-                    "{place}: the example uses {:?}, which needs a shell; the docs' headless examples must run without one",
-                    command.special
+                    special.is_empty(),
+                    "{place}: the example uses {special:?}, which needs a shell; the docs' headless examples must run without one (a pipe from one simple command is allowed)"
                 );
-                let ends = ["--events", "--duration", "--preset", "--scenario"]
-                    .iter()
-                    .any(|end| {
-                        args.iter()
-                            .any(|a| a == end || a.starts_with(&format!("{end}=")))
-                    });
+                // Input piped in ends with its producer.
+                let ends = input.is_some()
+                    || ["--events", "--duration", "--preset", "--scenario"]
+                        .iter()
+                        .any(|end| {
+                            args.iter()
+                                .any(|a| a == end || a.starts_with(&format!("{end}=")))
+                        });
                 assert!(
                     ends,
                     "{place}: the example would run forever: give it --events or --duration"
@@ -270,6 +292,7 @@ fn examples() -> Vec<Example> {
                     place,
                     written: command.words.join(" "),
                     args: args.to_vec(),
+                    input,
                 });
             }
         }
@@ -358,10 +381,25 @@ fn run(example: &Example, scratch: &Path) -> Result<String, String> {
     fs::create_dir_all(scratch).expect("can create the scratch directory");
     let (args, files) = redirect_outputs(&example.args, scratch);
     let started = Instant::now();
+    let stdin = match &example.input {
+        Some(producer) => {
+            let (program, producer_args) = producer
+                .split_first()
+                .ok_or_else(|| format!("{}: nothing before the pipe", example.place))?;
+            let child = Command::new(program)
+                .args(producer_args)
+                .current_dir(ROOT)
+                .stdout(Stdio::piped())
+                .spawn()
+                .map_err(|e| format!("{}: cannot start {program}: {e}", example.place))?;
+            Stdio::from(child.stdout.expect("a piped stdout"))
+        }
+        None => Stdio::null(),
+    };
     let child = Command::new(BIN)
         .args(&args)
         .current_dir(ROOT)
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -31,7 +31,7 @@ pub use snapshot::{RunState, Snapshot};
 use pool::Pool;
 use queue::Admission;
 use shared::Shared;
-use source::{EventSource, Generator, Pacing, SourceIo};
+use source::{EventSource, Generator, Lines, Pacing, SourceIo};
 use stats::{Aggregator, Msg, Stats};
 
 /// How a run is set up; `settings` can change later through commands, the rest cannot.
@@ -51,6 +51,8 @@ pub struct EngineConfig {
     pub recent_window: Duration,
     /// Cores the workers may use (defaults to the machine's).
     pub cores: usize,
+    /// Where events come from.
+    pub source: SourceKind,
     /// Test only: make an engine thread panic outside the work, to check that the faces
     /// report it and restore the terminal (the binary sets it from `BACKLOG_TEST_PANIC`).
     #[doc(hidden)]
@@ -59,6 +61,25 @@ pub struct EngineConfig {
     /// conservation checks catch it.
     #[doc(hidden)]
     pub inject_fault: Option<InjectFault>,
+}
+
+/// Where a run's events come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SourceKind {
+    /// The built-in generator: the arrival and service settings.
+    #[default]
+    Generator,
+    /// One event per line of standard input (see `source::lines`).
+    Stdin,
+}
+
+impl SourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceKind::Generator => "gen",
+            SourceKind::Stdin => "stdin",
+        }
+    }
 }
 
 /// A test-only fault in the workers, for every event whose id is a multiple of N.
@@ -100,6 +121,7 @@ impl Default for EngineConfig {
             trace: false,
             recent_window: Duration::from_secs(10),
             cores: available_cores(),
+            source: SourceKind::Generator,
             inject_panic: None,
             inject_fault: None,
         }
@@ -170,7 +192,11 @@ impl Engine {
             max_events: config.max_events,
             duration_ns: config.duration.map(clock::saturating_ns),
         };
-        spawn_source(Box::new(Generator::new(config.seed)), io, trace_tx)?;
+        let source: Box<dyn EventSource> = match config.source {
+            SourceKind::Generator => Box::new(Generator::new(config.seed)),
+            SourceKind::Stdin => Box::new(Lines::stdin(config.seed)),
+        };
+        spawn_source(source, io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.
         pool.resize(settings.workers)
             .inspect_err(|_| shared.halt())?;

@@ -25,6 +25,8 @@ pub(crate) struct Shared {
     pub dropped: AtomicU64,
     /// Events that have arrived and wait at the source for room in a full `block` queue.
     pub held: AtomicU64,
+    /// Input the source could not make an event of (a line over the longest accepted).
+    pub rejected: AtomicU64,
     /// The source was asked to end early (`Command::EndSource`): it stops after the event it
     /// is putting in the queue, then sets `source_ended`.
     pub end_requested: AtomicBool,
@@ -63,6 +65,7 @@ impl Shared {
             generated: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             held: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),
             source_end_ns: AtomicU64::new(0),

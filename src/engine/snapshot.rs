@@ -49,6 +49,10 @@ pub struct Counters {
     /// Arrived, waiting at the source for room in a full `block` queue: part of the backlog.
     #[serde(default)]
     pub held_at_source: u64,
+    /// Input the source read and could not make an event of (a line over 1 MiB): never an
+    /// event, so outside the sum above.
+    #[serde(default)]
+    pub rejected: u64,
 }
 
 impl Counters {

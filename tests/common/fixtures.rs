@@ -56,6 +56,7 @@ pub fn overloaded() -> Snapshot {
             queued: 37,
             in_flight: 4,
             held_at_source: 0,
+            rejected: 0,
         },
         max_queue_depth: 37,
         arrival_rate_per_s: 1.0,
@@ -127,6 +128,7 @@ pub fn keeping_up() -> Snapshot {
             queued: 1,
             in_flight: 5,
             held_at_source: 0,
+            rejected: 0,
         },
         max_queue_depth: 6,
         arrival_rate_per_s: 0.99,
@@ -155,6 +157,7 @@ pub fn finished() -> Snapshot {
         queued: 0,
         in_flight: 0,
         held_at_source: 0,
+        rejected: 0,
     };
     for w in &mut s.workers {
         w.activity = WorkerActivity::Idle;
@@ -224,6 +227,7 @@ pub fn many_workers() -> Snapshot {
             queued: 3,
             in_flight: 50,
             held_at_source: 0,
+            rejected: 0,
         },
         max_queue_depth: 41,
         arrival_rate_per_s: 49.7,

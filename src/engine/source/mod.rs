@@ -4,6 +4,7 @@
 //! stops. Kinds live one per file (`generator`).
 
 pub mod generator;
+pub mod lines;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -20,6 +21,7 @@ use super::shared::{LATENESS_SIGFIG, Shared};
 use super::stats::new_histogram;
 
 pub use generator::Generator;
+pub use lines::Lines;
 
 /// A kind of event source.
 pub trait EventSource: Send + 'static {

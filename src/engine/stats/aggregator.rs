@@ -180,6 +180,7 @@ impl Aggregator {
             generated,
             dropped,
             held,
+            rejected: self.shared.rejected.load(Ordering::Acquire),
         };
         (self.shared.clock.now_ns(), source)
     }

@@ -281,6 +281,7 @@ impl Stats {
             generated,
             dropped,
             held,
+            rejected,
         } = source;
         Counters {
             generated,
@@ -293,6 +294,7 @@ impl Stats {
                 .saturating_sub(self.taken),
             in_flight,
             held_at_source: held,
+            rejected,
         }
     }
 
@@ -439,6 +441,8 @@ pub struct SourceCounts {
     pub dropped: u64,
     /// Arrived and waiting at the source for room in a full `block` queue.
     pub held: u64,
+    /// Input the source could not make an event of.
+    pub rejected: u64,
 }
 
 /// What the snapshot needs from outside the statistics.

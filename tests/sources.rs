@@ -1,0 +1,119 @@
+//! Sources other than the generator, through the binary as a user runs them: lines from stdin.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+/// Runs the binary with `args`, `input` on its stdin (written from another thread, so a large
+/// input cannot deadlock against a full stdout).
+fn backlog_with_input(args: &[&str], input: Vec<u8>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The run may end (and close its stdin) before it has read everything: not an error.
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn summary(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("a JSON summary")
+}
+
+fn count(summary: &serde_json::Value, field: &str) -> u64 {
+    summary[field]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no {field} in {summary}"))
+}
+
+fn numbers(from: u64, to: u64) -> Vec<u8> {
+    (from..=to)
+        .flat_map(|i| format!("{i}\n").into_bytes())
+        .collect()
+}
+
+/// Lines from stdin, 2 ms of sleep work each (unless a line says otherwise), a JSON summary.
+const STDIN_JSON: &str = "--source stdin --work sleep --service 2ms --headless --json";
+
+/// `STDIN_JSON` with `n` workers and `more` options.
+fn with_workers<'a>(n: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = STDIN_JSON.split(' ').collect();
+    args.extend(["--workers", n]);
+    args.extend_from_slice(more);
+    args
+}
+
+#[test]
+fn every_line_of_stdin_is_one_event_and_completes() {
+    let s = summary(&backlog_with_input(
+        &with_workers("4", &[]),
+        numbers(1, 1000),
+    ));
+    assert_eq!(
+        (count(&s, "generated"), count(&s, "completed")),
+        (1000, 1000),
+        "{s}"
+    );
+    assert_eq!(s["state"], "finished");
+}
+
+#[test]
+fn an_overlong_line_is_rejected_and_counted_and_binary_lines_are_kept() {
+    let mut input = numbers(1, 500);
+    input.extend(b"\xff\xfe\x00not utf-8\x80\n");
+    input.extend(vec![b'x'; 2 << 20]);
+    input.push(b'\n');
+    input.extend(numbers(501, 1000));
+    let s = summary(&backlog_with_input(&with_workers("4", &[]), input));
+    assert_eq!(count(&s, "rejected"), 1, "{s}");
+    // The binary line is an event like any other; nothing else is lost.
+    assert_eq!(
+        (count(&s, "generated"), count(&s, "completed")),
+        (1001, 1001),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_json_line_states_its_own_demand() {
+    // Four lines of 50 ms each on one worker (the configured 2 ms is for lines without one).
+    let input = b"{\"service\": \"50ms\"}\n{\"service\": 0.05}\n{\"service\": \"50ms\", \"id\": 9}\n{\"service\": \"50ms\"}\n".to_vec();
+    let s = summary(&backlog_with_input(&with_workers("1", &[]), input));
+    let service = s["latency_ms"]["service"]["mean"].as_f64().unwrap();
+    assert!((50.0..60.0).contains(&service), "service mean {service} ms");
+    assert!(s["duration_s"].as_f64().unwrap() >= 0.2, "{s}");
+}
+
+#[test]
+fn a_full_block_queue_lets_every_line_in_before_stdin_ends() {
+    // The end of the input is the source's own end: the lines held at it still enter.
+    let args = with_workers("1", &["--queue-cap", "2", "--overflow", "block"]);
+    let s = summary(&backlog_with_input(&args, numbers(1, 100)));
+    assert_eq!(
+        (count(&s, "completed"), count(&s, "dropped")),
+        (100, 0),
+        "{s}"
+    );
+}
+
+#[test]
+fn an_unknown_source_is_refused_naming_the_accepted_ones() {
+    let out = backlog_with_input(&["--source", "kafka", "--headless"], Vec::new());
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'kafka' is not a source"), "{err}");
+    assert!(err.contains("gen") && err.contains("stdin"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
