@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::engine::Command;
+use crate::engine::WorkMode;
 use crate::engine::settings::{
     MAX_RATE_PER_S, MAX_SERVICE, MIN_RATE_PER_S, Rate, Settings, format_duration,
 };
@@ -197,7 +198,14 @@ impl App {
             Action::CycleServiceDist => {
                 Some(Command::SetServiceDist(self.settings.service_dist.next()))
             }
-            Action::ToggleWorkMode => Some(Command::SetWork(self.settings.work.next())),
+            Action::ToggleWorkMode => match self.settings.work {
+                WorkMode::Sleep => Some(Command::SetWork(WorkMode::Cpu)),
+                WorkMode::Cpu => Some(Command::SetWork(WorkMode::Sleep)),
+                WorkMode::Exec => {
+                    self.notify("the work is the --exec command: w does not apply");
+                    None
+                }
+            },
             Action::TogglePause => Some(Command::Pause(!self.settings.paused)),
             Action::ResetStats => {
                 self.notify("statistics reset");

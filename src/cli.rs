@@ -9,8 +9,10 @@ use crate::control::scenario::{self, Scenario};
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
-use crate::engine::{EngineConfig, SourceKind};
+use crate::engine::work::Exec;
+use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
+use std::sync::Arc;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -106,9 +108,19 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_with::<ServiceDist>, help_heading = "Work")]
     pub service_dist: Option<ServiceDist>,
 
-    /// Work mode: sleep (wait on the wall clock, the article's time.sleep) or cpu (burn CPU time). [default: sleep]
+    /// Work mode: sleep (wait on the wall clock, the article's time.sleep), cpu (burn CPU time) or exec (run --exec per event). [default: sleep]
     #[arg(long, value_parser = parse_with::<WorkMode>, help_heading = "Work")]
     pub work: Option<WorkMode>,
+
+    /// Run this command per event, without a shell (split into words as a shell would): {} is
+    /// replaced by the event's payload (or its id), which is also written to its stdin. Exit
+    /// status 0 is success. Implies --work exec.
+    #[arg(long, value_name = "COMMAND", help_heading = "Work")]
+    pub exec: Option<String>,
+
+    /// With --exec: kill a command that runs longer than this (counted as failed).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, requires = "exec", help_heading = "Work")]
+    pub exec_timeout: Option<Duration>,
 
     /// Fraction of events whose work fails (half of them by panicking). [default: 0]
     #[arg(long, value_parser = parse_fraction, allow_hyphen_values = true, help_heading = "Work")]
@@ -331,6 +343,24 @@ impl RunArgs {
         Ok(RunPlan { config, scenario })
     }
 
+    /// The `--exec` command, found before the run; `--exec` makes the work `exec`.
+    fn exec_work(&self, settings: &mut Settings) -> Result<Option<Arc<Exec>>, Error> {
+        let Some(line) = &self.exec else {
+            if settings.work == WorkMode::Exec {
+                return Err(SettingsError::ExecWithoutCommand.into());
+            }
+            return Ok(None);
+        };
+        if self.work.is_some_and(|w| w != WorkMode::Exec) {
+            return Err(Error::Usage(
+                "--exec runs a command per event: it cannot go with --work sleep or cpu".into(),
+            ));
+        }
+        settings.work = WorkMode::Exec;
+        let exec = Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
+        Ok(Some(Arc::new(exec)))
+    }
+
     fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, Error> {
         let (mut settings, mut max_events) = match self.preset {
             Some(Preset::Seed) => (Settings::default(), Some(10)),
@@ -377,6 +407,7 @@ impl RunArgs {
                     .into(),
             ));
         }
+        let exec = self.exec_work(&mut settings)?;
         settings.validate()?;
         Ok(EngineConfig {
             settings,
@@ -386,6 +417,7 @@ impl RunArgs {
             speed: self.speed,
             trace: self.headless && !self.json,
             source: self.source.unwrap_or_default(),
+            exec,
             ..EngineConfig::default()
         })
     }

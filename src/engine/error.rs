@@ -24,6 +24,8 @@ pub enum SettingsError {
     FailRate(f64),
     #[error("must be a positive number, got {0}")]
     Speed(f64),
+    #[error("exec needs the command to run: add --exec 'COMMAND {{}}'")]
+    ExecWithoutCommand,
 }
 
 impl SettingsError {
@@ -37,6 +39,7 @@ impl SettingsError {
             SettingsError::QueueCap => "--queue-cap",
             SettingsError::FailRate(_) => "--fail-rate",
             SettingsError::Speed(_) => "--speed",
+            SettingsError::ExecWithoutCommand => "--work",
         }
     }
 }

@@ -25,7 +25,7 @@ pub use clock::Clock;
 pub use command::Command;
 pub use error::{EngineError, SettingsError};
 pub use event::Trace;
-pub use settings::Settings;
+pub use settings::{Settings, WorkMode};
 pub use snapshot::{RunState, Snapshot};
 
 use pool::Pool;
@@ -53,6 +53,8 @@ pub struct EngineConfig {
     pub cores: usize,
     /// Where events come from.
     pub source: SourceKind,
+    /// `--work exec`: the command each job runs (the work mode must be `exec`).
+    pub exec: Option<Arc<work::Exec>>,
     /// Test only: make an engine thread panic outside the work, to check that the faces
     /// report it and restore the terminal (the binary sets it from `BACKLOG_TEST_PANIC`).
     #[doc(hidden)]
@@ -122,6 +124,7 @@ impl Default for EngineConfig {
             recent_window: Duration::from_secs(10),
             cores: available_cores(),
             source: SourceKind::Generator,
+            exec: None,
             inject_panic: None,
             inject_fault: None,
         }
@@ -138,6 +141,8 @@ pub struct EngineHandle {
     pool: Arc<Pool>,
     /// The run's seed (injected failures are drawn from it).
     seed: u64,
+    /// The command of `exec` work: the work for the whole run.
+    exec: Option<Arc<work::Exec>>,
     settings: watch::Sender<Settings>,
     snapshots: watch::Receiver<Arc<Snapshot>>,
     messages: flume::Sender<Msg>,
@@ -157,7 +162,10 @@ impl Engine {
         }
         let settings = config.settings.clone();
         let clock = Clock::start(config.speed);
-        let plan = work::Plan::of(&settings, config.seed);
+        if (settings.work == WorkMode::Exec) != config.exec.is_some() {
+            return Err(SettingsError::ExecWithoutCommand.into());
+        }
+        let plan = plan_of(&settings, config.seed, config.exec.as_ref());
         let shared = Arc::new(Shared::new(clock, settings.workers, plan));
         let (queue_tx, queue_rx) = flume::unbounded();
         let (msg_tx, msg_rx) = flume::unbounded();
@@ -204,12 +212,23 @@ impl Engine {
             shared,
             pool,
             seed: config.seed,
+            exec: config.exec.clone(),
             settings: settings_tx,
             snapshots: snap_rx,
             messages: msg_tx,
             trace: trace_rx,
             aggregator: Some(aggregator),
         })
+    }
+}
+
+/// The workers' plan: the settings' work mode, or the `exec` command.
+fn plan_of(settings: &Settings, seed: u64, exec: Option<&Arc<work::Exec>>) -> work::Plan {
+    match exec {
+        Some(exec) => {
+            work::Plan::with_work(Arc::clone(exec) as Arc<dyn work::Work>, settings, seed)
+        }
+        None => work::Plan::of(settings, seed),
     }
 }
 
@@ -245,9 +264,11 @@ impl EngineHandle {
                     self.settings.send_modify(|s| s.apply(&command));
                 }
             }
+            // `exec` work stays exec, and needs its command: other modes cannot swap with it.
+            Command::SetWork(mode) if (mode == WorkMode::Exec) != self.exec.is_some() => {}
             Command::SetWork(_) | Command::SetFailRate(_) => {
                 self.settings.send_modify(|s| s.apply(&command));
-                let plan = work::Plan::of(&self.settings.borrow(), self.seed);
+                let plan = plan_of(&self.settings.borrow(), self.seed, self.exec.as_ref());
                 self.shared.plan.set(plan);
             }
             Command::SetRate(_)

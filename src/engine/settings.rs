@@ -230,7 +230,7 @@ named_enum!(
 );
 named_enum!(
     /// What a worker does for an event's demand.
-    WorkMode { Sleep => "sleep", Cpu => "cpu" }
+    WorkMode { Sleep => "sleep", Cpu => "cpu", Exec => "exec" }
 );
 named_enum!(
     /// What a full bounded queue does with a new event.
@@ -378,7 +378,7 @@ mod tests {
     fn enums_parse_and_cycle() {
         assert_eq!("drop-old".parse::<Overflow>().unwrap(), Overflow::DropOld);
         assert!("lifo".parse::<Overflow>().unwrap_err().contains("drop-new"));
-        assert_eq!(WorkMode::Cpu.next(), WorkMode::Sleep);
+        assert_eq!(WorkMode::Exec.next(), WorkMode::Sleep);
         assert_eq!(ArrivalProcess::Fixed.next(), ArrivalProcess::Poisson);
     }
 }

@@ -54,7 +54,7 @@ impl TheoryInput {
     /// Workers that actually add capacity: CPU-bound work cannot use more workers than cores.
     fn servers(&self) -> usize {
         match self.work {
-            WorkMode::Sleep => self.workers,
+            WorkMode::Sleep | WorkMode::Exec => self.workers,
             WorkMode::Cpu => self.workers.min(self.cores),
         }
     }
@@ -62,7 +62,7 @@ impl TheoryInput {
     /// Extra workers past this many add nothing (None: every worker counts).
     fn server_cap(&self) -> Option<usize> {
         match self.work {
-            WorkMode::Sleep => None,
+            WorkMode::Sleep | WorkMode::Exec => None,
             WorkMode::Cpu => Some(self.cores),
         }
     }

@@ -2,6 +2,7 @@
 //! per file (`sleep`, `cpu`); `faults` injects failures; `spin` holds the precise waits.
 
 pub mod cpu;
+pub mod exec;
 pub mod faults;
 pub mod sleep;
 pub mod spin;
@@ -16,6 +17,7 @@ use super::event::Event;
 use super::settings::{Settings, WorkMode};
 
 pub use cpu::{burn_cpu, thread_cpu_time};
+pub use exec::{Exec, ExecError};
 pub use faults::{Fate, Faults, InjectedPanic};
 pub use spin::{Spin, SpinPermit, batch_priority, tighten_timer_slack, wait_until};
 
@@ -48,14 +50,26 @@ pub enum Failure {
     Error,
     /// The work panicked (caught: the worker goes on).
     Panic,
+    /// `exec`: the command exited with this status (not 0).
+    ExitStatus(i32),
+    /// `exec`: the command was killed by this signal.
+    Signal(i32),
+    /// `exec`: the command ran past `--exec-timeout` and was killed.
+    TimedOut,
+    /// `exec`: the command could not be started.
+    CannotStart,
 }
 
 impl Failure {
-    /// What happened, for logs: "work returned an error".
-    pub fn text(self) -> &'static str {
+    /// What happened, for logs: "work returned an error", "exit status 3".
+    pub fn text(self) -> String {
         match self {
-            Failure::Error => "work returned an error",
-            Failure::Panic => "work panicked",
+            Failure::Error => "work returned an error".into(),
+            Failure::Panic => "work panicked".into(),
+            Failure::ExitStatus(code) => format!("exit status {code}"),
+            Failure::Signal(signal) => format!("killed by signal {signal}"),
+            Failure::TimedOut => "timed out".into(),
+            Failure::CannotStart => "the command could not start".into(),
         }
     }
 }
@@ -111,7 +125,8 @@ impl Start {
 /// The work kind for a mode.
 pub fn kind(mode: WorkMode) -> Arc<dyn Work> {
     match mode {
-        WorkMode::Sleep => Arc::new(sleep::Sleep),
+        // Exec work comes with its command (`Plan::with_work`); the engine refuses it without.
+        WorkMode::Sleep | WorkMode::Exec => Arc::new(sleep::Sleep),
         WorkMode::Cpu => Arc::new(cpu::Cpu),
     }
 }
@@ -125,8 +140,13 @@ pub struct Plan {
 
 impl Plan {
     pub fn of(settings: &Settings, seed: u64) -> Self {
+        Self::with_work(kind(settings.work), settings, seed)
+    }
+
+    /// A plan doing `work` whatever the settings' work mode (`--work exec`).
+    pub fn with_work(work: Arc<dyn Work>, settings: &Settings, seed: u64) -> Self {
         Self {
-            work: kind(settings.work),
+            work,
             faults: Faults {
                 fail_rate: settings.fail_rate,
                 seed,
