@@ -9,6 +9,7 @@ use crate::control::scenario::{self, Scenario};
 use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
+use crate::engine::source::TraceFile;
 use crate::engine::work::Exec;
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
@@ -83,10 +84,15 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Scenarios")]
     pub list_scenarios: bool,
 
-    /// Where events come from: gen (the built-in generator, shaped by the options below) or
-    /// stdin (one event per line; see docs/sources.md). [default: gen]
+    /// Where events come from: gen (the built-in generator, shaped by the options below), stdin
+    /// (one event per line) or trace:FILE (a CSV of arrival_s,service_s replayed with its gaps;
+    /// see docs/sources.md). [default: gen]
     #[arg(long, value_parser = parse_source, help_heading = "Arrivals")]
     pub source: Option<SourceKind>,
+
+    /// With --source trace:FILE: play the trace N times, each pass one mean gap after the last.
+    #[arg(long = "loop", value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Arrivals")]
+    pub loops: Option<u64>,
 
     /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
     #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
@@ -242,9 +248,14 @@ fn parse_source(text: &str) -> Result<SourceKind, String> {
     match text {
         "gen" => Ok(SourceKind::Generator),
         "stdin" => Ok(SourceKind::Stdin),
-        _ => Err(format!(
-            "'{text}' is not a source; expected gen (the built-in generator) or stdin (one event per line)"
-        )),
+        _ => match text.strip_prefix("trace:") {
+            Some(path) => TraceFile::load(std::path::Path::new(path))
+                .map(|trace| SourceKind::Trace(trace, 1))
+                .map_err(|e| e.to_string()),
+            None => Err(format!(
+                "'{text}' is not a source; expected gen (the built-in generator), stdin (one event per line) or trace:FILE (a CSV replayed with its timing)"
+            )),
+        },
     }
 }
 
@@ -343,6 +354,23 @@ impl RunArgs {
         Ok(RunPlan { config, scenario })
     }
 
+    /// The source; a trace plays at its own rate unless `--rate` says otherwise.
+    fn source_for(&self, settings: &mut Settings) -> Result<SourceKind, Error> {
+        match self.source.clone().unwrap_or_default() {
+            SourceKind::Trace(trace, _) => {
+                if self.rate.is_none() {
+                    settings.rate = Rate::per_s(trace.mean_rate_per_s())
+                        .map_err(|e| Error::Usage(format!("--source {}: {e}", trace.name)))?;
+                }
+                Ok(SourceKind::Trace(trace, self.loops.unwrap_or(1)))
+            }
+            _ if self.loops.is_some() => Err(Error::Usage(
+                "--loop replays a trace: it needs --source trace:FILE".into(),
+            )),
+            other => Ok(other),
+        }
+    }
+
     /// The `--exec` command, found before the run; `--exec` makes the work `exec`.
     fn exec_work(&self, settings: &mut Settings) -> Result<Option<Arc<Exec>>, Error> {
         let Some(line) = &self.exec else {
@@ -408,6 +436,7 @@ impl RunArgs {
             ));
         }
         let exec = self.exec_work(&mut settings)?;
+        let source = self.source_for(&mut settings)?;
         settings.validate()?;
         Ok(EngineConfig {
             settings,
@@ -416,7 +445,7 @@ impl RunArgs {
             duration,
             speed: self.speed,
             trace: self.headless && !self.json,
-            source: self.source.unwrap_or_default(),
+            source,
             exec,
             ..EngineConfig::default()
         })

@@ -276,8 +276,9 @@ fn examples() -> Vec<Example> {
                     special.is_empty(),
                     "{place}: the example uses {special:?}, which needs a shell; the docs' headless examples must run without one (a pipe from one simple command is allowed)"
                 );
-                // Input piped in ends with its producer.
+                // Input piped in ends with its producer, and a trace with its last row.
                 let ends = input.is_some()
+                    || args.iter().any(|a| a.starts_with("trace:"))
                     || ["--events", "--duration", "--preset", "--scenario"]
                         .iter()
                         .any(|end| {

@@ -117,3 +117,129 @@ fn an_unknown_source_is_refused_naming_the_accepted_ones() {
     assert!(err.contains("gen") && err.contains("stdin"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
+
+/// Model times of the `submitted event` lines of a headless log.
+fn submitted_times(log: &str) -> Vec<f64> {
+    log.lines()
+        .filter(|l| l.contains(" source   submitted event "))
+        .filter_map(|l| l.split_once("s ")?.0.parse().ok())
+        .collect()
+}
+
+/// A trace file for one test.
+fn trace_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path =
+        std::env::temp_dir().join(format!("backlog-trace-{}-{name}.csv", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_trace_replays_its_arrival_times_at_any_speed() {
+    let rows = [0.0, 0.25, 0.3, 1.5, 1.5, 4.0];
+    let text: String = std::iter::once("arrival_s,service_ms\n".to_string())
+        .chain(rows.iter().map(|t| format!("{},{}\n", 100.0 + t, 10)))
+        .collect();
+    let path = trace_file("times", &text);
+    let source = format!("trace:{}", path.display());
+    for speed in ["1", "10"] {
+        let out = backlog_with_input(
+            &[
+                "--source",
+                &source,
+                "--workers",
+                "2",
+                "--headless",
+                "--speed",
+                speed,
+            ],
+            Vec::new(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let log = String::from_utf8_lossy(&out.stdout);
+        let times = submitted_times(&log);
+        assert_eq!(times.len(), rows.len(), "{log}");
+        // The log has ms; the schedule is the file's, from its first arrival.
+        for (got, want) in times.iter().zip(rows) {
+            assert!(
+                (got - want).abs() < 0.0015,
+                "at --speed {speed}: {got} vs {want}\n{log}"
+            );
+        }
+        assert!(log.contains(" 6 generated, 6 completed"), "{log}");
+    }
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_trace_loops_and_its_rate_follows_the_rate_option() {
+    let path = trace_file("loop", "arrival_s,service_s,id\n0,0,a\n1,0,b\n2,0,c\n");
+    let source = format!("trace:{}", path.display());
+    // Twice at twice its own rate (1/s): 0, 0.5, 1, then one gap on: 1.5, 2, 2.5.
+    let out = backlog_with_input(
+        &[
+            "--source",
+            &source,
+            "--loop",
+            "2",
+            "--rate",
+            "2/s",
+            "--headless",
+            "--speed",
+            "5",
+        ],
+        Vec::new(),
+    );
+    let log = String::from_utf8_lossy(&out.stdout);
+    let times = submitted_times(&log);
+    let want = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5];
+    assert_eq!(times.len(), want.len(), "{log}");
+    for (got, want) in times.iter().zip(want) {
+        assert!((got - want).abs() < 0.0015, "{got} vs {want}\n{log}");
+    }
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
+fn a_bad_trace_is_refused_before_the_run_naming_file_and_line() {
+    let path = trace_file("bad", "arrival_s,service_s\n1,0\n0.5,0\n");
+    let source = format!("trace:{}", path.display());
+    let out = backlog_with_input(&["--source", &source, "--headless"], Vec::new());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("{}:3: arrival 0.5 s comes before", path.display())),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    std::fs::remove_file(&path).ok();
+    // --loop is for traces only.
+    let out = backlog_with_input(&["--loop", "2", "--headless", "--events", "1"], Vec::new());
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_bundled_traces_replay_to_their_end() {
+    for (trace, rows) in [("article", 10), ("bursty-api", 1953)] {
+        let source = format!("trace:assets/traces/{trace}.csv");
+        let out = backlog_with_input(
+            &[
+                "--source",
+                &source,
+                "--workers",
+                "5",
+                "--speed",
+                "20",
+                "--headless",
+                "--json",
+            ],
+            Vec::new(),
+        );
+        let s = summary(&out);
+        assert_eq!(count(&s, "completed"), rows, "{trace}: {s}");
+    }
+}

@@ -66,20 +66,23 @@ pub struct EngineConfig {
 }
 
 /// Where a run's events come from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum SourceKind {
     /// The built-in generator: the arrival and service settings.
     #[default]
     Generator,
     /// One event per line of standard input (see `source::lines`).
     Stdin,
+    /// A trace's rows replayed with their gaps, this many passes (see `source::trace`).
+    Trace(Arc<source::TraceFile>, u64),
 }
 
 impl SourceKind {
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             SourceKind::Generator => "gen",
             SourceKind::Stdin => "stdin",
+            SourceKind::Trace(..) => "trace",
         }
     }
 }
@@ -200,9 +203,14 @@ impl Engine {
             max_events: config.max_events,
             duration_ns: config.duration.map(clock::saturating_ns),
         };
-        let source: Box<dyn EventSource> = match config.source {
+        let source: Box<dyn EventSource> = match &config.source {
             SourceKind::Generator => Box::new(Generator::new(config.seed)),
             SourceKind::Stdin => Box::new(Lines::stdin(config.seed)),
+            SourceKind::Trace(trace, passes) => Box::new(Generator::replaying(
+                config.seed,
+                Arc::clone(trace),
+                *passes,
+            )),
         };
         spawn_source(source, io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.

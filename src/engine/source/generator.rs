@@ -5,12 +5,14 @@
 //! not depend on how precisely tokio sleeps. A change of rate or process re-anchors the schedule at
 //! the current time, so no "missed" events burst out.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
 use rand_distr::{Distribution, Exp, LogNormal};
 
+use super::trace::{Replay, TraceFile};
 use super::{EventSource, SourceIo};
 use crate::engine::event::Event;
 use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings};
@@ -121,15 +123,64 @@ pub fn sample_demand_ns(dist: ServiceDist, mean: Duration, rng: &mut Xoshiro256P
     ns.clamp(0.0, mean_ns * 1000.0) as u64
 }
 
-/// Today's source: fixed, Poisson or bursty arrivals at the configured rate, each event with a
-/// service demand drawn from the configured distribution.
+/// The built-in source: fixed, Poisson or bursty arrivals at the configured rate, each event
+/// with a service demand drawn from the configured distribution; or a trace's rows replayed on
+/// the same schedule, with their own demands.
 pub struct Generator {
     seed: u64,
+    replay: Option<(Arc<TraceFile>, u64)>,
 }
 
 impl Generator {
     pub fn new(seed: u64) -> Self {
-        Self { seed }
+        Self { seed, replay: None }
+    }
+
+    /// Replays `trace` `passes` times (the settings' rate scales its gaps).
+    pub fn replaying(seed: u64, trace: Arc<TraceFile>, passes: u64) -> Self {
+        Self {
+            seed,
+            replay: Some((trace, passes)),
+        }
+    }
+}
+
+/// When events are due: drawn from the arrival settings, or replayed from a trace.
+enum Schedule {
+    Drawn(ArrivalSchedule),
+    Replay(Replay),
+}
+
+impl Schedule {
+    /// Model ns the next event is due; `u64::MAX` once a trace is over.
+    fn next_due_ns(&self) -> u64 {
+        match self {
+            Schedule::Drawn(s) => s.next_due_ns(),
+            Schedule::Replay(r) => r.next_due_ns(),
+        }
+    }
+
+    fn advance(&mut self, rng: &mut Xoshiro256PlusPlus) {
+        match self {
+            Schedule::Drawn(s) => s.advance(rng),
+            Schedule::Replay(r) => r.advance(),
+        }
+    }
+
+    /// Re-anchors at `now_ns` for `settings` (a new rate or process, or a resume).
+    fn retime(&mut self, settings: &Settings, now_ns: u64, rng: &mut Xoshiro256PlusPlus) {
+        match self {
+            Schedule::Drawn(s) => {
+                *s = ArrivalSchedule::new(
+                    settings.arrival,
+                    settings.rate.get(),
+                    settings.burst,
+                    now_ns,
+                    rng,
+                );
+            }
+            Schedule::Replay(r) => r.retime(now_ns, settings.rate.get()),
+        }
     }
 }
 
@@ -140,7 +191,7 @@ impl EventSource for Generator {
             .enable_time()
             .build()
         {
-            Ok(runtime) => runtime.block_on(Emitter::new(self.seed, io).run()),
+            Ok(runtime) => runtime.block_on(Emitter::new(self.seed, self.replay, io).run()),
             Err(e) => io
                 .shared
                 .fail_with(format!("cannot start the source's runtime: {e}")),
@@ -155,20 +206,25 @@ struct Emitter<'a> {
     service: Xoshiro256PlusPlus,
     next_id: u64,
     settings: Settings,
-    schedule: ArrivalSchedule,
+    schedule: Schedule,
 }
 
 impl<'a> Emitter<'a> {
-    fn new(seed: u64, io: &'a mut SourceIo) -> Self {
+    fn new(seed: u64, replay: Option<(Arc<TraceFile>, u64)>, io: &'a mut SourceIo) -> Self {
         let settings = io.settings.borrow_and_update().clone();
         let mut arrivals = stream_rng(seed, ARRIVAL_STREAM);
-        let schedule = ArrivalSchedule::new(
-            settings.arrival,
-            settings.rate.get(),
-            settings.burst,
-            0,
-            &mut arrivals,
-        );
+        let schedule = match replay {
+            Some((trace, passes)) => {
+                Schedule::Replay(Replay::new(trace, passes, 0, settings.rate.get()))
+            }
+            None => Schedule::Drawn(ArrivalSchedule::new(
+                settings.arrival,
+                settings.rate.get(),
+                settings.burst,
+                0,
+                &mut arrivals,
+            )),
+        };
         Self {
             io,
             arrivals,
@@ -213,6 +269,7 @@ impl<'a> Emitter<'a> {
     /// Whether the source has created all the events it may (`--events`).
     fn exhausted(&self) -> bool {
         self.io.max_events.is_some_and(|max| self.next_id > max)
+            || self.schedule.next_due_ns() == u64::MAX
     }
 
     /// Lets events held at the source in, by the queue's cap and policy now.
@@ -286,13 +343,7 @@ impl<'a> Emitter<'a> {
         let new = self.io.settings.borrow_and_update().clone();
         if retime_needed(&self.settings, &new) {
             let now = self.io.shared.clock.now_ns();
-            self.schedule = ArrivalSchedule::new(
-                new.arrival,
-                new.rate.get(),
-                new.burst,
-                now,
-                &mut self.arrivals,
-            );
+            self.schedule.retime(&new, now, &mut self.arrivals);
         }
         self.settings = new;
     }
@@ -328,9 +379,24 @@ impl<'a> Emitter<'a> {
     /// The event due next, with its demand; moves the schedule on.
     fn next_event(&mut self) -> Event {
         let settings = &self.settings;
-        let demand_ns =
-            sample_demand_ns(settings.service_dist, settings.service, &mut self.service);
-        let event = Event::new(self.next_id, self.schedule.next_due_ns()).with_demand(demand_ns);
+        let event = Event::new(self.next_id, self.schedule.next_due_ns());
+        let event = match &self.schedule {
+            Schedule::Replay(replay) => match replay.next_row() {
+                Some(row) => {
+                    let event = event.with_demand(row.service_ns);
+                    match &row.payload {
+                        Some(payload) => event.with_payload(payload.clone()),
+                        None => event,
+                    }
+                }
+                None => event,
+            },
+            Schedule::Drawn(_) => event.with_demand(sample_demand_ns(
+                settings.service_dist,
+                settings.service,
+                &mut self.service,
+            )),
+        };
         self.next_id += 1;
         self.schedule.advance(&mut self.arrivals);
         event

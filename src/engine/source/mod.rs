@@ -5,6 +5,7 @@
 
 pub mod generator;
 pub mod lines;
+pub mod trace;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -22,6 +23,7 @@ use super::stats::new_histogram;
 
 pub use generator::Generator;
 pub use lines::Lines;
+pub use trace::{TraceError, TraceFile};
 
 /// A kind of event source.
 pub trait EventSource: Send + 'static {
