@@ -613,3 +613,79 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
         "left at {left:?}:\n{log}"
     );
 }
+
+/// Runs the binary with stdout a pipe whose reader takes `read_first` bytes, then closes it; with
+/// 0 the reader is closed before the program starts, so its first write meets a closed pipe
+/// whatever the size of its output. Returns the exit code and stderr.
+fn with_closed_stdout(args: &[&str], read_first: usize) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // Close-on-exec, so no other test's child inherits either end and keeps the pipe open.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut reader = std::fs::File::from(reader);
+    if read_first == 0 {
+        drop(reader);
+        reader = std::fs::File::open("/dev/null").unwrap();
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backlog"));
+    command
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("the binary runs");
+    // The command holds the parent's copy of the write end: drop it, so only the child has one.
+    drop(command);
+    let mut first = vec![0; read_first];
+    reader.read_exact(&mut first).expect("the first bytes come");
+    drop(reader);
+    let out = child.wait_with_output().expect("the binary ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_program_quietly() {
+    let log = [
+        "--headless",
+        "--rate",
+        "1000/s",
+        "--service",
+        "0",
+        "--duration",
+        "60s",
+    ];
+    let json = [
+        "--headless",
+        "--json",
+        "--rate",
+        "1000/s",
+        "--service",
+        "0",
+        "--duration",
+        "200ms",
+    ];
+    let cases: &[(&[&str], usize)] = &[
+        (&["man"], 0),
+        (&["completions", "bash"], 0),
+        (&["--list-scenarios"], 0),
+        // `| head -c 64`: the log goes on writing after the reader has gone.
+        (&log, 64),
+        (&json, 0),
+    ];
+    for (args, read_first) in cases {
+        let started = std::time::Instant::now();
+        let (code, err) = with_closed_stdout(args, *read_first);
+        assert!(err.is_empty(), "{args:?}: said {err}");
+        assert_eq!(code, Some(0), "{args:?}: exit code");
+        // The headless run stops when its reader leaves, not at the end of its 60 s.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{args:?}: ran on for {:?}",
+            started.elapsed()
+        );
+    }
+}
