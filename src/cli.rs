@@ -180,9 +180,10 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "headless", help_heading = "Recording")]
     pub offscreen: bool,
 
-    /// Size of the virtual screen of --offscreen, COLUMNSxROWS (at least 80x24).
-    #[arg(long, value_name = "WxH", default_value = "120x36", value_parser = parse_size, requires = "offscreen", help_heading = "Recording")]
-    pub size: ScreenSize,
+    /// Size of the virtual screen of --offscreen, COLUMNSxROWS (80x24 to 400x150); only with
+    /// --offscreen: the monitor, and a live --record, take the terminal's size. [default: 120x36]
+    #[arg(long, value_name = "WxH", value_parser = parse_size, help_heading = "Recording")]
+    pub size: Option<ScreenSize>,
 }
 
 /// Columns and rows of a virtual screen.
@@ -191,6 +192,12 @@ pub struct ScreenSize {
     pub width: u16,
     pub height: u16,
 }
+
+/// The virtual screen of `--offscreen` when `--size` is not given.
+const DEFAULT_SCREEN: ScreenSize = ScreenSize {
+    width: 120,
+    height: 36,
+};
 
 /// Largest virtual screen, columns and rows (a GIF of it stays a sensible size).
 const MAX_SCREEN: (u16, u16) = (400, 150);
@@ -308,12 +315,22 @@ impl RunArgs {
     /// Loads the scenario (if any) and builds the engine configuration: the defaults (or the
     /// preset), then the scenario's starting settings and end, then the options given.
     pub fn plan(&self) -> Result<RunPlan, Error> {
+        if self.size.is_some() && !self.offscreen {
+            return Err(Error::Usage(
+                "--size sets the virtual screen of --offscreen: add --offscreen, or leave --size out (the monitor, and a live --record, take the terminal's size)".into(),
+            ));
+        }
         let scenario = match &self.scenario {
             Some(name) => Some(scenario::load(name)?),
             None => None,
         };
         let config = self.config_for(scenario.as_ref())?;
         Ok(RunPlan { config, scenario })
+    }
+
+    /// The virtual screen of `--offscreen`: `--size`, or 120x36.
+    pub fn screen_size(&self) -> ScreenSize {
+        self.size.unwrap_or(DEFAULT_SCREEN)
     }
 
     fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, Error> {

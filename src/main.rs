@@ -282,7 +282,8 @@ async fn run_monitor(
         }
     };
     let result = if args.offscreen {
-        let size = ratatui::layout::Rect::new(0, 0, args.size.width, args.size.height);
+        let screen = args.screen_size();
+        let size = ratatui::layout::Rect::new(0, 0, screen.width, screen.height);
         let progress = progress::Progress::new(label, total);
         let face = tui::run_offscreen(&handle, options, size, progress);
         backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await

@@ -320,23 +320,55 @@ fn bad_input_exits_2_with_a_one_line_message() {
     ];
     for (args, mention) in cases {
         // Input is checked before anything runs, with or without --headless.
-        let out = backlog(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {err}"
-        );
-        assert!(
-            err.contains(mention),
-            "{args:?}: '{err}' does not mention {mention}"
-        );
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}: printed output");
-        // Refused for what it is, not for the missing terminal (stdout is a pipe here).
-        assert!(!err.contains("not a terminal"), "{args:?}: {err}");
+        assert_bad_input(args, mention);
     }
+}
+
+/// Refused as bad input: exit code 2 and one line on stderr that mentions `mention`, no panic,
+/// nothing on stdout. Returns the line.
+fn assert_bad_input(args: &[&str], mention: &str) -> String {
+    let out = backlog(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(mention),
+        "{args:?}: '{err}' does not mention {mention}"
+    );
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}: printed output");
+    // Refused for what it is, not for the missing terminal (stdout is a pipe here).
+    assert!(!err.contains("not a terminal"), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn size_without_offscreen_is_refused() {
+    // --size is the virtual screen's; the monitor, and a live --record, take the terminal's.
+    let headless = [
+        "--headless",
+        "--events",
+        "1",
+        "--rate",
+        "100",
+        "--service",
+        "0",
+    ];
+    let cases: [&[&str]; 3] = [
+        &headless,
+        &[&headless[..], &["--json"]].concat(),
+        &["--record", "x.cast", "--events", "1"],
+    ];
+    for run in cases {
+        let args = [&["--size", "100x30"], run].concat();
+        let err = assert_bad_input(&args, "--size");
+        assert!(err.contains("--offscreen"), "{args:?}: {err}");
+    }
+    assert!(!std::path::Path::new("x.cast").exists());
 }
 
 #[test]
