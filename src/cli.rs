@@ -133,8 +133,8 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true, help_heading = "Run")]
     pub duration: Option<Duration>,
 
-    /// Seed of the random streams (arrivals, service demands, failures). [default: 1]
-    #[arg(long, help_heading = "Run")]
+    /// Seed of the random streams (arrivals, service demands, failures): 0 to 2^64-1. [default: 1]
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true, help_heading = "Run")]
     pub seed: Option<u64>,
 
     /// Run the model this many times faster than the wall clock; all figures stay in model time.
@@ -222,6 +222,15 @@ fn parse_size(text: &str) -> Result<ScreenSize, String> {
         ));
     }
     Ok(ScreenSize { width, height })
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "'{text}' is not a seed; expected a non-negative whole number from 0 to {}",
+            u64::MAX
+        )
+    })
 }
 
 fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {

@@ -372,6 +372,15 @@ fn size_without_offscreen_is_refused() {
 }
 
 #[test]
+fn a_negative_seed_is_refused_as_not_a_seed() {
+    for seed in ["-1", "1.5", "lucky", "18446744073709551616"] {
+        let err = assert_bad_input(&["--seed", seed, "--headless", "--events", "1"], "--seed");
+        assert!(err.contains("non-negative whole number"), "{seed}: {err}");
+        assert!(err.contains(&format!("'{seed}'")), "{seed}: {err}");
+    }
+}
+
+#[test]
 fn the_monitor_needs_a_terminal() {
     let out = backlog(&["--events", "1"]);
     assert_eq!(out.status.code(), Some(2));
