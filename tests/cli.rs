@@ -381,6 +381,27 @@ fn a_negative_seed_is_refused_as_not_a_seed() {
 }
 
 #[test]
+fn an_unknown_scenario_name_suggests_the_closest_bundled_one() {
+    for (typed, meant) in [
+        ("falling-behnd", "falling-behind"),
+        ("Burst", "burst"),
+        ("brust", "burst"),
+        ("bounded_queue.toml", "bounded-queue"),
+    ] {
+        let err = assert_bad_input(&["--scenario", typed, "--headless"], typed);
+        assert!(
+            err.contains(&format!("did you mean '{meant}'?")),
+            "{typed}: {err}"
+        );
+        assert!(err.contains("--list-scenarios"), "{typed}: {err}");
+    }
+    // Nothing close: no guess, the list of bundled scenarios only.
+    let err = assert_bad_input(&["--scenario", "zebra", "--headless"], "zebra");
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("falling-behind"), "{err}");
+}
+
+#[test]
 fn the_monitor_needs_a_terminal() {
     let out = backlog(&["--events", "1"]);
     assert_eq!(out.status.code(), Some(2));
