@@ -156,8 +156,8 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true, help_heading = "Run")]
     pub duration: Option<Duration>,
 
-    /// Seed of the random streams (arrivals, service demands, failures). [default: 1]
-    #[arg(long, help_heading = "Run")]
+    /// Seed of the random streams (arrivals, service demands, failures): 0 to 2^64-1. [default: 1]
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true, help_heading = "Run")]
     pub seed: Option<u64>,
 
     /// Run the model this many times faster than the wall clock; all figures stay in model time.
@@ -203,9 +203,10 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "headless", help_heading = "Recording")]
     pub offscreen: bool,
 
-    /// Size of the virtual screen of --offscreen, COLUMNSxROWS (at least 80x24).
-    #[arg(long, value_name = "WxH", default_value = "120x36", value_parser = parse_size, requires = "offscreen", help_heading = "Recording")]
-    pub size: ScreenSize,
+    /// Size of the virtual screen of --offscreen, COLUMNSxROWS (80x24 to 400x150); only with
+    /// --offscreen: the monitor, and a live --record, take the terminal's size. [default: 120x36]
+    #[arg(long, value_name = "WxH", value_parser = parse_size, help_heading = "Recording")]
+    pub size: Option<ScreenSize>,
 }
 
 /// Columns and rows of a virtual screen.
@@ -214,6 +215,12 @@ pub struct ScreenSize {
     pub width: u16,
     pub height: u16,
 }
+
+/// The virtual screen of `--offscreen` when `--size` is not given.
+const DEFAULT_SCREEN: ScreenSize = ScreenSize {
+    width: 120,
+    height: 36,
+};
 
 /// Largest virtual screen, columns and rows (a GIF of it stays a sensible size).
 const MAX_SCREEN: (u16, u16) = (400, 150);
@@ -238,6 +245,15 @@ fn parse_size(text: &str) -> Result<ScreenSize, String> {
         ));
     }
     Ok(ScreenSize { width, height })
+}
+
+fn parse_seed(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "'{text}' is not a seed; expected a non-negative whole number from 0 to {}",
+            u64::MAX
+        )
+    })
 }
 
 fn parse_with<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
@@ -346,6 +362,11 @@ impl RunArgs {
     /// Loads the scenario (if any) and builds the engine configuration: the defaults (or the
     /// preset), then the scenario's starting settings and end, then the options given.
     pub fn plan(&self) -> Result<RunPlan, Error> {
+        if self.size.is_some() && !self.offscreen {
+            return Err(Error::Usage(
+                "--size sets the virtual screen of --offscreen: add --offscreen, or leave --size out (the monitor, and a live --record, take the terminal's size)".into(),
+            ));
+        }
         let scenario = match &self.scenario {
             Some(name) => Some(scenario::load(name)?),
             None => None,
@@ -387,6 +408,11 @@ impl RunArgs {
         settings.work = WorkMode::Exec;
         let exec = Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
         Ok(Some(Arc::new(exec)))
+    }
+
+    /// The virtual screen of `--offscreen`: `--size`, or 120x36.
+    pub fn screen_size(&self) -> ScreenSize {
+        self.size.unwrap_or(DEFAULT_SCREEN)
     }
 
     fn config_for(&self, scenario: Option<&Scenario>) -> Result<EngineConfig, Error> {

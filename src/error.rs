@@ -24,9 +24,15 @@ pub enum Error {
     #[error("--scenario: cannot read {path}: {source}")]
     ScenarioUnreadable { path: String, source: io::Error },
     #[error(
-        "--scenario: no file '{name}' and no bundled scenario of that name; bundled: {bundled} (see --list-scenarios)"
+        "--scenario: no file '{name}' and no bundled scenario of that name; {}bundled: {bundled} (see --list-scenarios)",
+        did_you_mean(*.suggestion)
     )]
-    ScenarioNotFound { name: String, bundled: String },
+    ScenarioNotFound {
+        name: String,
+        /// The bundled scenario the name is close to, if one is.
+        suggestion: Option<&'static str>,
+        bundled: String,
+    },
     /// An output file (`--csv`, `--record`) that cannot be written, found before the run.
     #[error("{option}: cannot write {}: {source}", path.display())]
     Unwritable {
@@ -49,6 +55,13 @@ pub enum Error {
         what: &'static str,
         source: io::Error,
     },
+}
+
+/// `did you mean 'burst'? ` for a suggestion, nothing without one.
+fn did_you_mean(suggestion: Option<&str>) -> String {
+    suggestion
+        .map(|name| format!("did you mean '{name}'? "))
+        .unwrap_or_default()
 }
 
 impl Error {

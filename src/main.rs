@@ -1,6 +1,6 @@
 //! Parses the command line and picks the face: the live monitor or the headless runner.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -50,17 +50,14 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Tool::Completions { shell }) => {
-            clap_complete::generate(
-                shell,
-                &mut Cli::command(),
-                "backlog",
-                &mut std::io::stdout(),
-            );
-            ExitCode::SUCCESS
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "backlog", &mut script);
+            print_all(&script, "the completions")
         }
         Some(Tool::Man) => {
-            match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
-                Ok(()) => ExitCode::SUCCESS,
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_all(&page, "the man page"),
                 Err(e) => fail(&format!("cannot write the man page: {e}"), 1),
             }
         }
@@ -113,6 +110,22 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
     }
 }
 
+/// Writes a tool's whole output to stdout. A reader that closed the pipe early (`| head`) had
+/// what it wanted: that ends quietly, with success, as the headless log does.
+fn print_all(output: &[u8], what: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(output).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if is_closed_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write {what}: {e}"), 1),
+    }
+}
+
+/// The reader of stdout has gone: its choice, not an error.
+fn is_closed_pipe(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
 fn fail(message: &str, code: u8) -> ExitCode {
     // One line, whatever the user typed (a path or value with a line break in it).
     eprintln!("backlog: {}", backlog::text::escape_controls(message));
@@ -121,8 +134,7 @@ fn fail(message: &str, code: u8) -> ExitCode {
 
 fn run(args: &RunArgs) -> ExitCode {
     if args.list_scenarios {
-        list_scenarios();
-        return ExitCode::SUCCESS;
+        return print_all(list_scenarios().as_bytes(), "the scenarios");
     }
     match run_plan(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -198,12 +210,13 @@ fn open_csv(path: &std::path::Path) -> Result<CsvWriter, Error> {
     })
 }
 
-/// Prints the bundled scenarios, one a line: name, then description.
-fn list_scenarios() {
-    println!("Bundled scenarios (play one with --scenario NAME):");
+/// The bundled scenarios, one a line: name, then description.
+fn list_scenarios() -> String {
+    let mut list = String::from("Bundled scenarios (play one with --scenario NAME):\n");
     for (name, description) in scenario::bundled_list() {
-        println!("  {name:<16}{description}");
+        list.push_str(&format!("  {name:<16}{description}\n"));
     }
+    list
 }
 
 async fn run_headless(
@@ -230,8 +243,7 @@ async fn run_headless(
     engine_fault(&handle)?;
     match result {
         Ok(_) => Ok(()),
-        // A closed pipe (e.g. `| head`) is the reader's choice, not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) if is_closed_pipe(&e) => Ok(()),
         Err(e) => Err(Error::Output(e)),
     }
 }
@@ -270,7 +282,8 @@ async fn run_monitor(
         }
     };
     let result = if args.offscreen {
-        let size = ratatui::layout::Rect::new(0, 0, args.size.width, args.size.height);
+        let screen = args.screen_size();
+        let size = ratatui::layout::Rect::new(0, 0, screen.width, screen.height);
         let progress = progress::Progress::new(label, total);
         let face = tui::run_offscreen(&handle, options, size, progress);
         backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await

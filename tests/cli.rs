@@ -320,23 +320,85 @@ fn bad_input_exits_2_with_a_one_line_message() {
     ];
     for (args, mention) in cases {
         // Input is checked before anything runs, with or without --headless.
-        let out = backlog(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert_eq!(
-            err.trim_end().lines().count(),
-            1,
-            "{args:?}: not one line: {err}"
-        );
-        assert!(
-            err.contains(mention),
-            "{args:?}: '{err}' does not mention {mention}"
-        );
-        assert!(!err.contains("panicked"), "{args:?}: {err}");
-        assert!(out.stdout.is_empty(), "{args:?}: printed output");
-        // Refused for what it is, not for the missing terminal (stdout is a pipe here).
-        assert!(!err.contains("not a terminal"), "{args:?}: {err}");
+        assert_bad_input(args, mention);
     }
+}
+
+/// Refused as bad input: exit code 2 and one line on stderr that mentions `mention`, no panic,
+/// nothing on stdout. Returns the line.
+fn assert_bad_input(args: &[&str], mention: &str) -> String {
+    let out = backlog(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line: {err}"
+    );
+    assert!(
+        err.contains(mention),
+        "{args:?}: '{err}' does not mention {mention}"
+    );
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+    assert!(out.stdout.is_empty(), "{args:?}: printed output");
+    // Refused for what it is, not for the missing terminal (stdout is a pipe here).
+    assert!(!err.contains("not a terminal"), "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn size_without_offscreen_is_refused() {
+    // --size is the virtual screen's; the monitor, and a live --record, take the terminal's.
+    let headless = [
+        "--headless",
+        "--events",
+        "1",
+        "--rate",
+        "100",
+        "--service",
+        "0",
+    ];
+    let cases: [&[&str]; 3] = [
+        &headless,
+        &[&headless[..], &["--json"]].concat(),
+        &["--record", "x.cast", "--events", "1"],
+    ];
+    for run in cases {
+        let args = [&["--size", "100x30"], run].concat();
+        let err = assert_bad_input(&args, "--size");
+        assert!(err.contains("--offscreen"), "{args:?}: {err}");
+    }
+    assert!(!std::path::Path::new("x.cast").exists());
+}
+
+#[test]
+fn a_negative_seed_is_refused_as_not_a_seed() {
+    for seed in ["-1", "1.5", "lucky", "18446744073709551616"] {
+        let err = assert_bad_input(&["--seed", seed, "--headless", "--events", "1"], "--seed");
+        assert!(err.contains("non-negative whole number"), "{seed}: {err}");
+        assert!(err.contains(&format!("'{seed}'")), "{seed}: {err}");
+    }
+}
+
+#[test]
+fn an_unknown_scenario_name_suggests_the_closest_bundled_one() {
+    for (typed, meant) in [
+        ("falling-behnd", "falling-behind"),
+        ("Burst", "burst"),
+        ("brust", "burst"),
+        ("bounded_queue.toml", "bounded-queue"),
+    ] {
+        let err = assert_bad_input(&["--scenario", typed, "--headless"], typed);
+        assert!(
+            err.contains(&format!("did you mean '{meant}'?")),
+            "{typed}: {err}"
+        );
+        assert!(err.contains("--list-scenarios"), "{typed}: {err}");
+    }
+    // Nothing close: no guess, the list of bundled scenarios only.
+    let err = assert_bad_input(&["--scenario", "zebra", "--headless"], "zebra");
+    assert!(!err.contains("did you mean"), "{err}");
+    assert!(err.contains("falling-behind"), "{err}");
 }
 
 #[test]
@@ -612,4 +674,80 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
         left.iter().all(|(t, _)| (0.5..0.6).contains(t)),
         "left at {left:?}:\n{log}"
     );
+}
+
+/// Runs the binary with stdout a pipe whose reader takes `read_first` bytes, then closes it; with
+/// 0 the reader is closed before the program starts, so its first write meets a closed pipe
+/// whatever the size of its output. Returns the exit code and stderr.
+fn with_closed_stdout(args: &[&str], read_first: usize) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // Close-on-exec, so no other test's child inherits either end and keeps the pipe open.
+    assert_eq!(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) }, 0);
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut reader = std::fs::File::from(reader);
+    if read_first == 0 {
+        drop(reader);
+        reader = std::fs::File::open("/dev/null").unwrap();
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_backlog"));
+    command
+        .args(args)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("the binary runs");
+    // The command holds the parent's copy of the write end: drop it, so only the child has one.
+    drop(command);
+    let mut first = vec![0; read_first];
+    reader.read_exact(&mut first).expect("the first bytes come");
+    drop(reader);
+    let out = child.wait_with_output().expect("the binary ends");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reader_that_closes_stdout_early_ends_the_program_quietly() {
+    let log = [
+        "--headless",
+        "--rate",
+        "1000/s",
+        "--service",
+        "0",
+        "--duration",
+        "60s",
+    ];
+    let json = [
+        "--headless",
+        "--json",
+        "--rate",
+        "1000/s",
+        "--service",
+        "0",
+        "--duration",
+        "200ms",
+    ];
+    let cases: &[(&[&str], usize)] = &[
+        (&["man"], 0),
+        (&["completions", "bash"], 0),
+        (&["--list-scenarios"], 0),
+        // `| head -c 64`: the log goes on writing after the reader has gone.
+        (&log, 64),
+        (&json, 0),
+    ];
+    for (args, read_first) in cases {
+        let started = std::time::Instant::now();
+        let (code, err) = with_closed_stdout(args, *read_first);
+        assert!(err.is_empty(), "{args:?}: said {err}");
+        assert_eq!(code, Some(0), "{args:?}: exit code");
+        // The headless run stops when its reader leaves, not at the end of its 60 s.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{args:?}: ran on for {:?}",
+            started.elapsed()
+        );
+    }
 }

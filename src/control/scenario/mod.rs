@@ -100,6 +100,7 @@ pub fn load(name_or_path: &str) -> Result<Scenario, Error> {
         Some((name, text)) => Ok(parse(text, &format!("{name}.toml"), name)?),
         None => Err(Error::ScenarioNotFound {
             name: name_or_path.to_string(),
+            suggestion: closest_bundled(wanted),
             bundled: BUNDLED
                 .iter()
                 .map(|(n, _)| *n)
@@ -107,6 +108,19 @@ pub fn load(name_or_path: &str) -> Result<Scenario, Error> {
                 .join(", "),
         }),
     }
+}
+
+/// The bundled scenario a mistyped name most likely meant: case aside, at least 70% alike by
+/// Damerau-Levenshtein (one letter wrong, missing, extra or swapped in a short name; `_` for
+/// `-`), and `None` when no name is that close.
+fn closest_bundled(wanted: &str) -> Option<&'static str> {
+    let wanted = wanted.to_lowercase();
+    BUNDLED
+        .iter()
+        .map(|(name, _)| (strsim::normalized_damerau_levenshtein(&wanted, name), *name))
+        .filter(|(alike, _)| *alike >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, name)| name)
 }
 
 /// `name  description` for each bundled scenario.
