@@ -1,19 +1,15 @@
 //! `--work exec`: a command per event, run without a shell, through the binary as a user runs it.
 
-use std::io::Write;
+#[path = "common/run.rs"]
+mod run;
+
 use std::process::{Command, Output, Stdio};
+
+use run::backlog_with_input;
 use std::time::{Duration, Instant};
 
 fn backlog(args: &[&str], input: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let _ = child.stdin.take().unwrap().write_all(input);
-    child.wait_with_output().unwrap()
+    backlog_with_input(args, input.to_vec())
 }
 
 fn json(out: &Output) -> serde_json::Value {

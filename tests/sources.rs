@@ -1,27 +1,11 @@
 //! Sources other than the generator, through the binary as a user runs them: lines from stdin.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+#[path = "common/run.rs"]
+mod run;
 
-/// Runs the binary with `args`, `input` on its stdin (written from another thread, so a large
-/// input cannot deadlock against a full stdout).
-fn backlog_with_input(args: &[&str], input: Vec<u8>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        // The run may end (and close its stdin) before it has read everything: not an error.
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
+use std::process::Output;
+
+use run::backlog_with_input;
 
 fn summary(out: &Output) -> serde_json::Value {
     assert!(
