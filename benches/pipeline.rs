@@ -143,20 +143,21 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let sections: [(&str, Section); 6] = [
+    let sections: [(&str, Section); 7] = [
         ("throughput", throughput),
         ("pacing", pacing),
         ("latency", own_latency),
         ("memory", memory),
         ("ui", ui_cost),
         ("scaling", scaling),
+        ("sources", sources),
     ];
     if let Some(unknown) = only
         .iter()
         .find(|a| !sections.iter().any(|(name, _)| name == a))
     {
         eprintln!(
-            "error: unknown section '{unknown}' (expected any of: throughput, pacing, latency, memory, ui, scaling)"
+            "error: unknown section '{unknown}' (expected any of: throughput, pacing, latency, memory, ui, scaling, sources)"
         );
         std::process::exit(2);
     }
@@ -1021,4 +1022,92 @@ fn scaling(report: &mut Report) {
         "70-120% of cores x 100/s",
         cpu_ok,
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 7. Sources and exec work, each beside its baseline on the same input
+
+/// Seconds `program args < input` takes, its output discarded.
+fn timed_with_input(program: &str, args: &[&str], input: &std::path::Path) -> f64 {
+    let started = Instant::now();
+    let status = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::fs::File::open(input).expect("the input exists"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("the program runs");
+    assert!(status.success(), "{program} {args:?} failed");
+    started.elapsed().as_secs_f64()
+}
+
+fn sources(report: &mut Report) {
+    println!("\n7. Sources and exec work (each beside its baseline, same input)");
+    let dir = std::env::temp_dir().join(format!("backlog-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let backlog = env!("CARGO_BIN_EXE_backlog");
+    let lines = if quick() { 500_000 } else { 2_000_000 };
+    let numbers = dir.join("lines.txt");
+    let text: String = (1..=lines).map(|i| format!("{i}\n")).collect();
+    std::fs::write(&numbers, text).expect("can write the input");
+    let wc = timed_with_input("wc", &["-l"], &numbers);
+    let zero_work = [
+        "--source",
+        "stdin",
+        "--service",
+        "0",
+        "--workers",
+        "2",
+        "--headless",
+        "--json",
+    ];
+    let (took, runs) = median_of_runs(|| timed_with_input(backlog, &zero_work, &numbers));
+    let per_s = lines as f64 / took;
+    println!(
+        "  stdin, {lines} lines, zero work: runs {} s; wc -l on the same file: {wc:.3} s",
+        list(&runs)
+    );
+    report.check(
+        "stdin lines per second, zero work",
+        format!(
+            "{:.2} M/s (wc -l: {:.0} M/s)",
+            per_s / 1e6,
+            lines as f64 / wc / 1e6
+        ),
+        ">= 1 M/s",
+        per_s >= 1e6,
+    );
+    let jobs = if quick() { 500 } else { 2_000 };
+    let ids = dir.join("ids.txt");
+    std::fs::write(
+        &ids,
+        (1..=jobs).map(|i| format!("{i}\n")).collect::<String>(),
+    )
+    .expect("can write the input");
+    for n in ["2", "8"] {
+        let xargs = timed_with_input("xargs", &["-P", n, "-n", "1", "true"], &ids);
+        let args = [
+            "--source",
+            "stdin",
+            "--exec",
+            "true",
+            "--workers",
+            n,
+            "--headless",
+            "--json",
+        ];
+        let ours = timed_with_input(backlog, &args, &ids);
+        let ratio = xargs / ours;
+        report.check(
+            format!("exec true, {n} workers: jobs/s vs xargs -P {n} -n 1"),
+            format!(
+                "{:.0}% ({:.0} vs {:.0} jobs/s)",
+                ratio * 100.0,
+                jobs as f64 / ours,
+                jobs as f64 / xargs
+            ),
+            ">= 90%",
+            ratio >= 0.9,
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }
