@@ -57,10 +57,21 @@ impl Session {
     }
 
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)], rows: u16, cols: u16) -> Self {
+        Self::start_program(env!("CARGO_BIN_EXE_backlog"), args, env, rows, cols)
+    }
+
+    /// Runs `program` (a shell that pipes into backlog, say) in the pseudo-terminal.
+    pub fn start_program(
+        program: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let pty = native_pty_system()
             .openpty(pty_size(rows, cols))
             .expect("open a pty");
-        let mut command = CommandBuilder::new(env!("CARGO_BIN_EXE_backlog"));
+        let mut command = CommandBuilder::new(program);
         command.args(args);
         command.env("TERM", "xterm-256color");
         command.env_remove("RUST_BACKTRACE");

@@ -1,0 +1,76 @@
+//! The monitor with the other sources and work, in a pseudo-terminal: stdin a pipe while the
+//! keys come from the terminal; quitting with `exec` commands running leaves none behind.
+
+use std::time::{Duration, Instant};
+
+#[path = "common/pty.rs"]
+mod pty;
+
+use pty::{STARTUP, STEP, Session};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backlog");
+
+/// The monitor fed by `producer | backlog ARGS`, through a shell (only the test uses one).
+fn piped(producer: &str, args: &str) -> Session {
+    let line = format!("{producer} | exec \"$0\" {args}");
+    Session::start_program("sh", &["-c", &line, BIN], &[], 30, 100)
+}
+
+#[test]
+fn with_stdin_a_pipe_the_keys_still_come_from_the_terminal() {
+    let mut session = piped("seq 1 1000000", "--source stdin --service 20ms --workers 2");
+    session.wait_for("the panels", STARTUP, |screen| {
+        screen.contains("Queue") && screen.contains("workers 2")
+    });
+    session.press("+");
+    session.wait_for("workers 3 in the header", STEP, |screen| {
+        screen.contains("workers 3")
+    });
+    session.press("q");
+    let (exit, _) = session.wait_exit(STEP * 2);
+    assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
+    session.assert_restored("after q");
+}
+
+/// `sleep MARKER` processes running.
+fn sleeps(marker: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+                .filter(|cmd| {
+                    String::from_utf8_lossy(cmd).replace('\0', " ").trim_end()
+                        == format!("sleep {marker}")
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn quitting_with_commands_running_returns_at_once_and_leaves_none() {
+    let marker = format!("60.{}", std::process::id());
+    let exec = format!("sleep {marker}");
+    let mut session = Session::start(
+        &["--exec", &exec, "--workers", "8", "--rate", "100/s"],
+        30,
+        100,
+    );
+    let deadline = Instant::now() + STARTUP;
+    while sleeps(&marker) < 8 {
+        assert!(Instant::now() < deadline, "the 8 commands never started");
+        session.read(Duration::from_millis(20));
+    }
+    let pressed = Instant::now();
+    session.press("q");
+    let (exit, _) = session.wait_exit(STEP * 2);
+    assert!(
+        pressed.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        pressed.elapsed()
+    );
+    assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
+    session.assert_restored("after q");
+    assert_eq!(sleeps(&marker), 0, "commands left running");
+}
