@@ -6,6 +6,7 @@ pub mod lints;
 pub mod theory;
 pub mod trend;
 pub mod twin;
+pub mod twin_thread;
 pub mod verdict;
 pub mod verdict_changes;
 pub mod warning_history;
