@@ -613,3 +613,45 @@ fn the_log_has_a_line_for_every_drop_eviction_and_worker_that_leaves() {
         "left at {left:?}:\n{log}"
     );
 }
+
+#[test]
+fn the_first_csv_row_has_the_rates_of_the_first_interval() {
+    let _serial = timing();
+    let path = std::env::temp_dir().join(format!("backlog-first-{}.csv", std::process::id()));
+    // Fixed arrivals at 100/s, ample workers: every interval, the first too, sees about 100/s
+    // arriving and completing.
+    let out = backlog(&[
+        "--arrival",
+        "fixed",
+        "--rate",
+        "100/s",
+        "--service",
+        "1ms",
+        "--service-dist",
+        "fixed",
+        "--workers",
+        "4",
+        "--duration",
+        "1.5s",
+        "--headless",
+        "--csv",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let first: Vec<f64> = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (arrivals, completions) = (first[2], first[3]);
+    assert!((50.0..=200.0).contains(&arrivals), "first row: {csv}");
+    assert!((50.0..=200.0).contains(&completions), "first row: {csv}");
+}

@@ -68,7 +68,9 @@ pub struct Stats {
     /// The recent window covers between half of this and all of it.
     window_ns: u64,
     series: VecDeque<SeriesPoint>,
-    last_sample: Option<(u64, u64, u64)>, // (t_ns, generated, done)
+    /// (t_ns, generated, done) at the last sample, or at the start (or reset) before the
+    /// first: a sample's rates are what happened since.
+    last_sample: (u64, u64, u64),
     max_queue_depth: u64,
     /// Integral of the queue depth over model time (depth * ns), for the time-average.
     depth_area: f64,
@@ -95,7 +97,7 @@ impl Stats {
             window_started_ns: 0,
             window_ns: window_ns.max(2),
             series: VecDeque::with_capacity(SERIES_LEN),
-            last_sample: None,
+            last_sample: (0, 0, 0),
             max_queue_depth: 0,
             depth_area: 0.0,
             last_depth: None,
@@ -217,7 +219,7 @@ impl Stats {
         self.window_prev.reset();
         self.window_started_ns = now_ns;
         self.series.clear();
-        self.last_sample = None;
+        self.last_sample = (now_ns, generated, self.completed + self.failed);
         self.max_queue_depth = 0;
         self.depth_area = 0.0;
         self.last_depth = None;
@@ -251,14 +253,17 @@ impl Stats {
     pub fn sample(&mut self, now_ns: u64, depth: u64, generated: u64) {
         let done = self.completed + self.failed;
         let busy = self.workers.iter().filter(|w| w.current.is_some()).count() as u32;
-        let (arrivals_per_s, completions_per_s) = match self.last_sample {
-            Some((t, g, d)) if now_ns > t => {
-                let dt_s = (now_ns - t) as f64 / 1e9;
-                ((generated - g) as f64 / dt_s, (done - d) as f64 / dt_s)
-            }
-            _ => (0.0, 0.0),
+        let (t, g, d) = self.last_sample;
+        let (arrivals_per_s, completions_per_s) = if now_ns > t {
+            let dt_s = (now_ns - t) as f64 / 1e9;
+            (
+                generated.saturating_sub(g) as f64 / dt_s,
+                done.saturating_sub(d) as f64 / dt_s,
+            )
+        } else {
+            (0.0, 0.0)
         };
-        self.last_sample = Some((now_ns, generated, done));
+        self.last_sample = (now_ns, generated, done);
         if self.series.len() == SERIES_LEN {
             self.series.pop_front();
         }
