@@ -1308,3 +1308,31 @@ fn check_depth(
         );
     }
 }
+
+/// The queue panel's chart peak (the highest point of the series) and its "max" are one
+/// figure: the deepest the queue was seen, with one definition.
+#[test]
+fn the_series_peak_is_the_max_queue_depth() {
+    let _serial = timing();
+    // Bursts of 20 every 330 ms (off the sampling grid), drained in 200 ms: the depth spikes
+    // between samples.
+    let settings = Settings {
+        arrival: ArrivalProcess::Bursty,
+        burst: 20,
+        rate: rate(20.0 / 0.33),
+        service: Duration::from_millis(10),
+        service_dist: ServiceDist::Fixed,
+        workers: 1,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        duration: Some(Duration::from_secs(4)),
+        ..config(settings)
+    })
+    .unwrap();
+    let last = handle.wait(Duration::from_secs(60));
+    assert_eq!(last.state, RunState::Finished);
+    let series_peak = last.series.iter().map(|p| p.queue_depth).max().unwrap();
+    assert!(last.max_queue_depth > 0);
+    assert_eq!(series_peak, last.max_queue_depth);
+}

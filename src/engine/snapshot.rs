@@ -194,6 +194,8 @@ impl LatencySet {
 pub struct SeriesPoint {
     /// Model time at the end of the sample interval, ns.
     pub t_ns: u64,
+    /// The deepest the queue was seen during the interval (on the statistics ticks): the
+    /// series' peak is the snapshot's `max_queue_depth`.
     pub queue_depth: u64,
     pub arrivals_per_s: f64,
     pub completions_per_s: f64,
@@ -216,6 +218,8 @@ pub struct Snapshot {
     /// CPU cores available to the workers.
     pub cores: usize,
     pub counters: Counters,
+    /// The deepest the queue was seen on a statistics tick (every 50 ms of wall time) since the
+    /// last reset: the same observations as the series' `queue_depth`, so the two agree.
     pub max_queue_depth: u64,
     /// Achieved arrival rate over the source's active time, events per model second.
     pub arrival_rate_per_s: f64,

@@ -71,7 +71,10 @@ pub struct Stats {
     /// (t_ns, generated, done) at the last sample, or at the start (or reset) before the
     /// first: a sample's rates are what happened since.
     last_sample: (u64, u64, u64),
+    /// The deepest the queue was seen on a tick, over the run and since the last sample: the
+    /// series carries the latter, so its peak and the run's maximum are one figure.
     max_queue_depth: u64,
+    interval_max_depth: u64,
     /// Integral of the queue depth over model time (depth * ns), for the time-average.
     depth_area: f64,
     last_depth: Option<(u64, u64)>, // (t_ns, depth)
@@ -99,6 +102,7 @@ impl Stats {
             series: VecDeque::with_capacity(SERIES_LEN),
             last_sample: (0, 0, 0),
             max_queue_depth: 0,
+            interval_max_depth: 0,
             depth_area: 0.0,
             last_depth: None,
             since_ns: 0,
@@ -221,6 +225,7 @@ impl Stats {
         self.series.clear();
         self.last_sample = (now_ns, generated, self.completed + self.failed);
         self.max_queue_depth = 0;
+        self.interval_max_depth = 0;
         self.depth_area = 0.0;
         self.last_depth = None;
         self.since_ns = now_ns;
@@ -247,10 +252,13 @@ impl Stats {
         }
         self.last_depth = Some((now_ns, depth));
         self.max_queue_depth = self.max_queue_depth.max(depth);
+        self.interval_max_depth = self.interval_max_depth.max(depth);
     }
 
-    /// Adds one point to the time series.
+    /// Adds one point to the time series: its depth is the deepest seen since the last point
+    /// (on the ticks, see `observe`), `depth` (now) included.
     pub fn sample(&mut self, now_ns: u64, depth: u64, generated: u64) {
+        let depth = std::mem::take(&mut self.interval_max_depth).max(depth);
         let done = self.completed + self.failed;
         let busy = self.workers.iter().filter(|w| w.current.is_some()).count() as u32;
         let (t, g, d) = self.last_sample;
