@@ -655,3 +655,52 @@ fn the_first_csv_row_has_the_rates_of_the_first_interval() {
     assert!((50.0..=200.0).contains(&arrivals), "first row: {csv}");
     assert!((50.0..=200.0).contains(&completions), "first row: {csv}");
 }
+
+/// The JSON summary of a seeded headless run.
+fn summary(args: &[&str]) -> serde_json::Value {
+    let out = backlog(&[args, &["--headless", "--json"][..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object")
+}
+
+#[test]
+fn mean_queue_len_keeps_littles_law_at_any_speed() {
+    let _serial = timing();
+    let bursty = [
+        "--arrival",
+        "bursty",
+        "--burst",
+        "20",
+        "--rate",
+        "10/s",
+        "--service",
+        "300ms",
+        "--service-dist",
+        "exp",
+        "--workers",
+        "4",
+        "--duration",
+        "12s",
+        "--seed",
+        "9",
+    ];
+    let mut lengths = Vec::new();
+    for speed in ["1", "20"] {
+        let v = summary(&[&bursty[..], &["--speed", speed][..]].concat());
+        let length = v["mean_queue_len"].as_f64().unwrap();
+        let wait_s = v["latency_ms"]["queue_wait"]["mean"].as_f64().unwrap() / 1e3;
+        let little = v["throughput_per_s"].as_f64().unwrap() * wait_s;
+        eprintln!("speed {speed}: mean queue length {length:.3}, throughput x wait {little:.3}");
+        assert!(little > 1.0, "the bursts queue: {v}");
+        assert!(
+            (length / little - 1.0).abs() < 0.03,
+            "speed {speed}: Lq {length} vs X*Wq {little}"
+        );
+        lengths.push(length);
+    }
+    assert!((lengths[1] / lengths[0] - 1.0).abs() < 0.1, "{lengths:?}");
+}

@@ -134,6 +134,7 @@ impl Aggregator {
                 Ok(Msg::Reports { taken, reports }) => self.stats.apply_batch(taken, reports),
                 Ok(Msg::ResetStats) => {
                     let (now, source) = self.read_source();
+                    self.stats.arrivals_seen(self.shared.arrivals.totals());
                     self.stats.reset(now, source.generated);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -146,6 +147,7 @@ impl Aggregator {
             next_publish = (next_publish + PUBLISH_EVERY).max(wall);
             let (now, source) = self.read_source();
             let depth = self.queue.len() as u64;
+            self.stats.arrivals_seen(self.shared.arrivals.totals());
             self.stats.observe(now, depth);
             if wall >= next_sample {
                 next_sample = (next_sample + SERIES_INTERVAL).max(wall);

@@ -2,10 +2,13 @@
 //! state, the time series. Pure: the aggregator thread (`aggregator`) drives it, so do tests.
 
 mod aggregator;
+mod arrivals;
 mod histogram;
 
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
+pub(crate) use arrivals::ArrivalLedger;
+pub use arrivals::ArrivalTotals;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use super::snapshot::{
 };
 use super::work::Outcome;
 use crate::model::theory::{self, TheoryInput};
+use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 
 pub(crate) use histogram::new_histogram;
@@ -75,9 +79,12 @@ pub struct Stats {
     /// series carries the latter, so its peak and the run's maximum are one figure.
     max_queue_depth: u64,
     interval_max_depth: u64,
-    /// Integral of the queue depth over model time (depth * ns), for the time-average.
-    depth_area: f64,
-    last_depth: Option<(u64, u64)>, // (t_ns, depth)
+    /// The source's arrival totals as last read, and what the reports say of the events taken:
+    /// together, the area under the queue-length curve in model time (see `arrivals`).
+    arrivals: ArrivalTotals,
+    taken_totals: TakenTotals,
+    /// That area at the last reset, event·ns.
+    area_at_reset: f64,
     since_ns: u64,
     /// (generated, done) at the last reset, for rates since then.
     base_generated: u64,
@@ -103,8 +110,9 @@ impl Stats {
             last_sample: (0, 0, 0),
             max_queue_depth: 0,
             interval_max_depth: 0,
-            depth_area: 0.0,
-            last_depth: None,
+            arrivals: ArrivalTotals::default(),
+            taken_totals: TakenTotals::default(),
+            area_at_reset: 0.0,
             since_ns: 0,
             base_generated: 0,
             base_done: 0,
@@ -163,6 +171,7 @@ impl Stats {
     }
 
     fn start(&mut self, worker: u32, event: EventMeta, at_ns: u64) {
+        self.taken_totals.started(event.arrival_ns, at_ns);
         self.record(
             LatencyKind::QueueWait,
             at_ns.saturating_sub(event.arrival_ns),
@@ -226,8 +235,7 @@ impl Stats {
         self.last_sample = (now_ns, generated, self.completed + self.failed);
         self.max_queue_depth = 0;
         self.interval_max_depth = 0;
-        self.depth_area = 0.0;
-        self.last_depth = None;
+        self.area_at_reset = self.taken_totals.area(&self.arrivals, now_ns);
         self.since_ns = now_ns;
         self.base_generated = generated;
         self.base_done = self.completed + self.failed;
@@ -240,6 +248,12 @@ impl Stats {
         }
     }
 
+    /// The source's arrival totals, read after the reports applied so far (every event
+    /// started is in them); call before `observe` and `reset`.
+    pub fn arrivals_seen(&mut self, totals: ArrivalTotals) {
+        self.arrivals = totals;
+    }
+
     /// Rotates the recent window and accounts the queue depth; call on every tick.
     pub fn observe(&mut self, now_ns: u64, depth: u64) {
         if now_ns.saturating_sub(self.window_started_ns) >= self.window_ns / 2 {
@@ -247,10 +261,6 @@ impl Stats {
             self.window_now.reset();
             self.window_started_ns = now_ns;
         }
-        if let Some((t, d)) = self.last_depth {
-            self.depth_area += d as f64 * now_ns.saturating_sub(t) as f64;
-        }
-        self.last_depth = Some((now_ns, depth));
         self.max_queue_depth = self.max_queue_depth.max(depth);
         self.interval_max_depth = self.interval_max_depth.max(depth);
     }
@@ -349,6 +359,17 @@ impl Stats {
             .collect()
     }
 
+    /// The time-average number of events waiting (arrived, not started) since the last reset:
+    /// exact in model time, from each event's own timestamps.
+    fn mean_queue_len(&self, now_ns: u64) -> f64 {
+        let stats_ns = now_ns.saturating_sub(self.since_ns);
+        if stats_ns == 0 {
+            return 0.0;
+        }
+        let area = self.taken_totals.area(&self.arrivals, now_ns) - self.area_at_reset;
+        area.max(0.0) / stats_ns as f64
+    }
+
     /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
     fn last_finish_ns(&self) -> u64 {
         self.last_finish_ns
@@ -418,11 +439,7 @@ impl Stats {
             throughput_per_s: per_s(self.completed + self.failed - self.base_done, stats_ns),
             recent_arrival_rate_per_s: ra / n,
             recent_throughput_per_s: rc / n,
-            mean_queue_len: if stats_ns == 0 {
-                0.0
-            } else {
-                self.depth_area / stats_ns as f64
-            },
+            mean_queue_len: self.mean_queue_len(now_ns),
             workers: self.worker_views(now_ns, view.settings.workers),
             latency: latency.whole,
             recent_latency: latency.recent,
