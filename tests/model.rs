@@ -388,3 +388,18 @@ fn the_end_of_the_run_is_not_a_verdict_change() {
         assert_eq!(watch.pending_since_ns(), None);
     }
 }
+
+#[test]
+fn the_achieved_rate_says_paused_and_outlives_the_source() {
+    use backlog::engine::RunState;
+    use backlog::model::achieved::{self, Achieved};
+    let mut s = fixtures::keeping_up();
+    assert_eq!(achieved::achieved(&s), Achieved::Rate(1.1));
+    s.state = RunState::Paused;
+    assert_eq!(achieved::text(&s), "paused");
+    // Finished long after the source ended: no active time in the recent window, so the
+    // rate over the source's active time, not a figure that decays after the end.
+    s.state = RunState::Finished;
+    s.recent_achieved_rate_per_s = None;
+    assert_eq!(achieved::achieved(&s), Achieved::Rate(s.arrival_rate_per_s));
+}

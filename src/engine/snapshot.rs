@@ -221,7 +221,8 @@ pub struct Snapshot {
     /// The deepest the queue was seen on a statistics tick (every 50 ms of wall time) since the
     /// last reset: the same observations as the series' `queue_depth`, so the two agree.
     pub max_queue_depth: u64,
-    /// Achieved arrival rate over the source's active time, events per model second.
+    /// Achieved arrival rate over the source's active time (not paused, not after its end),
+    /// events per model second.
     pub arrival_rate_per_s: f64,
     /// Completed events per model second over the run.
     pub throughput_per_s: f64,
@@ -243,6 +244,14 @@ pub struct Snapshot {
     /// How late the source let events into the queue after they were due (pacing), ns, over
     /// the whole run; measured when the source wakes to emit what is due.
     pub source_lateness: LatencySummary,
+    /// Model time the source was active (not paused, not ended) since the last reset, ns:
+    /// `arrival_rate_per_s` is over this time. Pauses are accounted on the statistics ticks.
+    #[serde(default)]
+    pub source_active_ns: u64,
+    /// Arrivals per model second of the source's active time over the recent window; none if
+    /// the source was not active in it (paused, or ended). See `model::achieved`.
+    #[serde(default)]
+    pub recent_achieved_rate_per_s: Option<f64>,
 }
 
 impl Snapshot {

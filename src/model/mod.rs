@@ -1,5 +1,6 @@
 //! What every face reads, derived from snapshots and settings: theory, verdicts, lints, the trend.
 
+pub mod achieved;
 pub mod lints;
 pub mod theory;
 pub mod trend;

@@ -148,6 +148,8 @@ impl Aggregator {
             let (now, source) = self.read_source();
             let depth = self.queue.len() as u64;
             self.stats.arrivals_seen(self.shared.arrivals.totals());
+            self.stats
+                .account_source(now, self.source_active_until(now));
             self.stats.observe(now, depth);
             if wall >= next_sample {
                 next_sample = (next_sample + SERIES_INTERVAL).max(wall);
@@ -163,6 +165,17 @@ impl Aggregator {
             if state.is_over() {
                 return;
             }
+        }
+    }
+
+    /// Until when the source was active since the last tick: now, its end, or not (paused).
+    fn source_active_until(&self, now: u64) -> Option<u64> {
+        if self.shared.source_ended.load(Ordering::Acquire) {
+            Some(self.shared.source_end_ns.load(Ordering::Relaxed))
+        } else if self.settings.borrow().paused {
+            None
+        } else {
+            Some(now)
         }
     }
 

@@ -86,6 +86,14 @@ pub struct Stats {
     /// That area at the last reset, event·ns.
     area_at_reset: f64,
     since_ns: u64,
+    /// Model time the source was active (not paused, not ended) since the last reset, ns, as
+    /// accounted on each tick; and since the last sample.
+    source_active_ns: u64,
+    interval_active_ns: u64,
+    last_tick_ns: u64,
+    /// Per series point: (arrivals, source active ns) in its interval, for the recent
+    /// achieved rate (kept beside the series, as long).
+    source_series: VecDeque<(u64, u64)>,
     /// (generated, done) at the last reset, for rates since then.
     base_generated: u64,
     base_done: u64,
@@ -114,6 +122,10 @@ impl Stats {
             taken_totals: TakenTotals::default(),
             area_at_reset: 0.0,
             since_ns: 0,
+            source_active_ns: 0,
+            interval_active_ns: 0,
+            last_tick_ns: 0,
+            source_series: VecDeque::with_capacity(SERIES_LEN),
             base_generated: 0,
             base_done: 0,
             trace,
@@ -237,6 +249,10 @@ impl Stats {
         self.interval_max_depth = 0;
         self.area_at_reset = self.taken_totals.area(&self.arrivals, now_ns);
         self.since_ns = now_ns;
+        self.source_active_ns = 0;
+        self.interval_active_ns = 0;
+        self.last_tick_ns = now_ns;
+        self.source_series.clear();
         self.base_generated = generated;
         self.base_done = self.completed + self.failed;
         for w in &mut self.workers {
@@ -252,6 +268,17 @@ impl Stats {
     /// started is in them); call before `observe` and `reset`.
     pub fn arrivals_seen(&mut self, totals: ArrivalTotals) {
         self.arrivals = totals;
+    }
+
+    /// Accounts the source's active time since the last tick: active until `active_until`
+    /// (now if running, its end if it ended), or not at all (`None`: paused). Call on every tick.
+    pub fn account_source(&mut self, now_ns: u64, active_until: Option<u64>) {
+        let active_ns = active_until.map_or(0, |until| {
+            until.min(now_ns).saturating_sub(self.last_tick_ns)
+        });
+        self.source_active_ns += active_ns;
+        self.interval_active_ns += active_ns;
+        self.last_tick_ns = self.last_tick_ns.max(now_ns);
     }
 
     /// Rotates the recent window and accounts the queue depth; call on every tick.
@@ -284,7 +311,11 @@ impl Stats {
         self.last_sample = (now_ns, generated, done);
         if self.series.len() == SERIES_LEN {
             self.series.pop_front();
+            self.source_series.pop_front();
         }
+        let active_ns = std::mem::take(&mut self.interval_active_ns);
+        self.source_series
+            .push_back((generated.saturating_sub(g), active_ns));
         self.series.push_back(SeriesPoint {
             t_ns: now_ns,
             queue_depth: depth,
@@ -405,10 +436,6 @@ impl Stats {
         let now_ns = view.now_ns;
         let counters = self.counters(view.source);
         let stats_ns = now_ns.saturating_sub(self.since_ns);
-        let source_ns = view
-            .source_end_ns
-            .unwrap_or(now_ns)
-            .saturating_sub(self.since_ns);
         let per_s = |count: u64, ns: u64| {
             if ns == 0 {
                 0.0
@@ -435,7 +462,10 @@ impl Stats {
             cores: view.cores,
             counters,
             max_queue_depth: self.max_queue_depth,
-            arrival_rate_per_s: per_s(view.source.generated - self.base_generated, source_ns),
+            arrival_rate_per_s: per_s(
+                view.source.generated - self.base_generated,
+                self.source_active_ns,
+            ),
             throughput_per_s: per_s(self.completed + self.failed - self.base_done, stats_ns),
             recent_arrival_rate_per_s: ra / n,
             recent_throughput_per_s: rc / n,
@@ -449,7 +479,21 @@ impl Stats {
             theory: theory::predict(&theory_input),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
+            source_active_ns: self.source_active_ns,
+            recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
         }
+    }
+
+    /// Arrivals over the source's active time in the last `points` samples; none if it was
+    /// not active in them (paused, or ended).
+    fn recent_achieved_rate(&self, points: usize) -> Option<f64> {
+        let (arrivals, active_ns) = self
+            .source_series
+            .iter()
+            .rev()
+            .take(points)
+            .fold((0, 0), |(a, t), &(da, dt)| (a + da, t + dt));
+        (active_ns > 0).then(|| arrivals as f64 / (active_ns as f64 / 1e9))
     }
 }
 
