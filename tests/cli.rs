@@ -704,3 +704,40 @@ fn mean_queue_len_keeps_littles_law_at_any_speed() {
     }
     assert!((lengths[1] / lengths[0] - 1.0).abs() < 0.1, "{lengths:?}");
 }
+
+/// At --speed 10 the engine's own hand-off (a few µs to ms of wall time) is ten times longer in
+/// model time: the JSON says how much of a wait is the engine's, measured on the events that
+/// found a worker idle at their arrival (all of them here: every wait is the engine's own).
+#[test]
+fn the_json_says_how_much_of_a_wait_is_the_engines_own() {
+    let _serial = timing();
+    let v = summary(&[
+        "--arrival",
+        "fixed",
+        "--rate",
+        "10/s",
+        "--service",
+        "10ms",
+        "--service-dist",
+        "fixed",
+        "--workers",
+        "4",
+        "--duration",
+        "20s",
+        "--speed",
+        "10",
+    ]);
+    let overhead = &v["engine_overhead"];
+    let wait = &v["latency_ms"]["queue_wait"];
+    assert_eq!(overhead["count"], wait["count"], "{v}");
+    assert_eq!(overhead["model_p99_ms"], wait["p99"], "{v}");
+    let (model, wall) = (
+        overhead["model_p99_ms"].as_f64().unwrap(),
+        overhead["wall_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        (model - wall * 10.0).abs() <= 1e-9 * model.max(1.0),
+        "{overhead}"
+    );
+    assert_eq!(overhead["speed"], 10.0);
+}

@@ -252,6 +252,12 @@ pub struct Snapshot {
     /// the source was not active in it (paused, or ended). See `model::achieved`.
     #[serde(default)]
     pub recent_achieved_rate_per_s: Option<f64>,
+    /// The engine's own share of queue waits, model ns: the waits of events that a worker was
+    /// idle for at their scheduled arrival (the source's pacing and the hand-off to the worker,
+    /// nothing the queue itself caused), over the whole run. Measured in model time, so it is
+    /// the wall-clock overhead times `speed`; see `model::overhead`.
+    #[serde(default)]
+    pub engine_overhead: LatencySummary,
 }
 
 impl Snapshot {

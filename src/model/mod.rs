@@ -2,6 +2,7 @@
 
 pub mod achieved;
 pub mod lints;
+pub mod overhead;
 pub mod theory;
 pub mod trend;
 pub mod verdict;

@@ -49,6 +49,7 @@ pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 pub(crate) struct Aggregator {
     recent_latency: Option<(Instant, LatencySet)>,
     source_lateness: Option<(Instant, LatencySummary)>,
+    engine_overhead: Option<(Instant, LatencySummary)>,
     whole_latency: Option<(Instant, LatencySet)>,
     stats: Stats,
     shared: Arc<Shared>,
@@ -95,6 +96,7 @@ impl Aggregator {
         let aggregator = Aggregator {
             recent_latency: None,
             source_lateness: None,
+            engine_overhead: None,
             whole_latency: None,
             stats,
             shared: Arc::clone(&shared),
@@ -255,8 +257,12 @@ impl Aggregator {
         let lateness = refresh(&mut self.source_lateness, RECENT_REFRESH, over, || {
             self.shared.lateness()
         });
+        let overhead = refresh(&mut self.engine_overhead, RECENT_REFRESH, over, || {
+            self.stats.engine_overhead()
+        });
         let mut snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
         snapshot.source_lateness = lateness;
+        snapshot.engine_overhead = overhead;
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }

@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use flume::Sender;
+use hdrhistogram::Histogram;
 
 use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
@@ -51,6 +52,8 @@ struct WorkerStats {
     completed: u64,
     failed: u64,
     current: Option<(EventMeta, u64)>,
+    /// Model time it last became idle (came up, or finished an event), ns; none while busy.
+    idle_since_ns: Option<u64>,
 }
 
 /// How often the time series takes a sample (wall time).
@@ -66,6 +69,9 @@ pub struct Stats {
     failed: u64,
     workers: Vec<WorkerStats>,
     whole: Latencies,
+    /// Queue waits of events a worker was idle for at their arrival: the engine's own delay
+    /// (the source's pacing and the hand-off), model ns.
+    engine_overhead: Histogram<u64>,
     window_now: Latencies,
     window_prev: Latencies,
     window_started_ns: u64,
@@ -110,6 +116,7 @@ impl Stats {
             failed: 0,
             workers: vec![WorkerStats::default(); max_workers],
             whole: Latencies::new(WHOLE_SIGFIG),
+            engine_overhead: new_histogram(WHOLE_SIGFIG),
             window_now: Latencies::new(WINDOW_SIGFIG),
             window_prev: Latencies::new(WINDOW_SIGFIG),
             window_started_ns: 0,
@@ -150,6 +157,7 @@ impl Stats {
                 let w = &mut self.workers[worker as usize - 1];
                 w.up = true;
                 w.since_ns = at_ns.max(self.since_ns);
+                w.idle_since_ns = Some(at_ns);
                 self.emit(Trace::WorkerUp { worker, at_ns });
             }
             Report::WorkerDown { worker, at_ns } => {
@@ -184,11 +192,17 @@ impl Stats {
 
     fn start(&mut self, worker: u32, event: EventMeta, at_ns: u64) {
         self.taken_totals.started(event.arrival_ns, at_ns);
-        self.record(
-            LatencyKind::QueueWait,
-            at_ns.saturating_sub(event.arrival_ns),
-        );
-        self.workers[worker as usize - 1].current = Some((event, at_ns));
+        let wait_ns = at_ns.saturating_sub(event.arrival_ns);
+        self.record(LatencyKind::QueueWait, wait_ns);
+        let w = &mut self.workers[worker as usize - 1];
+        if w.idle_since_ns
+            .take()
+            .is_some_and(|t| t <= event.arrival_ns)
+        {
+            // A worker was free when the event arrived: all of its wait is the engine's.
+            self.engine_overhead.saturating_record(wait_ns);
+        }
+        w.current = Some((event, at_ns));
         self.emit(Trace::Started {
             worker,
             id: event.id,
@@ -208,6 +222,7 @@ impl Stats {
         };
         debug_assert_eq!(event.id, id);
         let service = at_ns.saturating_sub(start_ns);
+        w.idle_since_ns = Some(at_ns);
         self.last_finish_ns = self.last_finish_ns.max(at_ns);
         // Busy time counts from the reset if the event began before it.
         w.busy_ns += at_ns.saturating_sub(start_ns.max(self.since_ns));
@@ -240,6 +255,7 @@ impl Stats {
     /// Clears histograms, series, maxima and per-worker totals; event counts stay (conservation).
     pub fn reset(&mut self, now_ns: u64, generated: u64) {
         self.whole.reset();
+        self.engine_overhead.reset();
         self.window_now.reset();
         self.window_prev.reset();
         self.window_started_ns = now_ns;
@@ -424,6 +440,11 @@ impl Stats {
         self.whole.summarise()
     }
 
+    /// The engine's own share of queue waits (see `engine_overhead`), model ns.
+    pub fn engine_overhead(&self) -> LatencySummary {
+        summarise(&self.engine_overhead)
+    }
+
     /// Summaries of the recent window (2 significant digits: cheap).
     pub fn recent_latency(&self) -> LatencySet {
         let mut recent = self.window_prev.clone();
@@ -479,6 +500,8 @@ impl Stats {
             theory: theory::predict(&theory_input),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
+            // The aggregator adds it, refreshed like the lateness.
+            engine_overhead: LatencySummary::default(),
             source_active_ns: self.source_active_ns,
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
         }
