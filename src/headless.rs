@@ -15,6 +15,7 @@ use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
+use crate::model::overhead::EngineOverhead;
 use crate::model::verdict::Verdict;
 use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
@@ -177,6 +178,33 @@ pub struct Summary {
     pub seed: u64,
     pub speed: f64,
     pub cores: usize,
+    /// How much of a queue wait is the engine's own (see `model::overhead`).
+    pub engine_overhead: EngineOverheadJson,
+}
+
+/// The engine's own wait: the waits of events a worker was idle for at their arrival, in model
+/// time and (divided by the speed) wall time.
+#[derive(Debug, Serialize)]
+pub struct EngineOverheadJson {
+    pub count: u64,
+    pub model_p50_ms: f64,
+    pub model_p99_ms: f64,
+    pub wall_p50_ms: f64,
+    pub wall_p99_ms: f64,
+    pub speed: f64,
+}
+
+impl From<EngineOverhead> for EngineOverheadJson {
+    fn from(o: EngineOverhead) -> Self {
+        Self {
+            count: o.count,
+            model_p50_ms: o.model_p50_ns as f64 / 1e6,
+            model_p99_ms: o.model_p99_ns as f64 / 1e6,
+            wall_p50_ms: o.wall_p50_ns / 1e6,
+            wall_p99_ms: o.wall_p99_ns / 1e6,
+            speed: o.speed,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -282,6 +310,7 @@ impl Summary {
             seed: s.seed,
             speed: s.speed,
             cores: s.cores,
+            engine_overhead: EngineOverhead::of(s).into(),
         }
     }
 }

@@ -751,3 +751,131 @@ fn a_reader_that_closes_stdout_early_ends_the_program_quietly() {
         );
     }
 }
+
+#[test]
+fn the_first_csv_row_has_the_rates_of_the_first_interval() {
+    let _serial = timing();
+    let path = std::env::temp_dir().join(format!("backlog-first-{}.csv", std::process::id()));
+    // Fixed arrivals at 100/s, ample workers: every interval, the first too, sees about 100/s
+    // arriving and completing.
+    let out = backlog(&[
+        "--arrival",
+        "fixed",
+        "--rate",
+        "100/s",
+        "--service",
+        "1ms",
+        "--service-dist",
+        "fixed",
+        "--workers",
+        "4",
+        "--duration",
+        "1.5s",
+        "--headless",
+        "--csv",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let csv = std::fs::read_to_string(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let first: Vec<f64> = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    let (arrivals, completions) = (first[2], first[3]);
+    assert!((50.0..=200.0).contains(&arrivals), "first row: {csv}");
+    assert!((50.0..=200.0).contains(&completions), "first row: {csv}");
+}
+
+/// The JSON summary of a seeded headless run.
+fn summary(args: &[&str]) -> serde_json::Value {
+    let out = backlog(&[args, &["--headless", "--json"][..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&stdout(&out)).expect("stdout is one JSON object")
+}
+
+#[test]
+fn mean_queue_len_keeps_littles_law_at_any_speed() {
+    let _serial = timing();
+    let bursty = [
+        "--arrival",
+        "bursty",
+        "--burst",
+        "20",
+        "--rate",
+        "10/s",
+        "--service",
+        "300ms",
+        "--service-dist",
+        "exp",
+        "--workers",
+        "4",
+        "--duration",
+        "12s",
+        "--seed",
+        "9",
+    ];
+    let mut lengths = Vec::new();
+    for speed in ["1", "20"] {
+        let v = summary(&[&bursty[..], &["--speed", speed][..]].concat());
+        let length = v["mean_queue_len"].as_f64().unwrap();
+        let wait_s = v["latency_ms"]["queue_wait"]["mean"].as_f64().unwrap() / 1e3;
+        let little = v["throughput_per_s"].as_f64().unwrap() * wait_s;
+        eprintln!("speed {speed}: mean queue length {length:.3}, throughput x wait {little:.3}");
+        assert!(little > 1.0, "the bursts queue: {v}");
+        assert!(
+            (length / little - 1.0).abs() < 0.03,
+            "speed {speed}: Lq {length} vs X*Wq {little}"
+        );
+        lengths.push(length);
+    }
+    assert!((lengths[1] / lengths[0] - 1.0).abs() < 0.1, "{lengths:?}");
+}
+
+/// At --speed 10 the engine's own hand-off (a few µs to ms of wall time) is ten times longer in
+/// model time: the JSON says how much of a wait is the engine's, measured on the events that
+/// found a worker idle at their arrival (all of them here: every wait is the engine's own).
+#[test]
+fn the_json_says_how_much_of_a_wait_is_the_engines_own() {
+    let _serial = timing();
+    let v = summary(&[
+        "--arrival",
+        "fixed",
+        "--rate",
+        "10/s",
+        "--service",
+        "10ms",
+        "--service-dist",
+        "fixed",
+        "--workers",
+        "4",
+        "--duration",
+        "20s",
+        "--speed",
+        "10",
+    ]);
+    let overhead = &v["engine_overhead"];
+    let wait = &v["latency_ms"]["queue_wait"];
+    assert_eq!(overhead["count"], wait["count"], "{v}");
+    assert_eq!(overhead["model_p99_ms"], wait["p99"], "{v}");
+    let (model, wall) = (
+        overhead["model_p99_ms"].as_f64().unwrap(),
+        overhead["wall_p99_ms"].as_f64().unwrap(),
+    );
+    assert!(
+        (model - wall * 10.0).abs() <= 1e-9 * model.max(1.0),
+        "{overhead}"
+    );
+    assert_eq!(overhead["speed"], 10.0);
+}

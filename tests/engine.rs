@@ -10,6 +10,7 @@ use backlog::engine::work::Outcome;
 use backlog::engine::{
     Command, Engine, EngineConfig, InjectFault, RunState, Snapshot, available_cores,
 };
+use backlog::model::achieved::Achieved;
 use backlog::model::theory::erlang_c;
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
@@ -1307,4 +1308,82 @@ fn check_depth(
             at_ns as f64 / 1e9
         );
     }
+}
+
+/// The queue panel's chart peak (the highest point of the series) and its "max" are one
+/// figure: the deepest the queue was seen, with one definition.
+#[test]
+fn the_series_peak_is_the_max_queue_depth() {
+    let _serial = timing();
+    // Bursts of 20 every 330 ms (off the sampling grid), drained in 200 ms: the depth spikes
+    // between samples.
+    let settings = Settings {
+        arrival: ArrivalProcess::Bursty,
+        burst: 20,
+        rate: rate(20.0 / 0.33),
+        service: Duration::from_millis(10),
+        service_dist: ServiceDist::Fixed,
+        workers: 1,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        duration: Some(Duration::from_secs(4)),
+        ..config(settings)
+    })
+    .unwrap();
+    let last = handle.wait(Duration::from_secs(60));
+    assert_eq!(last.state, RunState::Finished);
+    let series_peak = last.series.iter().map(|p| p.queue_depth).max().unwrap();
+    assert!(last.max_queue_depth > 0);
+    assert_eq!(series_peak, last.max_queue_depth);
+}
+
+/// The achieved rate counts the source's active time only: a pause, and the drain after the
+/// source's end, are not time the source could have sent events in.
+#[test]
+fn the_achieved_rate_leaves_out_paused_and_finished_time() {
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(100.0),
+        service: Duration::from_millis(600),
+        service_dist: ServiceDist::Fixed,
+        workers: 64,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    handle.send(Command::Pause(true));
+    std::thread::sleep(Duration::from_millis(800));
+    let paused = fresh_snapshot(&handle);
+    assert_eq!(paused.state, RunState::Paused);
+    assert_eq!(
+        backlog::model::achieved::achieved(&paused),
+        Achieved::Paused
+    );
+    handle.send(Command::Pause(false));
+    std::thread::sleep(Duration::from_millis(600));
+    handle.send(Command::EndSource);
+    // The last events take 600 ms to finish: the source has ended by then.
+    let last = handle.wait(Duration::from_secs(60));
+    assert_eq!(last.state, RunState::Finished);
+    let achieved = |s: &Snapshot| match backlog::model::achieved::achieved(s) {
+        Achieved::Rate(r) => r,
+        Achieved::Paused => panic!("finished, not paused"),
+    };
+    eprintln!(
+        "arrival rate {:.2}/s, achieved {:.2}/s",
+        last.arrival_rate_per_s,
+        achieved(&last)
+    );
+    assert!(
+        (last.arrival_rate_per_s / 100.0 - 1.0).abs() < 0.1,
+        "{}",
+        last.arrival_rate_per_s
+    );
+    assert!(
+        (achieved(&last) / 100.0 - 1.0).abs() < 0.1,
+        "{}",
+        achieved(&last)
+    );
 }

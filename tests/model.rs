@@ -388,3 +388,33 @@ fn the_end_of_the_run_is_not_a_verdict_change() {
         assert_eq!(watch.pending_since_ns(), None);
     }
 }
+
+#[test]
+fn the_achieved_rate_says_paused_and_outlives_the_source() {
+    use backlog::engine::RunState;
+    use backlog::model::achieved::{self, Achieved};
+    let mut s = fixtures::keeping_up();
+    assert_eq!(achieved::achieved(&s), Achieved::Rate(1.1));
+    s.state = RunState::Paused;
+    assert_eq!(achieved::text(&s), "paused");
+    // Finished long after the source ended: no active time in the recent window, so the
+    // rate over the source's active time, not a figure that decays after the end.
+    s.state = RunState::Finished;
+    s.recent_achieved_rate_per_s = None;
+    assert_eq!(achieved::achieved(&s), Achieved::Rate(s.arrival_rate_per_s));
+}
+
+#[test]
+fn the_engines_own_wait_is_stated_in_model_and_wall_time_when_sped_up() {
+    use backlog::model::overhead::EngineOverhead;
+    let mut s = fixtures::keeping_up();
+    s.engine_overhead = fixtures::summary(&[5_000_000; 100]);
+    // At speed 1 a wait is what it is: nothing to tell apart.
+    assert_eq!(EngineOverhead::note(&s), None);
+    s.speed = 10.0;
+    let o = EngineOverhead::of(&s);
+    assert_eq!(o.wall_p99_ns * 10.0, o.model_p99_ns as f64);
+    let note = EngineOverhead::note(&s).unwrap();
+    assert!(note.starts_with("engine's own wait p99 5"), "{note}");
+    assert!(note.ends_with("wall × 10)"), "{note}");
+}

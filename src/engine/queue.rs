@@ -60,6 +60,7 @@ impl Admission {
     /// An event arrives: it enters the queue, is held at the source (`block`, full queue, or
     /// older events still held), or is dropped by the overflow policy.
     pub fn offer(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
+        self.shared.arrivals.arrived(event.arrival_ns);
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
         if !self.held.is_empty() {
             self.hold(event);
@@ -90,7 +91,7 @@ impl Admission {
     pub fn abandon_held(&mut self) {
         let at_ns = self.shared.clock.now_ns();
         while let Some(event) = self.held.pop_front() {
-            self.drop_event(event.id, at_ns, DropReason::SourceEnded);
+            self.drop_event(&event, at_ns, DropReason::SourceEnded);
             self.shared.held.fetch_sub(1, Ordering::AcqRel);
         }
     }
@@ -141,13 +142,13 @@ impl Admission {
                     Overflow::DropNew => {
                         self.submitted(&event, held_ns);
                         let at_ns = event.arrival_ns + held_ns;
-                        self.drop_event(event.id, at_ns, DropReason::QueueFull);
+                        self.drop_event(&event, at_ns, DropReason::QueueFull);
                         return Ok(());
                     }
                     Overflow::DropOld => {
                         if let Ok(old) = self.evict.try_recv() {
                             let at_ns = event.arrival_ns + held_ns;
-                            self.drop_event(old.id, at_ns, DropReason::Evicted);
+                            self.drop_event(&old, at_ns, DropReason::Evicted);
                         }
                     }
                     Overflow::Block => return Err(event),
@@ -181,7 +182,9 @@ impl Admission {
         }
     }
 
-    fn drop_event(&self, id: u64, at_ns: u64, reason: DropReason) {
+    fn drop_event(&self, event: &Event, at_ns: u64, reason: DropReason) {
+        let id = event.id;
+        self.shared.arrivals.dropped(event.arrival_ns, at_ns);
         self.shared.dropped.fetch_add(1, Ordering::AcqRel);
         if let Some(trace) = &self.trace {
             let _ = trace.send(Trace::Dropped { id, at_ns, reason });

@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 use super::clock::Clock;
 use super::pool::Bench;
 use super::snapshot::LatencySummary;
-use super::stats::{new_histogram, summarise};
+use super::stats::{ArrivalLedger, new_histogram, summarise};
 
 /// Source lateness needs no finer than 1%.
 pub(crate) const LATENESS_SIGFIG: u8 = 2;
@@ -21,6 +21,8 @@ pub(crate) struct Shared {
     pub clock: Clock,
     /// Events the source created and put in (or tried to put in) the queue.
     pub generated: AtomicU64,
+    /// Every arrival's time, for the exact time-average queue length (see `stats::arrivals`).
+    pub arrivals: ArrivalLedger,
     /// Events the source dropped (drop-new), evicted (drop-old) or abandoned at its end.
     pub dropped: AtomicU64,
     /// Events that have arrived and wait at the source for room in a full `block` queue.
@@ -63,6 +65,7 @@ impl Shared {
         Self {
             clock,
             generated: AtomicU64::new(0),
+            arrivals: ArrivalLedger::default(),
             dropped: AtomicU64::new(0),
             held: AtomicU64::new(0),
             rejected: AtomicU64::new(0),

@@ -198,6 +198,8 @@ impl LatencySet {
 pub struct SeriesPoint {
     /// Model time at the end of the sample interval, ns.
     pub t_ns: u64,
+    /// The deepest the queue was seen during the interval (on the statistics ticks): the
+    /// series' peak is the snapshot's `max_queue_depth`.
     pub queue_depth: u64,
     pub arrivals_per_s: f64,
     pub completions_per_s: f64,
@@ -220,8 +222,11 @@ pub struct Snapshot {
     /// CPU cores available to the workers.
     pub cores: usize,
     pub counters: Counters,
+    /// The deepest the queue was seen on a statistics tick (every 50 ms of wall time) since the
+    /// last reset: the same observations as the series' `queue_depth`, so the two agree.
     pub max_queue_depth: u64,
-    /// Achieved arrival rate over the source's active time, events per model second.
+    /// Achieved arrival rate over the source's active time (not paused, not after its end),
+    /// events per model second.
     pub arrival_rate_per_s: f64,
     /// Completed events per model second over the run.
     pub throughput_per_s: f64,
@@ -243,6 +248,20 @@ pub struct Snapshot {
     /// How late the source let events into the queue after they were due (pacing), ns, over
     /// the whole run; measured when the source wakes to emit what is due.
     pub source_lateness: LatencySummary,
+    /// Model time the source was active (not paused, not ended) since the last reset, ns:
+    /// `arrival_rate_per_s` is over this time. Pauses are accounted on the statistics ticks.
+    #[serde(default)]
+    pub source_active_ns: u64,
+    /// Arrivals per model second of the source's active time over the recent window; none if
+    /// the source was not active in it (paused, or ended). See `model::achieved`.
+    #[serde(default)]
+    pub recent_achieved_rate_per_s: Option<f64>,
+    /// The engine's own share of queue waits, model ns: the waits of events that a worker was
+    /// idle for at their scheduled arrival (the source's pacing and the hand-off to the worker,
+    /// nothing the queue itself caused), over the whole run. Measured in model time, so it is
+    /// the wall-clock overhead times `speed`; see `model::overhead`.
+    #[serde(default)]
+    pub engine_overhead: LatencySummary,
 }
 
 impl Snapshot {

@@ -126,7 +126,8 @@ fn littles_law(s: &Snapshot) -> Option<Lint> {
         return None;
     }
     let measured = s.mean_queue_len;
-    let expected = s.arrival_rate_per_s * wait.mean_ns / 1e9;
+    // Over the whole time, pauses included (the achieved rate leaves them out).
+    let expected = s.throughput_per_s * wait.mean_ns / 1e9;
     let disagree = (measured - expected).abs() > LITTLE_TOLERANCE * measured.max(expected);
     (measured > LITTLE_MIN_LEN && expected > LITTLE_MIN_LEN && disagree)
         .then_some(Lint::LittlesLaw { measured, expected })

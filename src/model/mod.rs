@@ -1,8 +1,10 @@
 //! What every face reads, derived from snapshots and settings: theory (closed forms and the
 //! twin, a simulation of the ideal pool), verdicts, lints, the trend.
 
+pub mod achieved;
 pub mod exact;
 pub mod lints;
+pub mod overhead;
 pub mod theory;
 pub mod trend;
 pub mod twin;

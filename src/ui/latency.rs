@@ -9,6 +9,7 @@ use ratatui::widgets::{Paragraph, Widget};
 
 use crate::app::LatencyWindow;
 use crate::engine::snapshot::{LatencyKind, LatencySummary, Snapshot};
+use crate::model::overhead::EngineOverhead;
 
 use super::format;
 use super::theme;
@@ -23,6 +24,8 @@ pub struct LatencyPanel<'a> {
     pub kind: LatencyKind,
     pub window: LatencyWindow,
     pub recent_window_ns: u64,
+    /// At `--speed` > 1: how much of a wait is the engine's own (`model::overhead`).
+    pub overhead_note: Option<String>,
 }
 
 impl<'a> LatencyPanel<'a> {
@@ -36,6 +39,7 @@ impl<'a> LatencyPanel<'a> {
             kind,
             window,
             recent_window_ns: snapshot.recent_window_ns,
+            overhead_note: EngineOverhead::note(snapshot),
         }
     }
 
@@ -56,6 +60,15 @@ impl Widget for &LatencyPanel<'_> {
         if inner.is_empty() {
             return;
         }
+        let inner = match &self.overhead_note {
+            Some(note) if inner.height >= 3 => {
+                let [body, foot] =
+                    Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+                Paragraph::new(Line::styled(note.as_str(), theme::DIM)).render(foot, buf);
+                body
+            }
+            _ => inner,
+        };
         if self.summary.count == 0 {
             Paragraph::new(vec![
                 Line::styled("no events measured yet", theme::DIM),

@@ -8,6 +8,7 @@ use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use crate::engine::settings::Settings;
 use crate::engine::snapshot::Snapshot;
+use crate::model::achieved;
 
 use super::format;
 use super::theme;
@@ -57,7 +58,7 @@ impl SourcePanel<'_> {
                 Span::styled("target ", theme::LABEL),
                 target,
                 Span::styled("  achieved ", theme::LABEL),
-                Span::styled(format::per_s(s.recent_arrival_rate_per_s), theme::VALUE),
+                Span::styled(achieved::text(s), theme::VALUE),
             ]),
             Line::from(vec![
                 Span::styled("generated ", theme::LABEL),

@@ -49,6 +49,7 @@ pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 pub(crate) struct Aggregator {
     recent_latency: Option<(Instant, LatencySet)>,
     source_lateness: Option<(Instant, LatencySummary)>,
+    engine_overhead: Option<(Instant, LatencySummary)>,
     whole_latency: Option<(Instant, LatencySet)>,
     stats: Stats,
     shared: Arc<Shared>,
@@ -95,6 +96,7 @@ impl Aggregator {
         let aggregator = Aggregator {
             recent_latency: None,
             source_lateness: None,
+            engine_overhead: None,
             whole_latency: None,
             stats,
             shared: Arc::clone(&shared),
@@ -134,6 +136,7 @@ impl Aggregator {
                 Ok(Msg::Reports { taken, reports }) => self.stats.apply_batch(taken, reports),
                 Ok(Msg::ResetStats) => {
                     let (now, source) = self.read_source();
+                    self.stats.arrivals_seen(self.shared.arrivals.totals());
                     self.stats.reset(now, source.generated);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -146,6 +149,9 @@ impl Aggregator {
             next_publish = (next_publish + PUBLISH_EVERY).max(wall);
             let (now, source) = self.read_source();
             let depth = self.queue.len() as u64;
+            self.stats.arrivals_seen(self.shared.arrivals.totals());
+            self.stats
+                .account_source(now, self.source_active_until(now));
             self.stats.observe(now, depth);
             if wall >= next_sample {
                 next_sample = (next_sample + SERIES_INTERVAL).max(wall);
@@ -161,6 +167,17 @@ impl Aggregator {
             if state.is_over() {
                 return;
             }
+        }
+    }
+
+    /// Until when the source was active since the last tick: now, its end, or not (paused).
+    fn source_active_until(&self, now: u64) -> Option<u64> {
+        if self.shared.source_ended.load(Ordering::Acquire) {
+            Some(self.shared.source_end_ns.load(Ordering::Relaxed))
+        } else if self.settings.borrow().paused {
+            None
+        } else {
+            Some(now)
         }
     }
 
@@ -241,8 +258,12 @@ impl Aggregator {
         let lateness = refresh(&mut self.source_lateness, RECENT_REFRESH, over, || {
             self.shared.lateness()
         });
+        let overhead = refresh(&mut self.engine_overhead, RECENT_REFRESH, over, || {
+            self.stats.engine_overhead()
+        });
         let mut snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
         snapshot.source_lateness = lateness;
+        snapshot.engine_overhead = overhead;
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }

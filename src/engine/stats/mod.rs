@@ -2,15 +2,19 @@
 //! state, the time series. Pure: the aggregator thread (`aggregator`) drives it, so do tests.
 
 mod aggregator;
+mod arrivals;
 mod histogram;
 
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
+pub(crate) use arrivals::ArrivalLedger;
+pub use arrivals::ArrivalTotals;
 
 use std::collections::VecDeque;
 use std::time::Duration;
 
 use flume::Sender;
+use hdrhistogram::Histogram;
 
 use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
@@ -20,6 +24,7 @@ use super::snapshot::{
 };
 use super::work::Outcome;
 use crate::model::theory::{self, TheoryInput};
+use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 
 pub(crate) use histogram::new_histogram;
@@ -47,6 +52,8 @@ struct WorkerStats {
     completed: u64,
     failed: u64,
     current: Option<(EventMeta, u64)>,
+    /// Model time it last became idle (came up, or finished an event), ns; none while busy.
+    idle_since_ns: Option<u64>,
 }
 
 /// How often the time series takes a sample (wall time).
@@ -62,18 +69,37 @@ pub struct Stats {
     failed: u64,
     workers: Vec<WorkerStats>,
     whole: Latencies,
+    /// Queue waits of events a worker was idle for at their arrival: the engine's own delay
+    /// (the source's pacing and the hand-off), model ns.
+    engine_overhead: Histogram<u64>,
     window_now: Latencies,
     window_prev: Latencies,
     window_started_ns: u64,
     /// The recent window covers between half of this and all of it.
     window_ns: u64,
     series: VecDeque<SeriesPoint>,
-    last_sample: Option<(u64, u64, u64)>, // (t_ns, generated, done)
+    /// (t_ns, generated, done) at the last sample, or at the start (or reset) before the
+    /// first: a sample's rates are what happened since.
+    last_sample: (u64, u64, u64),
+    /// The deepest the queue was seen on a tick, over the run and since the last sample: the
+    /// series carries the latter, so its peak and the run's maximum are one figure.
     max_queue_depth: u64,
-    /// Integral of the queue depth over model time (depth * ns), for the time-average.
-    depth_area: f64,
-    last_depth: Option<(u64, u64)>, // (t_ns, depth)
+    interval_max_depth: u64,
+    /// The source's arrival totals as last read, and what the reports say of the events taken:
+    /// together, the area under the queue-length curve in model time (see `arrivals`).
+    arrivals: ArrivalTotals,
+    taken_totals: TakenTotals,
+    /// That area at the last reset, event·ns.
+    area_at_reset: f64,
     since_ns: u64,
+    /// Model time the source was active (not paused, not ended) since the last reset, ns, as
+    /// accounted on each tick; and since the last sample.
+    source_active_ns: u64,
+    interval_active_ns: u64,
+    last_tick_ns: u64,
+    /// Per series point: (arrivals, source active ns) in its interval, for the recent
+    /// achieved rate (kept beside the series, as long).
+    source_series: VecDeque<(u64, u64)>,
     /// (generated, done) at the last reset, for rates since then.
     base_generated: u64,
     base_done: u64,
@@ -90,16 +116,23 @@ impl Stats {
             failed: 0,
             workers: vec![WorkerStats::default(); max_workers],
             whole: Latencies::new(WHOLE_SIGFIG),
+            engine_overhead: new_histogram(WHOLE_SIGFIG),
             window_now: Latencies::new(WINDOW_SIGFIG),
             window_prev: Latencies::new(WINDOW_SIGFIG),
             window_started_ns: 0,
             window_ns: window_ns.max(2),
             series: VecDeque::with_capacity(SERIES_LEN),
-            last_sample: None,
+            last_sample: (0, 0, 0),
             max_queue_depth: 0,
-            depth_area: 0.0,
-            last_depth: None,
+            interval_max_depth: 0,
+            arrivals: ArrivalTotals::default(),
+            taken_totals: TakenTotals::default(),
+            area_at_reset: 0.0,
             since_ns: 0,
+            source_active_ns: 0,
+            interval_active_ns: 0,
+            last_tick_ns: 0,
+            source_series: VecDeque::with_capacity(SERIES_LEN),
             base_generated: 0,
             base_done: 0,
             trace,
@@ -124,6 +157,7 @@ impl Stats {
                 let w = &mut self.workers[worker as usize - 1];
                 w.up = true;
                 w.since_ns = at_ns.max(self.since_ns);
+                w.idle_since_ns = Some(at_ns);
                 self.emit(Trace::WorkerUp { worker, at_ns });
             }
             Report::WorkerDown { worker, at_ns } => {
@@ -157,11 +191,18 @@ impl Stats {
     }
 
     fn start(&mut self, worker: u32, event: EventMeta, at_ns: u64) {
-        self.record(
-            LatencyKind::QueueWait,
-            at_ns.saturating_sub(event.arrival_ns),
-        );
-        self.workers[worker as usize - 1].current = Some((event, at_ns));
+        self.taken_totals.started(event.arrival_ns, at_ns);
+        let wait_ns = at_ns.saturating_sub(event.arrival_ns);
+        self.record(LatencyKind::QueueWait, wait_ns);
+        let w = &mut self.workers[worker as usize - 1];
+        if w.idle_since_ns
+            .take()
+            .is_some_and(|t| t <= event.arrival_ns)
+        {
+            // A worker was free when the event arrived: all of its wait is the engine's.
+            self.engine_overhead.saturating_record(wait_ns);
+        }
+        w.current = Some((event, at_ns));
         self.emit(Trace::Started {
             worker,
             id: event.id,
@@ -181,6 +222,7 @@ impl Stats {
         };
         debug_assert_eq!(event.id, id);
         let service = at_ns.saturating_sub(start_ns);
+        w.idle_since_ns = Some(at_ns);
         self.last_finish_ns = self.last_finish_ns.max(at_ns);
         // Busy time counts from the reset if the event began before it.
         w.busy_ns += at_ns.saturating_sub(start_ns.max(self.since_ns));
@@ -213,15 +255,20 @@ impl Stats {
     /// Clears histograms, series, maxima and per-worker totals; event counts stay (conservation).
     pub fn reset(&mut self, now_ns: u64, generated: u64) {
         self.whole.reset();
+        self.engine_overhead.reset();
         self.window_now.reset();
         self.window_prev.reset();
         self.window_started_ns = now_ns;
         self.series.clear();
-        self.last_sample = None;
+        self.last_sample = (now_ns, generated, self.completed + self.failed);
         self.max_queue_depth = 0;
-        self.depth_area = 0.0;
-        self.last_depth = None;
+        self.interval_max_depth = 0;
+        self.area_at_reset = self.taken_totals.area(&self.arrivals, now_ns);
         self.since_ns = now_ns;
+        self.source_active_ns = 0;
+        self.interval_active_ns = 0;
+        self.last_tick_ns = now_ns;
+        self.source_series.clear();
         self.base_generated = generated;
         self.base_done = self.completed + self.failed;
         for w in &mut self.workers {
@@ -233,6 +280,23 @@ impl Stats {
         }
     }
 
+    /// The source's arrival totals, read after the reports applied so far (every event
+    /// started is in them); call before `observe` and `reset`.
+    pub fn arrivals_seen(&mut self, totals: ArrivalTotals) {
+        self.arrivals = totals;
+    }
+
+    /// Accounts the source's active time since the last tick: active until `active_until`
+    /// (now if running, its end if it ended), or not at all (`None`: paused). Call on every tick.
+    pub fn account_source(&mut self, now_ns: u64, active_until: Option<u64>) {
+        let active_ns = active_until.map_or(0, |until| {
+            until.min(now_ns).saturating_sub(self.last_tick_ns)
+        });
+        self.source_active_ns += active_ns;
+        self.interval_active_ns += active_ns;
+        self.last_tick_ns = self.last_tick_ns.max(now_ns);
+    }
+
     /// Rotates the recent window and accounts the queue depth; call on every tick.
     pub fn observe(&mut self, now_ns: u64, depth: u64) {
         if now_ns.saturating_sub(self.window_started_ns) >= self.window_ns / 2 {
@@ -240,28 +304,34 @@ impl Stats {
             self.window_now.reset();
             self.window_started_ns = now_ns;
         }
-        if let Some((t, d)) = self.last_depth {
-            self.depth_area += d as f64 * now_ns.saturating_sub(t) as f64;
-        }
-        self.last_depth = Some((now_ns, depth));
         self.max_queue_depth = self.max_queue_depth.max(depth);
+        self.interval_max_depth = self.interval_max_depth.max(depth);
     }
 
-    /// Adds one point to the time series.
+    /// Adds one point to the time series: its depth is the deepest seen since the last point
+    /// (on the ticks, see `observe`), `depth` (now) included.
     pub fn sample(&mut self, now_ns: u64, depth: u64, generated: u64) {
+        let depth = std::mem::take(&mut self.interval_max_depth).max(depth);
         let done = self.completed + self.failed;
         let busy = self.workers.iter().filter(|w| w.current.is_some()).count() as u32;
-        let (arrivals_per_s, completions_per_s) = match self.last_sample {
-            Some((t, g, d)) if now_ns > t => {
-                let dt_s = (now_ns - t) as f64 / 1e9;
-                ((generated - g) as f64 / dt_s, (done - d) as f64 / dt_s)
-            }
-            _ => (0.0, 0.0),
+        let (t, g, d) = self.last_sample;
+        let (arrivals_per_s, completions_per_s) = if now_ns > t {
+            let dt_s = (now_ns - t) as f64 / 1e9;
+            (
+                generated.saturating_sub(g) as f64 / dt_s,
+                done.saturating_sub(d) as f64 / dt_s,
+            )
+        } else {
+            (0.0, 0.0)
         };
-        self.last_sample = Some((now_ns, generated, done));
+        self.last_sample = (now_ns, generated, done);
         if self.series.len() == SERIES_LEN {
             self.series.pop_front();
+            self.source_series.pop_front();
         }
+        let active_ns = std::mem::take(&mut self.interval_active_ns);
+        self.source_series
+            .push_back((generated.saturating_sub(g), active_ns));
         self.series.push_back(SeriesPoint {
             t_ns: now_ns,
             queue_depth: depth,
@@ -338,6 +408,17 @@ impl Stats {
             .collect()
     }
 
+    /// The time-average number of events waiting (arrived, not started) since the last reset:
+    /// exact in model time, from each event's own timestamps.
+    fn mean_queue_len(&self, now_ns: u64) -> f64 {
+        let stats_ns = now_ns.saturating_sub(self.since_ns);
+        if stats_ns == 0 {
+            return 0.0;
+        }
+        let area = self.taken_totals.area(&self.arrivals, now_ns) - self.area_at_reset;
+        area.max(0.0) / stats_ns as f64
+    }
+
     /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
     fn last_finish_ns(&self) -> u64 {
         self.last_finish_ns
@@ -361,6 +442,11 @@ impl Stats {
         self.whole.summarise()
     }
 
+    /// The engine's own share of queue waits (see `engine_overhead`), model ns.
+    pub fn engine_overhead(&self) -> LatencySummary {
+        summarise(&self.engine_overhead)
+    }
+
     /// Summaries of the recent window (2 significant digits: cheap).
     pub fn recent_latency(&self) -> LatencySet {
         let mut recent = self.window_prev.clone();
@@ -373,10 +459,6 @@ impl Stats {
         let now_ns = view.now_ns;
         let counters = self.counters(view.source);
         let stats_ns = now_ns.saturating_sub(self.since_ns);
-        let source_ns = view
-            .source_end_ns
-            .unwrap_or(now_ns)
-            .saturating_sub(self.since_ns);
         let per_s = |count: u64, ns: u64| {
             if ns == 0 {
                 0.0
@@ -403,15 +485,14 @@ impl Stats {
             cores: view.cores,
             counters,
             max_queue_depth: self.max_queue_depth,
-            arrival_rate_per_s: per_s(view.source.generated - self.base_generated, source_ns),
+            arrival_rate_per_s: per_s(
+                view.source.generated - self.base_generated,
+                self.source_active_ns,
+            ),
             throughput_per_s: per_s(self.completed + self.failed - self.base_done, stats_ns),
             recent_arrival_rate_per_s: ra / n,
             recent_throughput_per_s: rc / n,
-            mean_queue_len: if stats_ns == 0 {
-                0.0
-            } else {
-                self.depth_area / stats_ns as f64
-            },
+            mean_queue_len: self.mean_queue_len(now_ns),
             workers: self.worker_views(now_ns, view.settings.workers),
             latency: latency.whole,
             recent_latency: latency.recent,
@@ -421,7 +502,23 @@ impl Stats {
             theory: theory::predict(&theory_input),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
+            // The aggregator adds it, refreshed like the lateness.
+            engine_overhead: LatencySummary::default(),
+            source_active_ns: self.source_active_ns,
+            recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
         }
+    }
+
+    /// Arrivals over the source's active time in the last `points` samples; none if it was
+    /// not active in them (paused, or ended).
+    fn recent_achieved_rate(&self, points: usize) -> Option<f64> {
+        let (arrivals, active_ns) = self
+            .source_series
+            .iter()
+            .rev()
+            .take(points)
+            .fold((0, 0), |(a, t), &(da, dt)| (a + da, t + dt));
+        (active_ns > 0).then(|| arrivals as f64 / (active_ns as f64 / 1e9))
     }
 }
 
