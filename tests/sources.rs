@@ -76,7 +76,11 @@ fn a_json_line_states_its_own_demand() {
     let input = b"{\"service\": \"50ms\"}\n{\"service\": 0.05}\n{\"service\": \"50ms\", \"id\": 9}\n{\"service\": \"50ms\"}\n".to_vec();
     let s = summary(&backlog_with_input(&with_workers("1", &[]), input));
     let service = s["latency_ms"]["service"]["mean"].as_f64().unwrap();
-    assert!((50.0..60.0).contains(&service), "service mean {service} ms");
+    // 50 ms stated, not the 2 ms configured (a loaded machine may add some ms to a sleep).
+    assert!(
+        (50.0..100.0).contains(&service),
+        "service mean {service} ms"
+    );
     assert!(s["duration_s"].as_f64().unwrap() >= 0.2, "{s}");
 }
 
