@@ -385,10 +385,14 @@ fn cpu_workers_past_cores_note() {
 fn too_small_terminal_says_so() {
     let screen = text(&screen(&app(fixtures::overloaded()), 79, 24));
     assert!(
-        screen.contains("terminal too small (need 80x24)"),
+        screen.contains("terminal too small: 79x24, need 80x24"),
         "{screen}"
     );
+    assert!(screen.contains("q quits"), "{screen}");
     insta::assert_snapshot!(screen);
+    // Too short rather than too narrow: the size shown is the terminal's.
+    let short = text(&self::screen(&app(fixtures::overloaded()), 120, 20));
+    assert!(short.contains("120x20, need 80x24"), "{short}");
 }
 
 #[test]
