@@ -268,6 +268,34 @@ fn latency_panel_narrow_keeps_percentiles() {
 }
 
 #[test]
+fn the_recent_window_label_shows_its_real_extent_rounded_never_past_the_run() {
+    // (model time, reset at, the engine's recent window) → the label.
+    let cases = [
+        (2_000_000_000, 0, 5_300_000_000, "last 2s"),
+        (2_000_000_000, 0, 12_000_000_000, "last 2s"),
+        (1_960_000_000, 0, 6_750_000_000, "last 1.9s"),
+        (30_000_000_000, 0, 6_750_000_000, "last 6.7s"),
+        (30_000_000_000, 0, 12_400_000_000, "last 12s"),
+        (30_000_000_000, 27_000_000_000, 12_400_000_000, "last 3s"),
+        (400_000_000, 0, 5_400_000_000, "last 400ms"),
+    ];
+    for (now_ns, stats_since_ns, recent_window_ns, expected) in cases {
+        let mut s = fixtures::overloaded();
+        (s.now_ns, s.stats_since_ns, s.recent_window_ns) =
+            (now_ns, stats_since_ns, recent_window_ns);
+        let t = text(&panel(50, 9, |area, buf| {
+            latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
+                .render(area, buf)
+        }));
+        let title = t.lines().next().unwrap();
+        assert!(
+            title.contains(&format!("queue wait · {expected} ")),
+            "{now_ns} {recent_window_ns}: {title}"
+        );
+    }
+}
+
+#[test]
 fn theory_panel() {
     let s = fixtures::overloaded();
     let t = panel(60, 7, |area, buf| {

@@ -35,17 +35,34 @@ impl<'a> LatencyPanel<'a> {
             summary: set.get(kind),
             kind,
             window,
-            recent_window_ns: snapshot.recent_window_ns,
+            // The engine's window reaches back half a window before its start: never show more
+            // than the statistics cover.
+            recent_window_ns: snapshot
+                .recent_window_ns
+                .min(snapshot.now_ns.saturating_sub(snapshot.stats_since_ns)),
         }
     }
 
     fn title(&self) -> String {
         let window = match self.window {
-            LatencyWindow::Recent => format!("last {}", format::duration_ns(self.recent_window_ns)),
+            LatencyWindow::Recent => format!("last {}", window_extent(self.recent_window_ns)),
             LatencyWindow::WholeRun => "whole run".to_string(),
         };
         format!("Latency: {} · {window}", self.kind.name())
     }
+}
+
+/// A window's extent, rounded down so it never claims more than it covers: whole seconds from
+/// 10 s, tenths below, one significant digit below a second (`12s`, `6.7s`, `400ms`).
+fn window_extent(ns: u64) -> String {
+    const SECOND_NS: u64 = 1_000_000_000;
+    let step = match ns {
+        0 => return "0s".into(),
+        n if n >= 10 * SECOND_NS => SECOND_NS,
+        n if n >= SECOND_NS => SECOND_NS / 10,
+        n => 10u64.pow(n.ilog10()),
+    };
+    format::duration_ns(ns / step * step)
 }
 
 impl Widget for &LatencyPanel<'_> {
