@@ -243,6 +243,33 @@ fn workers_panel_grid_scrolls() {
 }
 
 #[test]
+fn a_stretched_cpu_job_stays_below_100_percent_and_shows_its_wall_time() {
+    // 12 cpu workers on 8 cores: worker #1 has run 3 s of wall time on a 1 s demand.
+    let mut s = fixtures::overloaded();
+    s.settings.work = backlog::engine::settings::WorkMode::Cpu;
+    s.workers[0] = fixtures::busy_worker(
+        1,
+        145,
+        s.now_ns - 3_000_000_000,
+        1_000_000_000,
+        s.now_ns,
+        36,
+    );
+    let progress = s.workers[0].progress(s.now_ns).unwrap();
+    assert!(progress < 1.0, "a running job is never done: {progress}");
+    let t = text(&panel(60, 7, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let row = t.lines().find(|l| l.contains("#1 ")).unwrap();
+    assert!(!row.contains("100%"), "{row}");
+    assert!(row.contains("99%"), "{row}");
+    assert!(row.contains("3s wall"), "{row}");
+    // A job within its demand shows no wall time.
+    let other = t.lines().find(|l| l.contains("#2 ")).unwrap();
+    assert!(!other.contains("wall"), "{other}");
+}
+
+#[test]
 fn latency_panel() {
     let s = fixtures::overloaded();
     let t = panel(50, 9, |area, buf| {

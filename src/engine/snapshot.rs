@@ -69,6 +69,9 @@ impl Counters {
     }
 }
 
+/// The most progress shown for an event still in a worker's hands.
+pub const RUNNING_PROGRESS_CAP: f64 = 0.99;
+
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -108,7 +111,9 @@ impl WorkerView {
         }
     }
 
-    /// Progress of the current event against its demand at model time `now_ns`, 0..=1.
+    /// Progress of the current event against its demand at model time `now_ns`, 0..=0.99: an
+    /// event still held is never shown done (cpu work on shared cores takes longer than its
+    /// demand in wall time; see [`WorkerView::stretched_ns`]).
     pub fn progress(&self, now_ns: u64) -> Option<f64> {
         match self.activity {
             WorkerActivity::Idle => None,
@@ -118,14 +123,30 @@ impl WorkerView {
                 ..
             } => {
                 if demand_ns == 0 {
-                    Some(1.0)
+                    Some(RUNNING_PROGRESS_CAP)
                 } else {
                     Some(
                         (now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64)
-                            .clamp(0.0, 1.0),
+                            .clamp(0.0, RUNNING_PROGRESS_CAP),
                     )
                 }
             }
+        }
+    }
+
+    /// The time the current event has run, when it is well past its demand (by 10%): cpu work
+    /// sharing cores, or a late wake. `None` when idle or on time.
+    pub fn stretched_ns(&self, now_ns: u64) -> Option<u64> {
+        match self.activity {
+            WorkerActivity::Busy {
+                started_ns,
+                demand_ns,
+                ..
+            } => {
+                let ran_ns = now_ns.saturating_sub(started_ns);
+                (ran_ns > demand_ns.saturating_add(demand_ns / 10)).then_some(ran_ns)
+            }
+            WorkerActivity::Idle => None,
         }
     }
 }

@@ -171,6 +171,9 @@ impl WorkersPanel<'_> {
                     theme::PROGRESS,
                     ("·", theme::PROGRESS_REST),
                 );
+                if let Some(ran_ns) = w.stretched_ns(self.now_ns) {
+                    put_right(buf, cursor.x, row.y, bar_width, &wall_text(ran_ns));
+                }
                 cursor.x += bar_width;
                 cursor.put(
                     buf,
@@ -214,6 +217,19 @@ fn render_column_names(c: &RowColumns, bar_width: u16, row: Rect, buf: &mut Buff
             c.done,
             theme::DIM,
         );
+    }
+}
+
+/// " 7.2s wall ": how long a stretched event has run, over the end of its bar.
+fn wall_text(ran_ns: u64) -> String {
+    format!(" {} wall ", format::duration_ns(ran_ns))
+}
+
+/// Writes `text` right-aligned in the `width` cells from (x, y), when it fits.
+fn put_right(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str) {
+    let len = text.chars().count() as u16;
+    if len <= width {
+        buf.set_string(x + width - len, y, text, theme::VALUE);
     }
 }
 
