@@ -83,6 +83,21 @@ fn overloaded_screen_140x44() {
 }
 
 #[test]
+fn overloaded_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 200, 50).backend());
+}
+
+#[test]
+fn keeping_up_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 200, 50).backend());
+}
+
+#[test]
+fn finished_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 200, 50).backend());
+}
+
+#[test]
 fn keeping_up_screen_100x30() {
     insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 100, 30).backend());
 }
@@ -270,6 +285,47 @@ fn a_stretched_cpu_job_stays_below_100_percent_and_shows_its_wall_time() {
 }
 
 #[test]
+fn column_names_stay_apart_with_one_digit_event_ids() {
+    let mut s = fixtures::overloaded();
+    for (i, w) in s.workers.iter_mut().enumerate() {
+        *w = fixtures::busy_worker(
+            w.id,
+            i as u64 + 1,
+            s.now_ns - 1_000_000_000,
+            5_000_000_000,
+            s.now_ns,
+            3,
+        );
+    }
+    let t = text(&panel(50, 7, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let names = t.lines().nth(1).unwrap();
+    assert!(names.contains("event progress"), "{names}");
+}
+
+#[test]
+fn the_source_lists_few_events_right_after_its_label() {
+    let mut s = fixtures::overloaded();
+    s.counters.generated = 76;
+    let t = text(&panel(48, 30, |area, buf| {
+        source::SourcePanel {
+            snapshot: &s,
+            settings: &s.settings,
+        }
+        .render(area, buf)
+    }));
+    let lines: Vec<&str> = t.lines().collect();
+    let label = lines.iter().position(|l| l.contains("newest")).unwrap();
+    assert!(lines[label].contains("newest #1 #2 "), "{t}");
+    assert!(
+        lines[label + 1].contains(" #"),
+        "no blank rows after the label:\n{t}"
+    );
+    assert!(t.contains(" #76"), "{t}");
+}
+
+#[test]
 fn latency_panel() {
     let s = fixtures::overloaded();
     let t = panel(50, 9, |area, buf| {
@@ -333,6 +389,29 @@ fn theory_panel() {
         .render(area, buf)
     });
     insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_theory_panel_says_server_for_one_and_gives_a_zero_wait_its_unit() {
+    let mut s = fixtures::keeping_up();
+    s.settings.workers = 1;
+    s.theory.servers = 1;
+    s.theory.mean_wait_s = Some(0.0);
+    s.latency.queue_wait.mean_ns = 0.0;
+    let t = text(&panel(60, 8, |area, buf| {
+        theory::TheoryPanel {
+            snapshot: &s,
+            verdict: &Verdict::of(&s),
+        }
+        .render(area, buf)
+    }));
+    assert!(t.contains("1 server ·"), "{t}");
+    let row = t.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(
+        !row.split_whitespace().any(|word| word == "0"),
+        "a bare 0: {row}"
+    );
+    assert!(row.contains("0s"), "{row}");
 }
 
 #[test]

@@ -65,11 +65,11 @@ impl TheoryPanel<'_> {
             Span::styled(format!("{:<11}", "theory"), theme::LABEL),
             Span::styled("measured", theme::LABEL),
         ]));
-        let measured_wait = (s.latency.queue_wait.count > 0)
-            .then(|| format::duration_ns(s.latency.queue_wait.mean_ns as u64));
+        let measured_wait =
+            (s.latency.queue_wait.count > 0).then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9));
         lines.push(compare_row(
             "mean wait",
-            t.mean_wait_s.map(format::duration_s),
+            t.mean_wait_s.map(wait_text),
             t.stable,
             measured_wait,
         ));
@@ -93,7 +93,7 @@ fn model_line(s: &Snapshot) -> Line<'static> {
     let mut spans = vec![
         Span::styled(t.model.clone(), theme::VALUE),
         sep(),
-        Span::styled(format!("{} servers", t.servers), theme::LABEL),
+        Span::styled(plural(t.servers, "server"), theme::LABEL),
         sep(),
         Span::styled("ρ ", theme::LABEL),
         Span::styled(format::percent(t.utilization), rho_style),
@@ -140,6 +140,21 @@ fn compare_row(
         Span::styled(format!("{theory:<11}"), theory_style),
         Span::styled(measured.unwrap_or_else(|| "-".into()), theme::VALUE),
     ])
+}
+
+/// "1 server", "5 servers".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A wait with its unit even when it is none: "0s", "4.2s".
+fn wait_text(seconds: f64) -> String {
+    let text = format::duration_s(seconds);
+    if text == "0" { "0s".into() } else { text }
 }
 
 /// Queue lengths below 10 keep two decimals (0.42), larger ones 3 significant digits.

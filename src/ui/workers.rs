@@ -99,7 +99,8 @@ impl RowColumns {
             .unwrap_or(0);
         let max_done = workers.iter().map(|w| w.completed).max().unwrap_or(0);
         let id = digits(u64::from(max_id)) + 2;
-        let event = digits(max_event) + 4; // "ev 123 "
+        // "ev 123 ", and never narrower than its name and a space ("event ").
+        let event = (digits(max_event) + 4).max(6);
         let done = (format::count(max_done).len() as u16).max(4) + 1;
         let mut columns = Self {
             id,
