@@ -98,6 +98,36 @@ fn finished_screen_200x50() {
 }
 
 #[test]
+fn overloaded_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 80, 24).backend());
+}
+
+#[test]
+fn cpu_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::cpu_past_cores()), 80, 24).backend());
+}
+
+#[test]
+fn bounded_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::bounded()), 80, 24).backend());
+}
+
+#[test]
+fn finished_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 80, 24).backend());
+}
+
+#[test]
+fn cpu_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::cpu_past_cores()), 100, 30).backend());
+}
+
+#[test]
+fn bounded_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::bounded()), 100, 30).backend());
+}
+
+#[test]
 fn keeping_up_screen_100x30() {
     insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 100, 30).backend());
 }
@@ -535,6 +565,37 @@ fn smallest_supported_size_lays_out_every_panel() {
     for title in ["Queue", "Source", "Workers", "Latency", "Theory"] {
         assert!(screen.contains(title), "{title} missing:\n{screen}");
     }
+}
+
+#[test]
+fn every_panel_keeps_its_essential_figures_at_80x24() {
+    let line_with = |screen: &str, needle: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} missing:\n{screen}"))
+            .to_string()
+    };
+    for (name, snapshot) in [
+        ("overloaded", fixtures::overloaded()),
+        ("cpu", fixtures::cpu_past_cores()),
+        ("bounded", fixtures::bounded()),
+        ("finished", fixtures::finished()),
+    ] {
+        let t = text(&screen(&app(snapshot.clone()), 80, 24));
+        let wait = line_with(&t, "mean wait");
+        let measured = ui::format::duration_ns(snapshot.latency.queue_wait.mean_ns as u64);
+        assert!(wait.contains(&measured), "{name}: measured wait in {wait}");
+        let len = line_with(&t, "queue length");
+        assert!(len.chars().any(|c| c.is_ascii_digit()), "{name}: {len}");
+        let footer = t.lines().last().unwrap();
+        assert!(footer.contains("q quit"), "{name}: {footer}");
+        assert!(footer.contains("? help"), "{name}: {footer}");
+    }
+    let bounded = text(&screen(&app(fixtures::bounded()), 80, 24));
+    assert!(bounded.contains("cap 40, drop-new"), "{bounded}");
+    let cpu = text(&screen(&app(fixtures::cpu_past_cores()), 80, 24));
+    assert!(cpu.contains("× retiring"), "{cpu}");
 }
 
 #[test]

@@ -352,7 +352,11 @@ impl Widget for WorkerGrid<'_> {
                 height: 1,
                 ..area
             };
-            Paragraph::new(legend_line(scroll, visible, total_rows)).render(legend_row, buf);
+            let mut line = legend_line(scroll, visible, total_rows, false);
+            if line.width() > usize::from(area.width) {
+                line = legend_line(scroll, visible, total_rows, true);
+            }
+            Paragraph::new(line).render(legend_row, buf);
         }
     }
 }
@@ -373,11 +377,17 @@ impl WorkerGrid<'_> {
     }
 }
 
-/// What the cells mean, and which rows show when they do not all fit.
-fn legend_line(scroll: usize, visible: usize, total_rows: usize) -> Line<'static> {
+/// What the cells mean, and which rows show when they do not all fit; `short` leaves out how
+/// to read a cell's height, for a narrow panel.
+fn legend_line(scroll: usize, visible: usize, total_rows: usize, short: bool) -> Line<'static> {
+    let busy = if short {
+        " busy  "
+    } else {
+        " busy (height: progress)  "
+    };
     let mut spans = vec![
         Span::styled("▆", theme::BUSY),
-        Span::styled(" busy (height: progress)  ", theme::DIM),
+        Span::styled(busy, theme::DIM),
         Span::styled(symbol::IDLE_CELL, theme::IDLE),
         Span::styled(" idle  ", theme::DIM),
         Span::styled(symbol::RETIRING, theme::RETIRING),

@@ -275,6 +275,16 @@ pub fn cpu_past_cores() -> Snapshot {
     s
 }
 
+/// `overloaded()` with a queue bounded at 40 that drops new arrivals: 6 dropped so far.
+pub fn bounded() -> Snapshot {
+    let mut s = overloaded();
+    s.settings.queue_cap = Some(40);
+    s.settings.overflow = backlog::engine::settings::Overflow::DropNew;
+    s.counters.dropped = 6;
+    s.counters.generated += 6;
+    s
+}
+
 /// A snapshot at the very start: nothing generated, no samples, no latencies.
 pub fn empty() -> Snapshot {
     let mut s = base(Settings::default(), RunState::Running, 0);
