@@ -260,6 +260,11 @@ pub struct Snapshot {
     /// How late the source let events into the queue after they were due (pacing), ns, over
     /// the whole run; measured when the source wakes to emit what is due.
     pub source_lateness: LatencySummary,
+    /// The work waiting in the queue: the sum of the queued events' demands (as drawn at their
+    /// arrival), model ns; 0 for events whose demand is unknown. Events held at the source
+    /// (`Counters::held_at_source`) are not in the queue, so not counted.
+    #[serde(default)]
+    pub queued_work_ns: u64,
 }
 
 impl Snapshot {

@@ -419,6 +419,8 @@ impl Stats {
             theory: theory::predict(&theory_input),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
+            // The aggregator adds it (see `Shared::queued_demand_ns`).
+            queued_work_ns: 0,
         }
     }
 }
