@@ -267,6 +267,29 @@ fn the_queue_panel_shows_events_held_at_the_source_only_when_there_are_some() {
 }
 
 #[test]
+fn the_queue_panel_shows_the_queued_work_beside_the_depth() {
+    let mut s = fixtures::overloaded();
+    let render = |s: &Snapshot| {
+        text(&panel(66, 12, |area, buf| {
+            queue::QueuePanel {
+                snapshot: s,
+                trend: Trend::of(s),
+            }
+            .render(area, buf)
+        }))
+    };
+    // 37 queued events of 5 s each.
+    let t = render(&s);
+    assert!(t.contains("work 3.08m"), "{t}");
+    s.queued_work_ns = 12_500_000_000;
+    let t = render(&s);
+    assert!(t.contains("work 12.5s"), "{t}");
+    // At the smallest screen too.
+    let t = text(&screen(&app(fixtures::overloaded()), 80, 24));
+    assert!(t.contains("work 3.08m"), "{t}");
+}
+
+#[test]
 fn workers_panel_rows() {
     let s = fixtures::overloaded();
     let t = panel(50, 7, |area, buf| {

@@ -180,8 +180,11 @@ fn plural(n: usize, noun: &str) -> String {
 
 /// A wait with its unit even when it is none: "0s", "4.2s".
 fn wait_text(seconds: f64) -> String {
-    let text = format::duration_s(seconds);
-    if text == "0" { "0s".into() } else { text }
+    if seconds.is_finite() && seconds > 0.0 {
+        format::duration_s(seconds)
+    } else {
+        format::duration_with_unit(0)
+    }
 }
 
 /// Queue lengths below 10 keep two decimals (0.42), larger ones 3 significant digits.

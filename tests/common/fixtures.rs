@@ -75,6 +75,8 @@ pub fn overloaded() -> Snapshot {
             end_to_end: summary(&recent_waits.iter().map(|w| w + 5 * S).collect::<Vec<_>>()),
         },
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 37 * 5 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
@@ -138,6 +140,8 @@ pub fn keeping_up() -> Snapshot {
         recent_latency: latency.clone(),
         latency,
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 5 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
@@ -156,6 +160,7 @@ pub fn finished() -> Snapshot {
         in_flight: 0,
         held_at_source: 0,
     };
+    s.queued_work_ns = 0;
     for w in &mut s.workers {
         w.activity = WorkerActivity::Idle;
     }
@@ -235,6 +240,8 @@ pub fn many_workers() -> Snapshot {
         recent_latency: latency.clone(),
         latency,
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 3 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
