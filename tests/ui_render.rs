@@ -389,6 +389,21 @@ fn latency_panel() {
 }
 
 #[test]
+fn a_zero_percentile_keeps_its_unit() {
+    let s = fixtures::keeping_up();
+    assert_eq!(
+        s.recent_latency.queue_wait.p50_ns, 0,
+        "the fixture's premise"
+    );
+    let t = text(&panel(50, 9, |area, buf| {
+        latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
+            .render(area, buf)
+    }));
+    let row = t.lines().find(|l| l.contains("p50")).unwrap();
+    assert!(row.contains("p50   0s"), "{row}");
+}
+
+#[test]
 fn latency_panel_narrow_keeps_percentiles() {
     let s = fixtures::overloaded();
     let t = panel(30, 9, |area, buf| {

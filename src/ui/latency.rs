@@ -125,20 +125,20 @@ impl Widget for Percentiles<'_> {
         };
         // Most telling first: a short panel keeps p50/p99/max.
         let lines = vec![
-            row("p50", format::duration_ns(s.p50_ns), theme::VALUE),
+            row("p50", format::duration_with_unit(s.p50_ns), theme::VALUE),
             row(
                 "p99",
-                format::duration_ns(s.p99_ns),
+                format::duration_with_unit(s.p99_ns),
                 theme::P99.patch(theme::VALUE),
             ),
-            row("max", format::duration_ns(s.max_ns), theme::VALUE),
-            row("p90", format::duration_ns(s.p90_ns), theme::VALUE),
+            row("max", format::duration_with_unit(s.max_ns), theme::VALUE),
+            row("p90", format::duration_with_unit(s.p90_ns), theme::VALUE),
             row(
                 "mean",
-                format::duration_ns(s.mean_ns.max(0.0) as u64),
+                format::duration_with_unit(s.mean_ns.max(0.0) as u64),
                 theme::VALUE,
             ),
-            row("p99.9", format::duration_ns(s.p999_ns), theme::VALUE),
+            row("p99.9", format::duration_with_unit(s.p999_ns), theme::VALUE),
             row("n", format::count(s.count), theme::DIM),
         ];
         Paragraph::new(lines).render(area, buf);
