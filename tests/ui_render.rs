@@ -620,15 +620,18 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
         ("bounded", fixtures::bounded()),
         ("finished", fixtures::finished()),
     ] {
-        let t = text(&screen(&app(snapshot.clone()), 80, 24));
-        let wait = line_with(&t, "mean wait");
-        let measured = ui::format::duration_ns(snapshot.latency.queue_wait.mean_ns as u64);
-        assert!(wait.contains(&measured), "{name}: measured wait in {wait}");
-        let len = line_with(&t, "queue length");
-        assert!(len.chars().any(|c| c.is_ascii_digit()), "{name}: {len}");
-        let footer = t.lines().last().unwrap();
-        assert!(footer.contains("q quit"), "{name}: {footer}");
-        assert!(footer.contains("? help"), "{name}: {footer}");
+        // 120x36 too: a cpu warning there used to push the table's figures off the panel.
+        for (width, height) in [(80, 24), (120, 36)] {
+            let t = text(&screen(&app(snapshot.clone()), width, height));
+            let wait = line_with(&t, "mean wait");
+            let measured = ui::format::duration_ns(snapshot.latency.queue_wait.mean_ns as u64);
+            assert!(wait.contains(&measured), "{name}: measured wait in {wait}");
+            let len = line_with(&t, "queue length");
+            assert!(len.chars().any(|c| c.is_ascii_digit()), "{name}: {len}");
+            let footer = t.lines().last().unwrap();
+            assert!(footer.contains("q quit"), "{name}: {footer}");
+            assert!(footer.contains("? help"), "{name}: {footer}");
+        }
     }
     let bounded = text(&screen(&app(fixtures::bounded()), 80, 24));
     assert!(bounded.contains("cap 40, drop-new"), "{bounded}");
