@@ -187,7 +187,24 @@ impl App {
     /// Applies an action to the view and returns the command it asks of the engine, if any.
     /// A command returned is also applied to the live settings, so the next action builds on it.
     pub fn update(&mut self, action: Action) -> Option<Command> {
-        let command = match action {
+        let before = self.settings.clone();
+        let notice_before = self.notice.clone();
+        let command = self.command_for(action);
+        if let Some(command) = &command {
+            self.settings.apply(command);
+            // A limit's own notice (clamped, at maximum) says more than the change would.
+            if self.notice == notice_before
+                && let Some(text) = change_text(&before, &self.settings, command)
+            {
+                self.notify(text);
+            }
+        }
+        command
+    }
+
+    /// The command an action asks of the engine, after any change to the view it makes.
+    fn command_for(&mut self, action: Action) -> Option<Command> {
+        match action {
             Action::AddWorker => self.add_worker(),
             Action::RemoveWorker => self.remove_worker(),
             Action::RateUp { coarse } => self.step_rate(true, coarse),
@@ -228,22 +245,25 @@ impl App {
                 self.quit = true;
                 None
             }
-        };
-        if let Some(command) = &command {
-            self.settings.apply(command);
         }
-        command
     }
 
     /// Actions that only change what is shown.
     fn update_view(&mut self, action: Action) {
         match action {
-            Action::CycleLatencyKind => self.latency_kind = next_kind(self.latency_kind),
+            Action::CycleLatencyKind => {
+                self.latency_kind = next_kind(self.latency_kind);
+                self.notify(format!("latency: {}", self.latency_kind.name()));
+            }
             Action::ToggleWindow => {
                 self.latency_window = match self.latency_window {
                     LatencyWindow::Recent => LatencyWindow::WholeRun,
                     LatencyWindow::WholeRun => LatencyWindow::Recent,
-                }
+                };
+                self.notify(match self.latency_window {
+                    LatencyWindow::Recent => "latency over the recent window",
+                    LatencyWindow::WholeRun => "latency over the whole run",
+                });
             }
             Action::ToggleHelp => self.help_visible = !self.help_visible,
             Action::Back if self.help_visible => self.help_visible = false,
@@ -328,6 +348,40 @@ impl App {
             text: text.into(),
             until_frame: self.frame + self.notice_frames,
         });
+    }
+}
+
+/// What a command changed, for the footer: "workers 4 → 5", "rate 9/s → 9.9/s", "paused".
+/// `None` when nothing visible changed (the notice of a reset is its own).
+fn change_text(before: &Settings, after: &Settings, command: &Command) -> Option<String> {
+    let arrow = |what: &str, old: String, new: String| Some(format!("{what} {old} → {new}"));
+    match command {
+        Command::Pause(_) if before.paused != after.paused => {
+            Some(if after.paused { "paused" } else { "resumed" }.to_string())
+        }
+        Command::SetWorkers(_) if before.workers != after.workers => arrow(
+            "workers",
+            before.workers.to_string(),
+            after.workers.to_string(),
+        ),
+        Command::SetRate(_) => arrow("rate", before.rate.to_string(), after.rate.to_string()),
+        Command::SetService(_) => arrow(
+            "service",
+            format_duration(before.service),
+            format_duration(after.service),
+        ),
+        Command::SetArrival(_) => arrow(
+            "arrivals",
+            before.arrival.to_string(),
+            after.arrival.to_string(),
+        ),
+        Command::SetServiceDist(_) => arrow(
+            "service times",
+            before.service_dist.to_string(),
+            after.service_dist.to_string(),
+        ),
+        Command::SetWork(_) => arrow("work", before.work.to_string(), after.work.to_string()),
+        _ => None,
     }
 }
 
@@ -433,7 +487,7 @@ mod tests {
             app.update(Action::RemoveWorker),
             Some(Command::SetWorkers(6))
         );
-        assert_eq!(app.notice(), None);
+        assert_eq!(app.notice(), Some("workers 7 → 6"));
     }
 
     #[test]
@@ -671,6 +725,29 @@ mod tests {
         app.update(Action::ToggleHelp);
         assert_eq!(app.update(Action::Quit), None);
         assert!(app.should_quit());
+    }
+
+    #[test]
+    fn every_key_that_changes_something_says_what_it_did() {
+        let mut app = app();
+        let cases = [
+            (Action::AddWorker, "workers 5 → 6"),
+            (Action::RemoveWorker, "workers 6 → 5"),
+            (Action::RateUp { coarse: false }, "rate 1/s → 1.1/s"),
+            (Action::RateDown { coarse: true }, "rate 1.1/s → 33/min"),
+            (Action::ServiceUp, "service 5s → 6.3s"),
+            (Action::CycleArrival, "arrivals fixed → poisson"),
+            (Action::CycleServiceDist, "service times fixed → exp"),
+            (Action::ToggleWorkMode, "work sleep → cpu"),
+            (Action::TogglePause, "paused"),
+            (Action::TogglePause, "resumed"),
+            (Action::CycleLatencyKind, "latency: service"),
+            (Action::ToggleWindow, "latency over the whole run"),
+        ];
+        for (action, expected) in cases {
+            app.update(action);
+            assert_eq!(app.notice(), Some(expected), "after {action:?}");
+        }
     }
 
     #[test]

@@ -776,6 +776,43 @@ fn cpu_work_is_capped_by_cores_and_sleep_work_is_not() {
     assert!(cpu < sleep * 0.7, "cpu {cpu}/s vs sleep {sleep}/s");
 }
 
+/// Queued work is the sum of the queued events' demands: with fixed 50 ms demands, 50 ms per
+/// queued event, in an unbounded queue, one that evicts (drop-old), and one that holds arrivals
+/// at the source (block: those are not queued work).
+#[test]
+fn queued_work_is_the_sum_of_the_queued_demands() {
+    let _timing = timing();
+    for (cap, overflow) in [
+        (None, Overflow::DropNew),
+        (Some(5), Overflow::DropOld),
+        (Some(5), Overflow::Block),
+    ] {
+        let settings = Settings {
+            arrival: ArrivalProcess::Fixed,
+            rate: rate(1_000.0),
+            service: Duration::from_millis(50),
+            service_dist: ServiceDist::Fixed,
+            workers: 2,
+            queue_cap: cap,
+            overflow,
+            ..Settings::default()
+        };
+        let handle = Engine::start(config(settings)).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        let live = fresh_snapshot(&handle);
+        assert!(live.queued_work_ns > 0, "{cap:?} {overflow}: {live:?}");
+        handle.send(Command::Stop);
+        let last = handle.wait(Duration::from_secs(10));
+        let c = &last.counters;
+        assert!(c.queued > 0, "{cap:?} {overflow}: {c:?}");
+        assert_eq!(
+            last.queued_work_ns,
+            c.queued * 50_000_000,
+            "{cap:?} {overflow}: {c:?}"
+        );
+    }
+}
+
 #[test]
 fn a_bounded_queue_drops_and_counts() {
     for overflow in [Overflow::DropNew, Overflow::DropOld] {

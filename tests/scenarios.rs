@@ -244,6 +244,26 @@ fn scenario_start_replaces_defaults_and_options_override_it() {
     assert_eq!(steps[1].commands, vec![EngineCommand::SetWorkers(2)]);
 }
 
+/// Events keep the demand drawn at arrival: when cpu-bound cuts the service time, the 100 ms
+/// events already queued still have to be worked off, and the count keeps growing meanwhile
+/// (549 to 792 from 45 s to 69 s on 2 cores). Its caption must not say the backlog drains.
+#[test]
+fn cpu_bound_does_not_claim_the_backlog_drains_when_the_service_time_drops() {
+    let p = plan(&["--scenario", "cpu-bound"]);
+    let steps = &p.scenario.unwrap().steps;
+    let cut = steps
+        .iter()
+        .find(|s| {
+            s.commands
+                .iter()
+                .any(|c| matches!(c, EngineCommand::SetService(_)))
+        })
+        .expect("a step that cuts the service time");
+    let caption = cut.caption.as_deref().unwrap_or_default();
+    assert!(!caption.contains("the backlog drains"), "{caption}");
+    assert!(caption.contains("drawn at arrival"), "{caption}");
+}
+
 #[test]
 fn list_scenarios_names_each_with_its_description() {
     let out = backlog(&["--list-scenarios"]);

@@ -40,6 +40,14 @@ fn live_monitor_adds_a_worker_and_quits_cleanly() {
     session.wait_for("workers 5 in the header", STEP, |screen| {
         screen.contains("workers 5")
     });
+    // Every key that changes something says so in the footer, not only at a limit.
+    session.wait_for("the change in the footer", STEP, |screen| {
+        screen.contains("workers 4 → 5")
+    });
+    session.press("\x1b[A");
+    session.wait_for("the rate's change in the footer", STEP, |screen| {
+        screen.contains("rate 9/s → 9.9/s")
+    });
 
     session.press("q");
     let (exit, _) = session.wait_exit(STEP * 2);

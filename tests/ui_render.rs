@@ -83,6 +83,51 @@ fn overloaded_screen_140x44() {
 }
 
 #[test]
+fn overloaded_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 200, 50).backend());
+}
+
+#[test]
+fn keeping_up_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 200, 50).backend());
+}
+
+#[test]
+fn finished_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 200, 50).backend());
+}
+
+#[test]
+fn overloaded_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::overloaded()), 80, 24).backend());
+}
+
+#[test]
+fn cpu_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::cpu_past_cores()), 80, 24).backend());
+}
+
+#[test]
+fn bounded_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::bounded()), 80, 24).backend());
+}
+
+#[test]
+fn finished_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::finished()), 80, 24).backend());
+}
+
+#[test]
+fn cpu_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::cpu_past_cores()), 100, 30).backend());
+}
+
+#[test]
+fn bounded_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::bounded()), 100, 30).backend());
+}
+
+#[test]
 fn keeping_up_screen_100x30() {
     insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 100, 30).backend());
 }
@@ -222,6 +267,29 @@ fn the_queue_panel_shows_events_held_at_the_source_only_when_there_are_some() {
 }
 
 #[test]
+fn the_queue_panel_shows_the_queued_work_beside_the_depth() {
+    let mut s = fixtures::overloaded();
+    let render = |s: &Snapshot| {
+        text(&panel(66, 12, |area, buf| {
+            queue::QueuePanel {
+                snapshot: s,
+                trend: Trend::of(s),
+            }
+            .render(area, buf)
+        }))
+    };
+    // 37 queued events of 5 s each.
+    let t = render(&s);
+    assert!(t.contains("work 3.08m"), "{t}");
+    s.queued_work_ns = 12_500_000_000;
+    let t = render(&s);
+    assert!(t.contains("work 12.5s"), "{t}");
+    // At the smallest screen too.
+    let t = text(&screen(&app(fixtures::overloaded()), 80, 24));
+    assert!(t.contains("work 3.08m"), "{t}");
+}
+
+#[test]
 fn workers_panel_rows() {
     let s = fixtures::overloaded();
     let t = panel(50, 7, |area, buf| {
@@ -243,6 +311,74 @@ fn workers_panel_grid_scrolls() {
 }
 
 #[test]
+fn a_stretched_cpu_job_stays_below_100_percent_and_shows_its_wall_time() {
+    // 12 cpu workers on 8 cores: worker #1 has run 3 s of wall time on a 1 s demand.
+    let mut s = fixtures::overloaded();
+    s.settings.work = backlog::engine::settings::WorkMode::Cpu;
+    s.workers[0] = fixtures::busy_worker(
+        1,
+        145,
+        s.now_ns - 3_000_000_000,
+        1_000_000_000,
+        s.now_ns,
+        36,
+    );
+    let progress = s.workers[0].progress(s.now_ns).unwrap();
+    assert!(progress < 1.0, "a running job is never done: {progress}");
+    let t = text(&panel(60, 7, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let row = t.lines().find(|l| l.contains("#1 ")).unwrap();
+    assert!(!row.contains("100%"), "{row}");
+    assert!(row.contains("99%"), "{row}");
+    assert!(row.contains("3s wall"), "{row}");
+    // A job within its demand shows no wall time.
+    let other = t.lines().find(|l| l.contains("#2 ")).unwrap();
+    assert!(!other.contains("wall"), "{other}");
+}
+
+#[test]
+fn column_names_stay_apart_with_one_digit_event_ids() {
+    let mut s = fixtures::overloaded();
+    for (i, w) in s.workers.iter_mut().enumerate() {
+        *w = fixtures::busy_worker(
+            w.id,
+            i as u64 + 1,
+            s.now_ns - 1_000_000_000,
+            5_000_000_000,
+            s.now_ns,
+            3,
+        );
+    }
+    let t = text(&panel(50, 7, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let names = t.lines().nth(1).unwrap();
+    assert!(names.contains("event progress"), "{names}");
+}
+
+#[test]
+fn the_source_lists_few_events_right_after_its_label() {
+    let mut s = fixtures::overloaded();
+    s.counters.generated = 76;
+    let t = text(&panel(48, 30, |area, buf| {
+        source::SourcePanel {
+            snapshot: &s,
+            settings: &s.settings,
+        }
+        .render(area, buf)
+    }));
+    let lines: Vec<&str> = t.lines().collect();
+    let label = lines.iter().position(|l| l.contains("newest")).unwrap();
+    assert!(lines[label].contains("newest #1 #2 "), "{t}");
+    assert!(
+        lines[label + 1].contains(" #"),
+        "no blank rows after the label:\n{t}"
+    );
+    assert!(t.contains(" #76"), "{t}");
+}
+
+#[test]
 fn latency_panel() {
     let s = fixtures::overloaded();
     let t = panel(50, 9, |area, buf| {
@@ -250,6 +386,21 @@ fn latency_panel() {
             .render(area, buf)
     });
     insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn a_zero_percentile_keeps_its_unit() {
+    let s = fixtures::keeping_up();
+    assert_eq!(
+        s.recent_latency.queue_wait.p50_ns, 0,
+        "the fixture's premise"
+    );
+    let t = text(&panel(50, 9, |area, buf| {
+        latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
+            .render(area, buf)
+    }));
+    let row = t.lines().find(|l| l.contains("p50")).unwrap();
+    assert!(row.contains("p50   0s"), "{row}");
 }
 
 #[test]
@@ -268,6 +419,34 @@ fn latency_panel_narrow_keeps_percentiles() {
 }
 
 #[test]
+fn the_recent_window_label_shows_its_real_extent_rounded_never_past_the_run() {
+    // (model time, reset at, the engine's recent window) → the label.
+    let cases = [
+        (2_000_000_000, 0, 5_300_000_000, "last 2s"),
+        (2_000_000_000, 0, 12_000_000_000, "last 2s"),
+        (1_960_000_000, 0, 6_750_000_000, "last 1.9s"),
+        (30_000_000_000, 0, 6_750_000_000, "last 6.7s"),
+        (30_000_000_000, 0, 12_400_000_000, "last 12s"),
+        (30_000_000_000, 27_000_000_000, 12_400_000_000, "last 3s"),
+        (400_000_000, 0, 5_400_000_000, "last 400ms"),
+    ];
+    for (now_ns, stats_since_ns, recent_window_ns, expected) in cases {
+        let mut s = fixtures::overloaded();
+        (s.now_ns, s.stats_since_ns, s.recent_window_ns) =
+            (now_ns, stats_since_ns, recent_window_ns);
+        let t = text(&panel(50, 9, |area, buf| {
+            latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
+                .render(area, buf)
+        }));
+        let title = t.lines().next().unwrap();
+        assert!(
+            title.contains(&format!("queue wait · {expected} ")),
+            "{now_ns} {recent_window_ns}: {title}"
+        );
+    }
+}
+
+#[test]
 fn theory_panel() {
     let s = fixtures::overloaded();
     let t = panel(60, 7, |area, buf| {
@@ -278,6 +457,29 @@ fn theory_panel() {
         .render(area, buf)
     });
     insta::assert_snapshot!(t.backend());
+}
+
+#[test]
+fn the_theory_panel_says_server_for_one_and_gives_a_zero_wait_its_unit() {
+    let mut s = fixtures::keeping_up();
+    s.settings.workers = 1;
+    s.theory.servers = 1;
+    s.theory.mean_wait_s = Some(0.0);
+    s.latency.queue_wait.mean_ns = 0.0;
+    let t = text(&panel(60, 8, |area, buf| {
+        theory::TheoryPanel {
+            snapshot: &s,
+            verdict: &Verdict::of(&s),
+        }
+        .render(area, buf)
+    }));
+    assert!(t.contains("1 server ·"), "{t}");
+    let row = t.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(
+        !row.split_whitespace().any(|word| word == "0"),
+        "a bare 0: {row}"
+    );
+    assert!(row.contains("0s"), "{row}");
 }
 
 #[test]
@@ -385,10 +587,14 @@ fn cpu_workers_past_cores_note() {
 fn too_small_terminal_says_so() {
     let screen = text(&screen(&app(fixtures::overloaded()), 79, 24));
     assert!(
-        screen.contains("terminal too small (need 80x24)"),
+        screen.contains("terminal too small: 79x24, need 80x24"),
         "{screen}"
     );
+    assert!(screen.contains("q quits"), "{screen}");
     insta::assert_snapshot!(screen);
+    // Too short rather than too narrow: the size shown is the terminal's.
+    let short = text(&self::screen(&app(fixtures::overloaded()), 120, 20));
+    assert!(short.contains("120x20, need 80x24"), "{short}");
 }
 
 #[test]
@@ -397,6 +603,40 @@ fn smallest_supported_size_lays_out_every_panel() {
     for title in ["Queue", "Source", "Workers", "Latency", "Theory"] {
         assert!(screen.contains(title), "{title} missing:\n{screen}");
     }
+}
+
+#[test]
+fn every_panel_keeps_its_essential_figures_at_80x24() {
+    let line_with = |screen: &str, needle: &str| -> String {
+        screen
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} missing:\n{screen}"))
+            .to_string()
+    };
+    for (name, snapshot) in [
+        ("overloaded", fixtures::overloaded()),
+        ("cpu", fixtures::cpu_past_cores()),
+        ("bounded", fixtures::bounded()),
+        ("finished", fixtures::finished()),
+    ] {
+        // 120x36 too: a cpu warning there used to push the table's figures off the panel.
+        for (width, height) in [(80, 24), (120, 36)] {
+            let t = text(&screen(&app(snapshot.clone()), width, height));
+            let wait = line_with(&t, "mean wait");
+            let measured = ui::format::duration_ns(snapshot.latency.queue_wait.mean_ns as u64);
+            assert!(wait.contains(&measured), "{name}: measured wait in {wait}");
+            let len = line_with(&t, "queue length");
+            assert!(len.chars().any(|c| c.is_ascii_digit()), "{name}: {len}");
+            let footer = t.lines().last().unwrap();
+            assert!(footer.contains("q quit"), "{name}: {footer}");
+            assert!(footer.contains("? help"), "{name}: {footer}");
+        }
+    }
+    let bounded = text(&screen(&app(fixtures::bounded()), 80, 24));
+    assert!(bounded.contains("cap 40, drop-new"), "{bounded}");
+    let cpu = text(&screen(&app(fixtures::cpu_past_cores()), 80, 24));
+    assert!(cpu.contains("× retiring"), "{cpu}");
 }
 
 #[test]

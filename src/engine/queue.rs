@@ -147,6 +147,7 @@ impl Admission {
                     }
                     Overflow::DropOld => {
                         if let Ok(old) = self.evict.try_recv() {
+                            self.shared.dequeued(&old);
                             let at_ns = event.arrival_ns + held_ns;
                             self.drop_event(&old, at_ns, DropReason::Evicted);
                         }
@@ -157,6 +158,7 @@ impl Admission {
             self.room = self.room.saturating_sub(1);
         }
         self.submitted(&event, held_ns);
+        self.shared.enqueued(&event);
         // The queue never disconnects while the source holds a receiver for evictions.
         let _ = self.queue.send(event);
         // Idle workers park off the queue and only the watcher waits on it: if an earlier event

@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 use super::clock::Clock;
+use super::event::Event;
 use super::pool::Bench;
 use super::snapshot::LatencySummary;
 use super::stats::{ArrivalLedger, new_histogram, summarise};
@@ -29,6 +30,9 @@ pub(crate) struct Shared {
     pub held: AtomicU64,
     /// Input the source could not make an event of (a line over the longest accepted).
     pub rejected: AtomicU64,
+    /// The sum of the demands of the events in the queue, model ns: added as an event enters,
+    /// taken off as a worker takes it or it is evicted (events held at the source are not in).
+    pub queued_demand_ns: AtomicU64,
     /// The source was asked to end early (`Command::EndSource`): it stops after the event it
     /// is putting in the queue, then sets `source_ended`.
     pub end_requested: AtomicBool,
@@ -69,6 +73,7 @@ impl Shared {
             dropped: AtomicU64::new(0),
             held: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            queued_demand_ns: AtomicU64::new(0),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),
             source_end_ns: AtomicU64::new(0),
@@ -88,6 +93,18 @@ impl Shared {
 
     /// An engine thread panicked outside the work: its counts can no longer be trusted, so the
     /// engine stops and the faces report the fault instead of showing a run that went wrong.
+    /// `event` enters the queue: its demand is queued work.
+    pub fn enqueued(&self, event: &Event) {
+        let demand_ns = event.demand_ns().unwrap_or(0);
+        self.queued_demand_ns.fetch_add(demand_ns, Ordering::AcqRel);
+    }
+
+    /// `event` leaves the queue (a worker took it, or it was evicted).
+    pub fn dequeued(&self, event: &Event) {
+        let demand_ns = event.demand_ns().unwrap_or(0);
+        self.queued_demand_ns.fetch_sub(demand_ns, Ordering::AcqRel);
+    }
+
     pub fn fail(&self, thread: &str, payload: &(dyn Any + Send)) {
         let message = payload
             .downcast_ref::<&str>()

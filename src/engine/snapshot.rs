@@ -73,6 +73,9 @@ impl Counters {
     }
 }
 
+/// The most progress shown for an event still in a worker's hands.
+pub const RUNNING_PROGRESS_CAP: f64 = 0.99;
+
 /// What one worker is doing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "state")]
@@ -112,7 +115,9 @@ impl WorkerView {
         }
     }
 
-    /// Progress of the current event against its demand at model time `now_ns`, 0..=1.
+    /// Progress of the current event against its demand at model time `now_ns`, 0..=0.99: an
+    /// event still held is never shown done (cpu work on shared cores takes longer than its
+    /// demand in wall time; see [`WorkerView::stretched_ns`]).
     pub fn progress(&self, now_ns: u64) -> Option<f64> {
         match self.activity {
             WorkerActivity::Idle => None,
@@ -122,14 +127,30 @@ impl WorkerView {
                 ..
             } => {
                 if demand_ns == 0 {
-                    Some(1.0)
+                    Some(RUNNING_PROGRESS_CAP)
                 } else {
                     Some(
                         (now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64)
-                            .clamp(0.0, 1.0),
+                            .clamp(0.0, RUNNING_PROGRESS_CAP),
                     )
                 }
             }
+        }
+    }
+
+    /// The time the current event has run, when it is well past its demand (by 10%): cpu work
+    /// sharing cores, or a late wake. `None` when idle or on time.
+    pub fn stretched_ns(&self, now_ns: u64) -> Option<u64> {
+        match self.activity {
+            WorkerActivity::Busy {
+                started_ns,
+                demand_ns,
+                ..
+            } => {
+                let ran_ns = now_ns.saturating_sub(started_ns);
+                (ran_ns > demand_ns.saturating_add(demand_ns / 10)).then_some(ran_ns)
+            }
+            WorkerActivity::Idle => None,
         }
     }
 }
@@ -262,6 +283,11 @@ pub struct Snapshot {
     /// the wall-clock overhead times `speed`; see `model::overhead`.
     #[serde(default)]
     pub engine_overhead: LatencySummary,
+    /// The work waiting in the queue: the sum of the queued events' demands (as drawn at their
+    /// arrival), model ns; 0 for events whose demand is unknown. Events held at the source
+    /// (`Counters::held_at_source`) are not in the queue, so not counted.
+    #[serde(default)]
+    pub queued_work_ns: u64,
 }
 
 impl Snapshot {

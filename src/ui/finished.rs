@@ -51,13 +51,13 @@ impl FinishedBanner<'_> {
             Line::from(vec![
                 Span::styled("end-to-end mean ", theme::LABEL),
                 Span::styled(
-                    format::duration_ns(e2e.mean_ns.max(0.0) as u64),
+                    format::duration_with_unit(e2e.mean_ns.max(0.0) as u64),
                     theme::VALUE,
                 ),
                 Span::styled(" · p99 ", theme::LABEL),
-                Span::styled(format::duration_ns(e2e.p99_ns), theme::VALUE),
+                Span::styled(format::duration_with_unit(e2e.p99_ns), theme::VALUE),
                 Span::styled(" · max ", theme::LABEL),
-                Span::styled(format::duration_ns(e2e.max_ns), theme::VALUE),
+                Span::styled(format::duration_with_unit(e2e.max_ns), theme::VALUE),
             ]),
         ];
         // An interrupted run reports what it abandoned.

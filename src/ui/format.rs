@@ -14,6 +14,15 @@ pub fn clock(ns: u64) -> String {
     }
 }
 
+/// A duration in ns as [`duration_ns`] writes it, but with its unit even when it is none: `0s`.
+pub fn duration_with_unit(ns: u64) -> String {
+    if ns == 0 {
+        "0s".into()
+    } else {
+        duration_ns(ns)
+    }
+}
+
 /// A fraction as a whole percentage: `97%`.
 pub fn percent(fraction: f64) -> String {
     if fraction.is_finite() {

@@ -33,7 +33,11 @@ impl Widget for &Header<'_> {
                 height: 1,
                 ..area
             };
-            Paragraph::new(settings_line(self.settings)).render(second, buf);
+            let mut line = settings_line(self.settings, false);
+            if line.width() > usize::from(area.width) {
+                line = settings_line(self.settings, true);
+            }
+            Paragraph::new(line).render(second, buf);
         }
     }
 }
@@ -80,11 +84,14 @@ fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
     }
 }
 
-/// "arrivals fixed 1/s · service 5s fixed · sleep · workers 5 · queue unbounded"
-fn settings_line(s: &Settings) -> Line<'static> {
+/// "arrivals fixed 1/s · service 5s fixed · sleep · workers 5 · queue unbounded"; `compact`
+/// drops the words the values speak for ("fixed 1/s · 5s fixed · ... · queue cap 40, drop-new").
+fn settings_line(s: &Settings, compact: bool) -> Line<'static> {
     let sep = || Span::styled(" · ", theme::DIM);
+    let label = |text: &'static str| Span::styled(if compact { "" } else { text }, theme::LABEL);
     let mut spans = vec![
-        Span::styled(" arrivals ", theme::LABEL),
+        Span::raw(" "),
+        label("arrivals "),
         Span::styled(format!("{} {}", s.arrival, s.rate), theme::VALUE),
     ];
     if s.arrival == ArrivalProcess::Bursty {
@@ -95,7 +102,7 @@ fn settings_line(s: &Settings) -> Line<'static> {
     }
     spans.extend([
         sep(),
-        Span::styled("service ", theme::LABEL),
+        label("service "),
         Span::styled(
             format!("{} {}", format_duration(s.service), s.service_dist),
             theme::VALUE,
@@ -111,7 +118,11 @@ fn settings_line(s: &Settings) -> Line<'static> {
     match s.queue_cap {
         None => spans.push(Span::styled("unbounded", theme::VALUE)),
         Some(cap) => spans.push(Span::styled(
-            format!("cap {cap}, {} when full", s.overflow),
+            format!(
+                "cap {cap}, {}{}",
+                s.overflow,
+                if compact { "" } else { " when full" }
+            ),
             theme::VALUE,
         )),
     }

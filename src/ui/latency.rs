@@ -38,18 +38,35 @@ impl<'a> LatencyPanel<'a> {
             summary: set.get(kind),
             kind,
             window,
-            recent_window_ns: snapshot.recent_window_ns,
+            // The engine's window reaches back half a window before its start: never show more
+            // than the statistics cover.
+            recent_window_ns: snapshot
+                .recent_window_ns
+                .min(snapshot.now_ns.saturating_sub(snapshot.stats_since_ns)),
             overhead_note: EngineOverhead::note(snapshot),
         }
     }
 
     fn title(&self) -> String {
         let window = match self.window {
-            LatencyWindow::Recent => format!("last {}", format::duration_ns(self.recent_window_ns)),
+            LatencyWindow::Recent => format!("last {}", window_extent(self.recent_window_ns)),
             LatencyWindow::WholeRun => "whole run".to_string(),
         };
         format!("Latency: {} · {window}", self.kind.name())
     }
+}
+
+/// A window's extent, rounded down so it never claims more than it covers: whole seconds from
+/// 10 s, tenths below, one significant digit below a second (`12s`, `6.7s`, `400ms`).
+fn window_extent(ns: u64) -> String {
+    const SECOND_NS: u64 = 1_000_000_000;
+    let step = match ns {
+        0 => return "0s".into(),
+        n if n >= 10 * SECOND_NS => SECOND_NS,
+        n if n >= SECOND_NS => SECOND_NS / 10,
+        n => 10u64.pow(n.ilog10()),
+    };
+    format::duration_ns(ns / step * step)
 }
 
 impl Widget for &LatencyPanel<'_> {
@@ -121,20 +138,20 @@ impl Widget for Percentiles<'_> {
         };
         // Most telling first: a short panel keeps p50/p99/max.
         let lines = vec![
-            row("p50", format::duration_ns(s.p50_ns), theme::VALUE),
+            row("p50", format::duration_with_unit(s.p50_ns), theme::VALUE),
             row(
                 "p99",
-                format::duration_ns(s.p99_ns),
+                format::duration_with_unit(s.p99_ns),
                 theme::P99.patch(theme::VALUE),
             ),
-            row("max", format::duration_ns(s.max_ns), theme::VALUE),
-            row("p90", format::duration_ns(s.p90_ns), theme::VALUE),
+            row("max", format::duration_with_unit(s.max_ns), theme::VALUE),
+            row("p90", format::duration_with_unit(s.p90_ns), theme::VALUE),
             row(
                 "mean",
-                format::duration_ns(s.mean_ns.max(0.0) as u64),
+                format::duration_with_unit(s.mean_ns.max(0.0) as u64),
                 theme::VALUE,
             ),
-            row("p99.9", format::duration_ns(s.p999_ns), theme::VALUE),
+            row("p99.9", format::duration_with_unit(s.p999_ns), theme::VALUE),
             row("n", format::count(s.count), theme::DIM),
         ];
         Paragraph::new(lines).render(area, buf);

@@ -150,9 +150,12 @@ impl ScreenAreas {
     }
 }
 
-/// "terminal too small (need 80x24)", centered, at any size down to 0x0.
+/// "terminal too small: 79x24, need 80x24 · q quits", centered, at any size down to 0x0.
 pub fn render_too_small(area: Rect, buf: &mut Buffer) {
-    let text = format!("terminal too small (need {MIN_WIDTH}x{MIN_HEIGHT})");
+    let text = format!(
+        "terminal too small: {}x{}, need {MIN_WIDTH}x{MIN_HEIGHT} · q quits",
+        area.width, area.height
+    );
     let [row] = Layout::vertical([Constraint::Length(1)])
         .flex(Flex::Center)
         .areas(area);

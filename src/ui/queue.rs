@@ -53,7 +53,7 @@ impl Widget for &QueuePanel<'_> {
     }
 }
 
-/// Big current depth, then "queued", the maximum and the trend.
+/// Big current depth, then "queued", the work queued, the trend and the maximum.
 fn render_figures(s: &Snapshot, trend: Trend, area: Rect, buf: &mut Buffer) {
     let queued = s.counters.queued;
     let big = BigNumber { value: queued };
@@ -70,11 +70,16 @@ fn render_figures(s: &Snapshot, trend: Trend, area: Rect, buf: &mut Buffer) {
         lines.push(Line::styled(format::count(queued), theme::QUEUE_BIG));
     }
     lines.push(Line::styled("queued", theme::QUEUE));
+    // The demands drawn at arrival: whether the queue drains is a matter of work, not count.
+    lines.push(Line::from(vec![
+        Span::styled("work ", theme::LABEL),
+        Span::styled(format::duration_with_unit(s.queued_work_ns), theme::VALUE),
+    ]));
+    lines.push(trend_line(trend));
     lines.push(Line::from(vec![
         Span::styled("max ", theme::LABEL),
         Span::styled(format::count(s.max_queue_depth), theme::VALUE),
     ]));
-    lines.push(trend_line(trend));
     lines.push(Line::from(vec![
         Span::styled("in service ", theme::LABEL),
         Span::styled(format::count(s.counters.in_flight), theme::VALUE),

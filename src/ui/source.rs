@@ -110,9 +110,9 @@ fn count_span(n: u64) -> Span<'static> {
 }
 
 /// "newest #119 #120 ... #123": as many of the latest ids as fit the rows, newest last
-/// (bottom right), so new events push the older ones up and left.
+/// (bottom right), so new events push the older ones up and left. When every id fits, they
+/// follow the label from the top row, with no blank rows between.
 fn render_newest_ids(generated: u64, area: Rect, buf: &mut Buffer) {
-    const LABEL: &str = "newest";
     if area.is_empty() {
         return;
     }
@@ -121,38 +121,30 @@ fn render_newest_ids(generated: u64, area: Rect, buf: &mut Buffer) {
         return;
     }
     let width = usize::from(area.width);
+    let rows = usize::from(area.height);
+    // Rows from the bottom up, each holding ids newest first; the last row packed is the top one.
+    let mut packed: Vec<Vec<u64>> = Vec::new();
     let mut id = generated;
-    // Fill rows from the bottom up; the top row starts with the label.
-    for y in (area.top()..area.bottom()).rev() {
-        let room = if y == area.top() {
-            width.saturating_sub(LABEL.len())
+    while id >= 1 && packed.len() < rows {
+        let room = width.saturating_sub(if packed.len() + 1 == rows {
+            NEWEST_LABEL.len()
         } else {
-            width
-        };
-        let mut ids = Vec::new();
-        let mut used = 0;
-        while id >= 1 {
-            let text = format!(" #{id}");
-            if used + text.len() > room {
-                break;
-            }
-            used += text.len();
-            ids.push((id, text));
-            id -= 1;
+            0
+        });
+        let row = pack_row(&mut id, room);
+        if row.is_empty() {
+            break;
         }
-        let mut spans = Vec::with_capacity(ids.len() + 1);
-        if y == area.top() {
-            spans.push(Span::styled(LABEL, theme::LABEL));
-        }
-        spans.extend(ids.into_iter().rev().map(|(event, text)| {
-            let style = if event == generated {
-                theme::ARRIVALS
-            } else {
-                theme::DIM
-            };
-            Span::styled(text, style)
-        }));
-        Paragraph::new(Line::from(spans)).render(
+        packed.push(row);
+    }
+    // Top row first. When every id fit in fewer rows, they start after the label instead.
+    packed.reverse();
+    if id == 0 && packed.len() < rows {
+        packed = repack_from_first(generated, width, rows);
+    }
+    for (row, y) in packed.iter().zip(area.top()..area.bottom()) {
+        let line = newest_line(row, generated, y == area.top());
+        Paragraph::new(line).render(
             Rect {
                 y,
                 height: 1,
@@ -160,10 +152,70 @@ fn render_newest_ids(generated: u64, area: Rect, buf: &mut Buffer) {
             },
             buf,
         );
-        if id == 0 {
+    }
+    buf.set_stringn(area.x, area.y, NEWEST_LABEL, width, theme::LABEL);
+}
+
+const NEWEST_LABEL: &str = "newest";
+
+/// Takes as many ids as fit `room` cells (" #12" each), counting down from `*id`.
+fn pack_row(id: &mut u64, room: usize) -> Vec<u64> {
+    let mut row = Vec::new();
+    let mut used = 0;
+    while *id >= 1 {
+        let len = id_text(*id).len();
+        if used + len > room {
             break;
         }
+        used += len;
+        row.push(*id);
+        *id -= 1;
     }
-    // Few events: they all fit below the top row, which still gets its label.
-    buf.set_stringn(area.x, area.y, LABEL, width, theme::LABEL);
+    row.reverse();
+    row
+}
+
+/// Every id from #1 up, packed top-down after the label, in at most `max_rows` rows.
+fn repack_from_first(generated: u64, width: usize, max_rows: usize) -> Vec<Vec<u64>> {
+    let mut rows: Vec<Vec<u64>> = Vec::new();
+    let mut next = 1;
+    while next <= generated && rows.len() < max_rows {
+        let mut room = width.saturating_sub(if rows.is_empty() {
+            NEWEST_LABEL.len()
+        } else {
+            0
+        });
+        let mut row = Vec::new();
+        while next <= generated && id_text(next).len() <= room {
+            room -= id_text(next).len();
+            row.push(next);
+            next += 1;
+        }
+        if row.is_empty() {
+            break;
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+fn id_text(id: u64) -> String {
+    format!(" #{id}")
+}
+
+/// One row of ids, oldest first, the newest highlighted; the top row starts with the label.
+fn newest_line(ids: &[u64], generated: u64, top: bool) -> Line<'static> {
+    let mut spans = Vec::with_capacity(ids.len() + 1);
+    if top {
+        spans.push(Span::styled(NEWEST_LABEL, theme::LABEL));
+    }
+    spans.extend(ids.iter().map(|&event| {
+        let style = if event == generated {
+            theme::ARRIVALS
+        } else {
+            theme::DIM
+        };
+        Span::styled(id_text(event), style)
+    }));
+    Line::from(spans)
 }

@@ -41,46 +41,62 @@ impl Widget for &TheoryPanel<'_> {
             return;
         }
         // Wrapping keeps a long verdict whole on a narrow panel.
-        Paragraph::new(self.lines())
+        Paragraph::new(self.lines_to_fit(inner))
             .wrap(Wrap { trim: false })
             .render(inner, buf);
     }
 }
 
+/// Rows `lines` take in `width` cells once wrapped (a close estimate: wrapping breaks at words).
+fn wrapped_height(lines: &[Line], width: u16) -> usize {
+    let width = usize::from(width.max(1));
+    lines.iter().map(|l| l.width().div_ceil(width).max(1)).sum()
+}
+
 impl TheoryPanel<'_> {
-    /// Verdict first (the line that matters most survives a short panel), then the model and table.
-    fn lines(&self) -> Vec<Line<'static>> {
+    /// The full panel when it fits; otherwise the table's header goes, and the figures, labelled
+    /// in their rows, come right after the verdict, before the model and the cpu note (which
+    /// the warnings repeat): what does not fit is cut from the end.
+    fn lines_to_fit(&self, inner: Rect) -> Vec<Line<'static>> {
         let s = self.snapshot;
-        let t = &s.theory;
         let (verdict, style) = verdict_line(self.verdict);
-        let mut lines = vec![Line::styled(verdict, style)];
-        if !t.model.is_empty() {
-            lines.push(model_line(s));
-        }
-        if let Some(note) = cpu_note(s) {
-            lines.push(note);
-        }
-        lines.push(Line::from(vec![
+        let verdict = Line::styled(verdict, style);
+        let model = (!s.theory.model.is_empty()).then(|| model_line(s));
+        let mut full = vec![verdict.clone()];
+        full.extend(model.clone());
+        full.extend(cpu_note(s));
+        full.push(Line::from(vec![
             Span::styled(format!("{:<14}", ""), theme::LABEL),
             Span::styled(format!("{:<11}", "theory"), theme::LABEL),
             Span::styled("measured", theme::LABEL),
         ]));
-        let measured_wait = (s.latency.queue_wait.count > 0)
-            .then(|| format::duration_ns(s.latency.queue_wait.mean_ns as u64));
-        lines.push(compare_row(
-            "mean wait",
-            t.mean_wait_s.map(format::duration_s),
-            t.stable,
-            measured_wait,
-        ));
+        full.extend(self.rows(false));
+        if wrapped_height(&full, inner.width) <= usize::from(inner.height) {
+            return full;
+        }
+        let mut compact = vec![verdict];
+        compact.extend(self.rows(true));
+        compact.extend(model);
+        compact.extend(cpu_note(s));
+        compact
+    }
+
+    /// The table's two rows; `labelled` names the columns in each row (no header row above).
+    fn rows(&self, labelled: bool) -> [Line<'static>; 2] {
+        let s = self.snapshot;
+        let t = &s.theory;
+        let measured_wait =
+            (s.latency.queue_wait.count > 0).then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9));
         let measured_len = Some(queue_len_text(s.mean_queue_len));
-        lines.push(compare_row(
-            "queue length",
-            t.mean_queue_len.map(queue_len_text),
-            t.stable,
-            measured_len,
-        ));
-        lines
+        [
+            ("mean wait", t.mean_wait_s.map(wait_text), measured_wait),
+            (
+                "queue length",
+                t.mean_queue_len.map(queue_len_text),
+                measured_len,
+            ),
+        ]
+        .map(|(label, theory, measured)| compare_row(label, theory, t.stable, measured, labelled))
     }
 }
 
@@ -93,7 +109,7 @@ fn model_line(s: &Snapshot) -> Line<'static> {
     let mut spans = vec![
         Span::styled(t.model.clone(), theme::VALUE),
         sep(),
-        Span::styled(format!("{} servers", t.servers), theme::LABEL),
+        Span::styled(plural(t.servers, "server"), theme::LABEL),
         sep(),
         Span::styled("ρ ", theme::LABEL),
         Span::styled(format::percent(t.utilization), rho_style),
@@ -124,22 +140,51 @@ fn cpu_note(s: &Snapshot) -> Option<Line<'static>> {
 }
 
 /// A row of the table. Theory gives no figure for an unstable queue: its wait only grows.
+/// `labelled`: "mean wait  theory grows  measured 12.9s", for a panel with no room for a header.
 fn compare_row(
     label: &'static str,
     theory: Option<String>,
     stable: bool,
     measured: Option<String>,
+    labelled: bool,
 ) -> Line<'static> {
     let (theory, theory_style) = match theory {
         Some(text) => (text, theme::VALUE),
         None if !stable => ("grows".to_string(), theme::ERROR),
         None => ("-".to_string(), theme::DIM),
     };
+    let measured = Span::styled(measured.unwrap_or_else(|| "-".into()), theme::VALUE);
+    if labelled {
+        return Line::from(vec![
+            Span::styled(format!("{label}  theory "), theme::LABEL),
+            Span::styled(theory, theory_style),
+            Span::styled("  measured ", theme::LABEL),
+            measured,
+        ]);
+    }
     Line::from(vec![
         Span::styled(format!("{label:<14}"), theme::LABEL),
         Span::styled(format!("{theory:<11}"), theory_style),
-        Span::styled(measured.unwrap_or_else(|| "-".into()), theme::VALUE),
+        measured,
     ])
+}
+
+/// "1 server", "5 servers".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// A wait with its unit even when it is none: "0s", "4.2s".
+fn wait_text(seconds: f64) -> String {
+    if seconds.is_finite() && seconds > 0.0 {
+        format::duration_s(seconds)
+    } else {
+        format::duration_with_unit(0)
+    }
 }
 
 /// Queue lengths below 10 keep two decimals (0.42), larger ones 3 significant digits.

@@ -99,7 +99,8 @@ impl RowColumns {
             .unwrap_or(0);
         let max_done = workers.iter().map(|w| w.completed).max().unwrap_or(0);
         let id = digits(u64::from(max_id)) + 2;
-        let event = digits(max_event) + 4; // "ev 123 "
+        // "ev 123 ", and never narrower than its name and a space ("event ").
+        let event = (digits(max_event) + 4).max(6);
         let done = (format::count(max_done).len() as u16).max(4) + 1;
         let mut columns = Self {
             id,
@@ -171,6 +172,9 @@ impl WorkersPanel<'_> {
                     theme::PROGRESS,
                     ("·", theme::PROGRESS_REST),
                 );
+                if let Some(ran_ns) = w.stretched_ns(self.now_ns) {
+                    put_right(buf, cursor.x, row.y, bar_width, &wall_text(ran_ns));
+                }
                 cursor.x += bar_width;
                 cursor.put(
                     buf,
@@ -214,6 +218,19 @@ fn render_column_names(c: &RowColumns, bar_width: u16, row: Rect, buf: &mut Buff
             c.done,
             theme::DIM,
         );
+    }
+}
+
+/// " 7.2s wall ": how long a stretched event has run, over the end of its bar.
+fn wall_text(ran_ns: u64) -> String {
+    format!(" {} wall ", format::duration_ns(ran_ns))
+}
+
+/// Writes `text` right-aligned in the `width` cells from (x, y), when it fits.
+fn put_right(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str) {
+    let len = text.chars().count() as u16;
+    if len <= width {
+        buf.set_string(x + width - len, y, text, theme::VALUE);
     }
 }
 
@@ -335,7 +352,11 @@ impl Widget for WorkerGrid<'_> {
                 height: 1,
                 ..area
             };
-            Paragraph::new(legend_line(scroll, visible, total_rows)).render(legend_row, buf);
+            let mut line = legend_line(scroll, visible, total_rows, false);
+            if line.width() > usize::from(area.width) {
+                line = legend_line(scroll, visible, total_rows, true);
+            }
+            Paragraph::new(line).render(legend_row, buf);
         }
     }
 }
@@ -356,11 +377,17 @@ impl WorkerGrid<'_> {
     }
 }
 
-/// What the cells mean, and which rows show when they do not all fit.
-fn legend_line(scroll: usize, visible: usize, total_rows: usize) -> Line<'static> {
+/// What the cells mean, and which rows show when they do not all fit; `short` leaves out how
+/// to read a cell's height, for a narrow panel.
+fn legend_line(scroll: usize, visible: usize, total_rows: usize, short: bool) -> Line<'static> {
+    let busy = if short {
+        " busy  "
+    } else {
+        " busy (height: progress)  "
+    };
     let mut spans = vec![
         Span::styled("▆", theme::BUSY),
-        Span::styled(" busy (height: progress)  ", theme::DIM),
+        Span::styled(busy, theme::DIM),
         Span::styled(symbol::IDLE_CELL, theme::IDLE),
         Span::styled(" idle  ", theme::DIM),
         Span::styled(symbol::RETIRING, theme::RETIRING),

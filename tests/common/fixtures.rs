@@ -77,6 +77,8 @@ pub fn overloaded() -> Snapshot {
             end_to_end: summary(&recent_waits.iter().map(|w| w + 5 * S).collect::<Vec<_>>()),
         },
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 37 * 5 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
@@ -142,6 +144,8 @@ pub fn keeping_up() -> Snapshot {
         recent_latency: latency.clone(),
         latency,
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 5 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
@@ -161,6 +165,7 @@ pub fn finished() -> Snapshot {
         held_at_source: 0,
         rejected: 0,
     };
+    s.queued_work_ns = 0;
     for w in &mut s.workers {
         w.activity = WorkerActivity::Idle;
     }
@@ -242,6 +247,8 @@ pub fn many_workers() -> Snapshot {
         recent_latency: latency.clone(),
         latency,
         series,
+        // Fixed or mean 5 s demands, as drawn at arrival.
+        queued_work_ns: 3 * S,
         ..base(settings, RunState::Running, now_ns)
     }
 }
@@ -279,6 +286,16 @@ pub fn cpu_past_cores() -> Snapshot {
     let mut s = keeping_up();
     s.settings.work = WorkMode::Cpu;
     s.settings.workers = 12;
+    s
+}
+
+/// `overloaded()` with a queue bounded at 40 that drops new arrivals: 6 dropped so far.
+pub fn bounded() -> Snapshot {
+    let mut s = overloaded();
+    s.settings.queue_cap = Some(40);
+    s.settings.overflow = backlog::engine::settings::Overflow::DropNew;
+    s.counters.dropped = 6;
+    s.counters.generated += 6;
     s
 }
 

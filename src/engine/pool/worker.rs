@@ -238,6 +238,7 @@ impl Pool {
 /// on the CPU clock too for cpu work). The event starts when it leaves the queue; what the worker
 /// does next (making room, calling for help, reporting) is its own overhead, part of the service.
 fn take<'a>(shared: &Shared, event: &'a Event, plan: &work::Plan) -> Job<'a> {
+    shared.dequeued(event);
     let wall = shared.clock.wall(event.demand_ns().unwrap_or(0));
     let with_cpu = plan.work.uses_cpu_clock() && !wall.is_zero();
     Job {

@@ -264,6 +264,7 @@ impl Aggregator {
         let mut snapshot = self.stats.snapshot(&context, LatencyView { whole, recent });
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
+        snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 }

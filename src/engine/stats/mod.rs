@@ -506,6 +506,8 @@ impl Stats {
             engine_overhead: LatencySummary::default(),
             source_active_ns: self.source_active_ns,
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
+            // The aggregator adds it (see `Shared::queued_demand_ns`).
+            queued_work_ns: 0,
         }
     }
 
