@@ -356,7 +356,13 @@ impl KeyEffects {
             b"-" | b"_" => self.workers = self.workers.saturating_sub(1).max(1),
             b"a" => self.arrival = self.arrival.next(),
             b"d" => self.service_dist = self.service_dist.next(),
-            b"w" => self.work = self.work.next(),
+            // `w` toggles sleep and cpu (exec work needs its command).
+            b"w" => {
+                self.work = match self.work {
+                    WorkMode::Sleep => WorkMode::Cpu,
+                    _ => WorkMode::Sleep,
+                }
+            }
             b"\t" => {
                 let all = LatencyKind::ALL;
                 let i = all.iter().position(|k| *k == self.latency_kind).unwrap();
