@@ -246,23 +246,11 @@ fn the_log_prints_the_verdict_once_when_it_changes_in_time_order() {
     assert!(log.contains("# finished after"), "{log}");
 }
 
-#[test]
-fn csv_has_the_time_series() {
-    let path = std::env::temp_dir().join(format!("backlog-test-{}.csv", std::process::id()));
-    let out = backlog(&[
-        "--rate",
-        "200/s",
-        "--service",
-        "20ms",
-        "--workers",
-        "2",
-        "--duration",
-        "2s",
-        "--headless",
-        "--json",
-        "--csv",
-        path.to_str().unwrap(),
-    ]);
+/// Runs the binary with `args` and `--csv FILE` (a file named after `name`); it must succeed.
+/// Returns the CSV.
+fn run_with_csv(name: &str, args: &[&str]) -> String {
+    let path = std::env::temp_dir().join(format!("{name}-{}.csv", std::process::id()));
+    let out = backlog(&[args, &["--csv", path.to_str().unwrap()][..]].concat());
     assert!(
         out.status.success(),
         "{}",
@@ -270,6 +258,26 @@ fn csv_has_the_time_series() {
     );
     let csv = std::fs::read_to_string(&path).unwrap();
     std::fs::remove_file(&path).ok();
+    csv
+}
+
+#[test]
+fn csv_has_the_time_series() {
+    let csv = run_with_csv(
+        "backlog-test",
+        &[
+            "--rate",
+            "200/s",
+            "--service",
+            "20ms",
+            "--workers",
+            "2",
+            "--duration",
+            "2s",
+            "--headless",
+            "--json",
+        ],
+    );
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
@@ -757,33 +765,26 @@ fn a_reader_that_closes_stdout_early_ends_the_program_quietly() {
 #[test]
 fn the_first_csv_row_has_the_rates_of_the_first_interval() {
     let _serial = timing();
-    let path = std::env::temp_dir().join(format!("backlog-first-{}.csv", std::process::id()));
     // Fixed arrivals at 100/s, ample workers: every interval, the first too, sees about 100/s
     // arriving and completing.
-    let out = backlog(&[
-        "--arrival",
-        "fixed",
-        "--rate",
-        "100/s",
-        "--service",
-        "1ms",
-        "--service-dist",
-        "fixed",
-        "--workers",
-        "4",
-        "--duration",
-        "1.5s",
-        "--headless",
-        "--csv",
-        path.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let csv = run_with_csv(
+        "backlog-first",
+        &[
+            "--arrival",
+            "fixed",
+            "--rate",
+            "100/s",
+            "--service",
+            "1ms",
+            "--service-dist",
+            "fixed",
+            "--workers",
+            "4",
+            "--duration",
+            "1.5s",
+            "--headless",
+        ],
     );
-    let csv = std::fs::read_to_string(&path).unwrap();
-    std::fs::remove_file(&path).ok();
     let first: Vec<f64> = csv
         .lines()
         .nth(1)

@@ -248,41 +248,34 @@ fn queue_panel() {
     insta::assert_snapshot!(t.backend());
 }
 
+/// The queue panel of `s` at 66x12, as text.
+fn queue_panel_text(s: &Snapshot) -> String {
+    text(&panel(66, 12, |area, buf| {
+        queue::QueuePanel {
+            snapshot: s,
+            trend: Trend::of(s),
+        }
+        .render(area, buf)
+    }))
+}
+
 #[test]
 fn the_queue_panel_shows_events_held_at_the_source_only_when_there_are_some() {
     let mut s = fixtures::overloaded();
-    let render = |s: &Snapshot| {
-        text(&panel(66, 12, |area, buf| {
-            queue::QueuePanel {
-                snapshot: s,
-                trend: Trend::of(s),
-            }
-            .render(area, buf)
-        }))
-    };
-    assert!(!render(&s).contains("at source"));
+    assert!(!queue_panel_text(&s).contains("at source"));
     s.counters.held_at_source = 84;
-    let t = render(&s);
+    let t = queue_panel_text(&s);
     assert!(t.contains("+84 at source"), "{t}");
 }
 
 #[test]
 fn the_queue_panel_shows_the_queued_work_beside_the_depth() {
     let mut s = fixtures::overloaded();
-    let render = |s: &Snapshot| {
-        text(&panel(66, 12, |area, buf| {
-            queue::QueuePanel {
-                snapshot: s,
-                trend: Trend::of(s),
-            }
-            .render(area, buf)
-        }))
-    };
     // 37 queued events of 5 s each.
-    let t = render(&s);
+    let t = queue_panel_text(&s);
     assert!(t.contains("work 3.08m"), "{t}");
     s.queued_work_ns = 12_500_000_000;
-    let t = render(&s);
+    let t = queue_panel_text(&s);
     assert!(t.contains("work 12.5s"), "{t}");
     // At the smallest screen too.
     let t = text(&screen(&app(fixtures::overloaded()), 80, 24));
