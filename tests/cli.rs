@@ -441,10 +441,10 @@ fn erlang_c(c: usize, a: f64) -> f64 {
 }
 
 #[test]
-fn theory_and_measurement_agree_at_speed_10() {
+fn theory_and_measurement_agree_at_speed_5() {
     let _serial = timing();
-    // M/M/3 at utilisation 0.7, in model time: 20 ms of work per event, 105 events/s, for a
-    // minute; at --speed 10 that is 2 ms of wall time per event for 6 s.
+    // M/M/3 at utilisation 0.7, in model time: 20 ms of work per event, 105 events/s, for 40 s;
+    // at --speed 5 that is 4 ms of wall time per event for 8 s.
     let (c, service_s, rho) = (3usize, 0.020, 0.7);
     let lambda = rho * c as f64 / service_s;
     let out = backlog(&[
@@ -459,9 +459,9 @@ fn theory_and_measurement_agree_at_speed_10() {
         "--workers",
         "3",
         "--duration",
-        "60s",
+        "40s",
         "--speed",
-        "10",
+        "5",
         "--headless",
         "--json",
     ]);
@@ -471,12 +471,12 @@ fn theory_and_measurement_agree_at_speed_10() {
         String::from_utf8_lossy(&out.stderr)
     );
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
-    // Every figure is in model time: the service time is the configured 20 ms, not 2 ms.
+    // Every figure is in model time: the service time is the configured 20 ms, not 4 ms. A
+    // sleep never ends early; a busy machine wakes it late (by 0.1-0.5 ms of wall time on this
+    // VM on a bad day, up to an eighth of the demand).
     let measured_service_s = v["latency_ms"]["service"]["mean"].as_f64().unwrap() / 1e3;
-    // (2 ms of wall time per sleep: a busy machine's late wake-ups add up to a tenth or more;
-    // the point is 20 ms, not 2.)
     assert!(
-        (measured_service_s / service_s - 1.0).abs() < 0.2,
+        (0.98..1.3).contains(&(measured_service_s / service_s)),
         "service mean {measured_service_s}s"
     );
     let measured_rate = v["arrival_rate_per_s"].as_f64().unwrap();
@@ -490,7 +490,7 @@ fn theory_and_measurement_agree_at_speed_10() {
     let measured_wait_s = v["latency_ms"]["queue_wait"]["mean"].as_f64().unwrap() / 1e3;
     let ratio = measured_wait_s / expected_wait_s;
     eprintln!(
-        "speed 10: wait {measured_wait_s:.5}s, Erlang C {expected_wait_s:.5}s, ratio {ratio:.3}"
+        "speed 5: wait {measured_wait_s:.5}s, Erlang C {expected_wait_s:.5}s, ratio {ratio:.3}"
     );
     // A minute is a short sample: this seed's own events wait longer than the steady state.
     // The twin replays the very same events (same seed, same generators) on an ideal pool, so
@@ -509,13 +509,13 @@ fn theory_and_measurement_agree_at_speed_10() {
     let generated = v["generated"].as_u64().unwrap();
     let twin_wait_s =
         simulate(&twin_config, v["seed"].as_u64().unwrap(), 0, generated).mean_wait_s();
-    eprintln!("speed 10: the twin of these events waits {twin_wait_s:.5}s");
+    eprintln!("speed 5: the twin of these events waits {twin_wait_s:.5}s");
     assert!(
-        (0.8..1.25).contains(&(measured_wait_s / twin_wait_s)),
+        (0.8..1.35).contains(&(measured_wait_s / twin_wait_s)),
         "wait {measured_wait_s}s vs the twin's {twin_wait_s}s (Erlang C {expected_wait_s}s)"
     );
     assert!(
-        (0.7..1.5).contains(&ratio),
+        (0.7..1.6).contains(&ratio),
         "wait {measured_wait_s}s vs Erlang C {expected_wait_s}s"
     );
     // The JSON's prediction is Erlang C for the configured rate and service time, exactly (the
@@ -528,7 +528,7 @@ fn theory_and_measurement_agree_at_speed_10() {
         "predicted {predicted_s}s vs Erlang C {configured_s}s"
     );
     assert_eq!(v["theory"]["model"], "M/M/c (Erlang C)");
-    assert_eq!(v["speed"], 10.0);
+    assert_eq!(v["speed"], 5.0);
 }
 
 #[test]
