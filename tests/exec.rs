@@ -5,7 +5,7 @@ mod run;
 
 use std::process::{Command, Output, Stdio};
 
-use run::backlog_with_input;
+use run::{backlog_with_input, sleeps};
 use std::time::{Duration, Instant};
 
 fn backlog(args: &[&str], input: &[u8]) -> Output {
@@ -89,19 +89,6 @@ fn a_command_past_its_timeout_is_killed_and_failed() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
-/// `sleep MARKER` processes running.
-fn processes_with(marker: &str) -> usize {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-        .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
-        .filter(|cmd| cmd.trim_end() == format!("sleep {marker}"))
-        .count()
-}
-
 #[test]
 fn an_interrupt_kills_every_running_command_and_what_it_started() {
     // Each command starts a sleep in the background and waits on another: all 16 must go.
@@ -122,7 +109,7 @@ fn an_interrupt_kills_every_running_command_and_what_it_started() {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while processes_with(&marker) < 16 {
+    while sleeps(&marker) < 16 {
         assert!(Instant::now() < deadline, "the commands never all started");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -137,7 +124,7 @@ fn an_interrupt_kills_every_running_command_and_what_it_started() {
     );
     let log = String::from_utf8_lossy(&out.stdout);
     assert!(log.contains(", 8 in flight"), "{log}");
-    assert_eq!(processes_with(&marker), 0, "commands left running");
+    assert_eq!(sleeps(&marker), 0, "commands left running");
 }
 
 #[test]

@@ -5,8 +5,11 @@ use std::time::{Duration, Instant};
 
 #[path = "common/pty.rs"]
 mod pty;
+#[path = "common/run.rs"]
+mod run;
 
 use pty::{STARTUP, STEP, Session};
+use run::sleeps;
 
 const BIN: &str = env!("CARGO_BIN_EXE_backlog");
 
@@ -30,22 +33,6 @@ fn with_stdin_a_pipe_the_keys_still_come_from_the_terminal() {
     let (exit, _) = session.wait_exit(STEP * 2);
     assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
     session.assert_restored("after q");
-}
-
-/// `sleep MARKER` processes running.
-fn sleeps(marker: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
-                .filter(|cmd| {
-                    String::from_utf8_lossy(cmd).replace('\0', " ").trim_end()
-                        == format!("sleep {marker}")
-                })
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 #[test]

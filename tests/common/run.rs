@@ -1,4 +1,5 @@
-//! Running the binary with input on its stdin.
+//! Running the binary with input on its stdin, and counting the processes it leaves.
+#![allow(dead_code)] // each test file uses part of it
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -21,4 +22,18 @@ pub fn backlog_with_input(args: &[&str], input: Vec<u8>) -> Output {
     let out = child.wait_with_output().expect("the binary ends");
     writer.join().expect("the writer ends");
     out
+}
+
+/// Running `sleep MARKER` processes (a marker unique to one test).
+pub fn sleeps(marker: &str) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let wanted = format!("sleep {marker}");
+    entries
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|cmd| String::from_utf8_lossy(&cmd).replace('\0', " "))
+        .filter(|cmd| cmd.trim_end() == wanted)
+        .count()
 }
