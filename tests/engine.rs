@@ -674,8 +674,10 @@ fn mmc_queue_wait_agrees_with_erlang_c() {
     let last = handle.wait(Duration::from_secs(60));
     assert_eq!(last.state, RunState::Finished);
     let measured_service_s = last.latency.service.mean_ns / 1e9;
+    // A sleep never ends early; a busy machine wakes it late (0.2 ms on a 2 ms sleep has been
+    // seen on this VM), which the Erlang C below takes into account.
     assert!(
-        (measured_service_s / service_s - 1.0).abs() < 0.1,
+        (0.98..1.3).contains(&(measured_service_s / service_s)),
         "service mean {measured_service_s}"
     );
     let a = lambda * measured_service_s;
