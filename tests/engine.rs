@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use backlog::engine::event::{DropReason, Trace};
 use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Settings, WorkMode};
-use backlog::engine::snapshot::LatencyKind;
+use backlog::engine::snapshot::{LatencyKind, WorkerActivity};
 use backlog::engine::work::Outcome;
 use backlog::engine::{
     Command, Engine, EngineConfig, InjectFault, RunState, Snapshot, available_cores,
@@ -776,6 +776,93 @@ fn cpu_work_is_capped_by_cores_and_sleep_work_is_not() {
         "sleep {sleep}/s"
     );
     assert!(cpu < sleep * 0.7, "cpu {cpu}/s vs sleep {sleep}/s");
+}
+
+/// Four cpu workers per core, 400 ms demands: mid-job, the CPU the busy workers have received
+/// together is at most what the cores gave (cores × wall), so their progress is CPU time against
+/// demand, well below wall time against demand; no running job shows 100%.
+#[test]
+fn cpu_progress_is_cpu_time_received_not_wall_time() {
+    let _serial = timing();
+    let cores = available_cores();
+    let workers = cores * 4;
+    let demand_ns = 400_000_000u64;
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        // Every job arrives within the first 50 ms.
+        rate: rate(workers as f64 * 20.0),
+        service: Duration::from_nanos(demand_ns),
+        service_dist: ServiceDist::Fixed,
+        workers,
+        max_workers: workers,
+        work: WorkMode::Cpu,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        max_events: Some(workers as u64),
+        ..config(settings)
+    })
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let mid = fresh_snapshot(&handle);
+    // 4 jobs of 400 ms per core need 1.6 s of wall time: most are still running at 0.7 s.
+    let busy = cpu_progress_mid_job(&mid, cores);
+    assert!(busy >= workers / 2, "{:?}", mid.workers);
+    no_running_job_shown_done(&handle, Duration::from_secs(30));
+    let last = handle.wait(Duration::from_secs(1));
+    assert_eq!(last.state, RunState::Finished, "{last:?}");
+    assert_eq!(last.counters.completed, workers as u64);
+}
+
+/// Checks that each busy worker's progress is the CPU time its meter read, against its
+/// demand, and that together they received no more than `cores` gave since the first began
+/// (well below the wall time they ran); returns how many were busy.
+fn cpu_progress_mid_job(mid: &Snapshot, cores: usize) -> usize {
+    let (mut cpu_ns, mut ran_ns, mut first_start) = (0.0, 0.0, mid.now_ns);
+    let mut busy = 0;
+    for w in &mid.workers {
+        let WorkerActivity::Busy {
+            started_ns,
+            demand_ns,
+            ..
+        } = w.activity
+        else {
+            continue;
+        };
+        let cpu = w.cpu_ns.expect("a busy cpu worker's CPU time") as f64;
+        let ran = (mid.now_ns - started_ns) as f64;
+        let progress = w.progress(mid.now_ns).unwrap();
+        assert_eq!(progress, (cpu / demand_ns as f64).min(0.99), "{w:?}");
+        assert!(progress < 1.0, "{w:?}");
+        assert!(progress <= ran / demand_ns as f64 + 0.05, "{w:?}");
+        cpu_ns += progress * demand_ns as f64;
+        ran_ns += ran;
+        first_start = first_start.min(started_ns);
+        busy += 1;
+    }
+    let cores_gave_ns = cores as f64 * (mid.now_ns - first_start) as f64;
+    let seen = format!("cpu {cpu_ns:.0} ns, wall {ran_ns:.0} ns, cores gave {cores_gave_ns:.0} ns");
+    eprintln!("{busy} busy: {seen}");
+    assert!(
+        cpu_ns <= cores_gave_ns * 1.2 + 20e6,
+        "{seen}: {:?}",
+        mid.workers
+    );
+    assert!(cpu_ns <= ran_ns * 0.5, "{seen}: {:?}", mid.workers);
+    busy
+}
+
+/// Watches the run until it is over (or `timeout`): no worker holding a job shows it done.
+fn no_running_job_shown_done(handle: &backlog::engine::EngineHandle, timeout: Duration) {
+    let mut snapshots = handle.subscribe();
+    let deadline = std::time::Instant::now() + timeout;
+    while !snapshots.borrow_and_update().state.is_over() && std::time::Instant::now() < deadline {
+        let s = std::sync::Arc::clone(&snapshots.borrow());
+        for w in &s.workers {
+            assert!(w.progress(s.now_ns).is_none_or(|p| p < 1.0), "{w:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Queued work is the sum of the queued events' demands: with fixed 50 ms demands, 50 ms per

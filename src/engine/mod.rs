@@ -169,7 +169,12 @@ impl Engine {
             return Err(SettingsError::ExecWithoutCommand.into());
         }
         let plan = plan_of(&settings, config.seed, config.exec.as_ref());
-        let shared = Arc::new(Shared::new(clock, settings.workers, plan));
+        let shared = Arc::new(Shared::new(
+            clock,
+            settings.workers,
+            settings.max_workers,
+            plan,
+        ));
         let (queue_tx, queue_rx) = flume::unbounded();
         let (msg_tx, msg_rx) = flume::unbounded();
         let (settings_tx, settings_rx) = watch::channel(settings.clone());

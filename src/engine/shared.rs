@@ -16,7 +16,7 @@ use super::stats::{ArrivalLedger, new_histogram, summarise};
 
 /// Source lateness needs no finer than 1%.
 pub(crate) const LATENESS_SIGFIG: u8 = 2;
-use super::work::{Plan, PlanCell};
+use super::work::{CpuMeter, Plan, PlanCell};
 
 pub(crate) struct Shared {
     pub clock: Clock,
@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub target_workers: AtomicUsize,
     /// What workers do for an event (the work kind and injected failures), changed by commands.
     pub plan: PlanCell,
+    /// Per worker (index = id - 1): the CPU time its current cpu job has received.
+    pub cpu_meters: Box<[CpuMeter]>,
     /// The source waits for room in a full `block` queue; workers wake it.
     pub source_blocked: AtomicBool,
     pub room: Notify,
@@ -65,7 +67,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(clock: Clock, workers: usize, plan: Plan) -> Self {
+    pub fn new(clock: Clock, workers: usize, max_workers: usize, plan: Plan) -> Self {
         Self {
             clock,
             generated: AtomicU64::new(0),
@@ -80,6 +82,7 @@ impl Shared {
             stop: AtomicBool::new(false),
             target_workers: AtomicUsize::new(workers),
             plan: PlanCell::new(plan),
+            cpu_meters: (0..max_workers).map(|_| CpuMeter::default()).collect(),
             source_blocked: AtomicBool::new(false),
             room: Notify::new(),
             wake_source: Notify::new(),

@@ -103,6 +103,10 @@ pub struct WorkerView {
     pub alive_ns: u64,
     pub completed: u64,
     pub failed: u64,
+    /// The CPU time the current event has received, model ns: cpu work only (sleep and exec
+    /// work, and a snapshot that does not say, have none).
+    #[serde(default)]
+    pub cpu_ns: Option<u64>,
 }
 
 impl WorkerView {
@@ -115,9 +119,10 @@ impl WorkerView {
         }
     }
 
-    /// Progress of the current event against its demand at model time `now_ns`, 0..=0.99: an
-    /// event still held is never shown done (cpu work on shared cores takes longer than its
-    /// demand in wall time; see [`WorkerView::stretched_ns`]).
+    /// Progress of the current event against its demand at model time `now_ns`, 0..=0.99: the
+    /// CPU time it has received for cpu work (on shared cores that is less than the wall time it
+    /// has run, shown by [`WorkerView::stretched_ns`]), else the time it has run. An event still
+    /// held is never shown done.
     pub fn progress(&self, now_ns: u64) -> Option<f64> {
         match self.activity {
             WorkerActivity::Idle => None,
@@ -129,10 +134,10 @@ impl WorkerView {
                 if demand_ns == 0 {
                     Some(RUNNING_PROGRESS_CAP)
                 } else {
-                    Some(
-                        (now_ns.saturating_sub(started_ns) as f64 / demand_ns as f64)
-                            .clamp(0.0, RUNNING_PROGRESS_CAP),
-                    )
+                    let done_ns = self
+                        .cpu_ns
+                        .unwrap_or_else(|| now_ns.saturating_sub(started_ns));
+                    Some((done_ns as f64 / demand_ns as f64).clamp(0.0, RUNNING_PROGRESS_CAP))
                 }
             }
         }

@@ -419,6 +419,7 @@ mod tests {
                 alive_ns: 1,
                 completed: 0,
                 failed: 0,
+                cpu_ns: None,
             })
             .collect()
     }

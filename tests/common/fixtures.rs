@@ -344,6 +344,7 @@ pub fn busy_worker(
         alive_ns: now_ns,
         completed,
         failed: 0,
+        cpu_ns: None,
     }
 }
 
@@ -356,6 +357,7 @@ pub fn idle_worker(id: u32, completed: u64) -> WorkerView {
         alive_ns: 100 * S,
         completed,
         failed: 0,
+        cpu_ns: None,
     }
 }
 

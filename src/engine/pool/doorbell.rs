@@ -189,7 +189,7 @@ mod tests {
     #[test]
     fn one_worker_watches_the_doorbell_at_a_time() {
         let plan = work::Plan::of(&Settings::default(), 1);
-        let shared = Shared::new(Clock::start(1.0), 2, plan);
+        let shared = Shared::new(Clock::start(1.0), 2, 2, plan);
         let watch = DoorbellWatch::take(&shared).expect("the role is free");
         assert!(DoorbellWatch::take(&shared).is_none());
         // A failed take must not release the role it did not get.

@@ -75,7 +75,7 @@ impl Pool {
             // The event starts when it leaves the queue; what the worker does next (making room,
             // calling for help, reporting) is its own overhead, part of the service time.
             let plan = plans.current(&self.shared.plan);
-            let job = take(&self.shared, &event, plan);
+            let job = take(&self.shared, id, &event, plan);
             outbox.took();
             self.shared.made_room();
             self.call_help();
@@ -237,14 +237,20 @@ impl Pool {
 /// An event as it leaves the queue: its demand on the wall clock, and when its work began (read
 /// on the CPU clock too for cpu work). The event starts when it leaves the queue; what the worker
 /// does next (making room, calling for help, reporting) is its own overhead, part of the service.
-fn take<'a>(shared: &Shared, event: &'a Event, plan: &work::Plan) -> Job<'a> {
+/// Cpu work gets worker `id`'s meter, reset before the start is reported.
+fn take<'a>(shared: &'a Shared, id: usize, event: &'a Event, plan: &work::Plan) -> Job<'a> {
     shared.dequeued(event);
     let wall = shared.clock.wall(event.demand_ns().unwrap_or(0));
     let with_cpu = plan.work.uses_cpu_clock() && !wall.is_zero();
+    let cpu_meter = with_cpu.then(|| &shared.cpu_meters[id - 1]);
+    if let Some(meter) = cpu_meter {
+        meter.begin(event.id);
+    }
     Job {
         event,
         wall,
         start: work::Start::now(with_cpu),
+        cpu_meter,
     }
 }
 

@@ -273,7 +273,7 @@ mod tests {
 
     #[test]
     fn lines_are_read_whole_and_the_overlong_ones_counted_apart() {
-        let shared = Shared::new(crate::engine::Clock::start(1.0), 1, test_plan());
+        let shared = Shared::new(crate::engine::Clock::start(1.0), 1, 1, test_plan());
         let mut input = b"first\r\n\xff\xfe junk\n".to_vec();
         input.extend(std::iter::repeat_n(b'x', MAX_LINE + 1));
         input.extend(b"\nlast without newline");

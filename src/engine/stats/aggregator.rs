@@ -14,7 +14,9 @@ use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, SourceCounts, St
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
 use crate::engine::shared::Shared;
-use crate::engine::snapshot::{LatencySet, LatencySummary, RunState, Snapshot};
+use crate::engine::snapshot::{
+    LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
+};
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
@@ -265,6 +267,19 @@ impl Aggregator {
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
+        self.add_cpu_used(&mut snapshot.workers);
         self.snapshots.send_replace(Arc::new(snapshot));
+    }
+
+    /// Each busy worker's CPU time received for its event, from its meter (cpu work only).
+    fn add_cpu_used(&self, workers: &mut [WorkerView]) {
+        let meters = &self.shared.cpu_meters;
+        for (w, meter) in workers.iter_mut().zip(meters.iter()) {
+            if let WorkerActivity::Busy { event, .. } = w.activity {
+                w.cpu_ns = meter
+                    .used_ns(event)
+                    .map(|ns| self.shared.clock.model_ns(Duration::from_nanos(ns)));
+            }
+        }
     }
 }

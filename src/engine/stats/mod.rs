@@ -403,6 +403,8 @@ impl Stats {
                     alive_ns: w.alive_before_ns + alive_now,
                     completed: w.completed,
                     failed: w.failed,
+                    // The aggregator adds it (see `Shared::cpu_meters`).
+                    cpu_ns: None,
                 }
             })
             .collect()

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::event::Event;
 use super::settings::{Settings, WorkMode};
 
-pub use cpu::{burn_cpu, thread_cpu_time};
+pub use cpu::{CpuMeter, burn_cpu, thread_cpu_time};
 pub use exec::{Exec, ExecError};
 pub use faults::{Fate, Faults, InjectedPanic};
 pub use spin::{Spin, SpinPermit, batch_priority, tighten_timer_slack, wait_until};
@@ -97,6 +97,8 @@ pub struct Job<'a> {
     pub event: &'a Event,
     pub wall: Duration,
     pub start: Start,
+    /// Where cpu work tells the monitor how much CPU time the job has received (see `CpuMeter`).
+    pub cpu_meter: Option<&'a CpuMeter>,
 }
 
 /// When an event's work began, on the wall clock and (for cpu work) on the thread's CPU clock.
@@ -217,6 +219,7 @@ mod tests {
             event,
             wall,
             start: Start::now(cpu),
+            cpu_meter: None,
         }
     }
 
