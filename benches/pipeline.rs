@@ -17,6 +17,7 @@ use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Set
 use backlog::engine::{
     Command, Engine, EngineConfig, EngineHandle, RunState, Snapshot, available_cores,
 };
+use backlog::runs::{median_and_range, with_range};
 use ratatui::{buffer::Buffer, layout::Rect};
 
 #[path = "../tests/common/fixtures.rs"]
@@ -564,24 +565,6 @@ const LATENCY_RUNS: usize = 3;
 fn median_of_runs(mut measure: impl FnMut() -> f64) -> (f64, Vec<f64>) {
     let runs: Vec<f64> = (0..LATENCY_RUNS).map(|_| measure()).collect();
     (median_and_range(&runs).0, runs)
-}
-
-/// The median of some runs, the lowest and the highest.
-fn median_and_range(runs: &[f64]) -> (f64, f64, f64) {
-    let mut sorted = runs.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    (
-        sorted[sorted.len() / 2],
-        sorted[0],
-        sorted[sorted.len() - 1],
-    )
-}
-
-/// The median and the range of some runs, as `75% (runs 65-87%)`: no single run, the best or
-/// another, stands for them all.
-fn with_range(runs: &[f64], decimals: usize, unit: &str) -> String {
-    let (median, lo, hi) = median_and_range(runs);
-    format!("{median:.decimals$}{unit} (runs {lo:.decimals$}-{hi:.decimals$}{unit})")
 }
 
 fn list(values: &[f64]) -> String {

@@ -9,6 +9,7 @@ pub mod headless;
 pub mod input;
 pub mod model;
 pub mod record;
+pub mod runs;
 pub mod terminal;
 pub mod text;
 pub mod tui;
