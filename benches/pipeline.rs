@@ -17,7 +17,7 @@ use backlog::engine::settings::{ArrivalProcess, Overflow, Rate, ServiceDist, Set
 use backlog::engine::{
     Command, Engine, EngineConfig, EngineHandle, RunState, Snapshot, available_cores,
 };
-use backlog::runs::{median_and_range, with_range};
+use backlog::runs::Spread;
 use ratatui::{buffer::Buffer, layout::Rect};
 
 #[path = "../tests/common/fixtures.rs"]
@@ -268,10 +268,10 @@ fn throughput(report: &mut Report) {
     );
     let (five, _) = pipeline_throughput(5, n);
     println!("  full pipeline, 5 workers: {:.2} M events/s", five / 1e6);
-    let (two, _, _) = median_and_range(&runs);
+    let two = spread(&runs).median;
     report.check(
         "full pipeline, 2 workers",
-        with_range(&runs, 2, " M/s"),
+        spread(&runs).text(2, " M/s"),
         ">= 2 M/s (stretch 3)",
         two >= 2.0,
     );
@@ -285,9 +285,9 @@ fn throughput(report: &mut Report) {
     println!("  pipeline / bare channel, run by run: {} %", list(&ratios));
     report.check(
         "  vs the bare channel, 2 consumers (same run)",
-        with_range(&ratios, 0, "%"),
+        spread(&ratios).text(0, "%"),
         ">= 30%",
-        median_and_range(&ratios).0 >= 30.0,
+        spread(&ratios).median >= 30.0,
     );
     against_the_article(report, &runs);
 }
@@ -308,9 +308,9 @@ fn against_the_article(report: &mut Report, runs: &[f64]) {
             );
             report.check(
                 "  vs the article's Python pipeline (same run)",
-                with_range(&ratios, 0, "x"),
+                spread(&ratios).text(0, "x"),
                 ">= 100x",
-                median_and_range(&ratios).0 >= 100.0,
+                spread(&ratios).median >= 100.0,
             );
         }
         None => println!("  (python3 not found or failed: the article's pipeline was skipped)"),
@@ -564,7 +564,12 @@ const LATENCY_RUNS: usize = 3;
 /// The median of `LATENCY_RUNS` measurements, and all of them (in the order measured).
 fn median_of_runs(mut measure: impl FnMut() -> f64) -> (f64, Vec<f64>) {
     let runs: Vec<f64> = (0..LATENCY_RUNS).map(|_| measure()).collect();
-    (median_and_range(&runs).0, runs)
+    (spread(&runs).median, runs)
+}
+
+/// The median and range of a benchmark's runs (it always measures at least one).
+fn spread(runs: &[f64]) -> Spread {
+    Spread::of(runs).expect("a benchmark measures at least one run")
 }
 
 fn list(values: &[f64]) -> String {
