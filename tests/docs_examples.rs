@@ -733,3 +733,72 @@ fn anchors_are_made_like_github_makes_them() {
         vec!["docs/a.md#x", "demo.gif"]
     );
 }
+
+/// The number `text` starts with ("2.64 M/s" → 2.64; "1,600" → 1600), and what follows it.
+fn leading_number(text: &str) -> Option<(f64, &str)> {
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == ','))
+        .unwrap_or(text.len());
+    let number = text[..end].trim_end_matches(['.', ',']).replace(',', "");
+    let value = number.parse().ok()?;
+    Some((value, &text[end..]))
+}
+
+/// The median a table cell states and the range after it: "median 100% (3 runs: 91-120%)"
+/// → (100, 91, 120).
+fn stated_median_and_range(cell: &str) -> Option<(f64, f64, f64)> {
+    let (_, after) = cell.split_once("median ")?;
+    let (median, mut rest) = leading_number(after)?;
+    // The range: the first "low-high" after the median.
+    while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
+        let (low, tail) = leading_number(&rest[start..])?;
+        if let Some((high, _)) = tail.strip_prefix('-').and_then(leading_number) {
+            return Some((median, low, high));
+        }
+        rest = tail;
+    }
+    None
+}
+
+/// Every ratio in the performance tables (a row whose goal is "… vs" a baseline) states the
+/// median over its runs and their range (the median inside it), or says it is one run: one
+/// run, the best or any other, must not read as the rule.
+#[test]
+fn every_ratio_in_the_performance_tables_states_a_median_and_a_range() {
+    let page = Path::new(ROOT).join("docs/performance.md");
+    let text = read(&page);
+    let mut ratios = 0;
+    for (n, line) in text.lines().enumerate() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        // "| goal | measured | target | ..." splits into "", goal, measured, ...
+        let (Some(goal), Some(measured)) = (cells.get(1), cells.get(2)) else {
+            continue;
+        };
+        if !line.starts_with('|') || !goal.contains(" vs ") {
+            continue;
+        }
+        ratios += 1;
+        let at = format!("{}:{}: {line}", shown(&page), n + 1);
+        if measured.contains("one run") {
+            continue;
+        }
+        let (median, low, high) = stated_median_and_range(measured)
+            .unwrap_or_else(|| panic!("{at}: no \"median X (runs low-high)\""));
+        assert!(
+            low <= median && median <= high,
+            "{at}: median outside its range"
+        );
+    }
+    assert!(ratios >= 3, "the ratio rows were not found: {ratios}");
+}
+
+#[test]
+fn a_stated_median_and_range_is_read_from_its_cell() {
+    let cell = "median 316× (3 runs: about 310-360×, against one Python run)";
+    assert_eq!(stated_median_and_range(cell), Some((316.0, 310.0, 360.0)));
+    let cell = "median 2.64 M/s (3 runs: 2.60-3.00 M/s)";
+    assert_eq!(stated_median_and_range(cell), Some((2.64, 2.6, 3.0)));
+    assert_eq!(stated_median_and_range("100% (runs 91-120%)"), None);
+    assert_eq!(stated_median_and_range("median 100%"), None);
+    assert_eq!(leading_number("1,600 events"), Some((1600.0, " events")));
+}
