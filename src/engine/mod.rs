@@ -26,7 +26,7 @@ pub use command::Command;
 pub use error::{EngineError, SettingsError};
 pub use event::Trace;
 pub use settings::{Settings, WorkMode};
-pub use snapshot::{RunState, Snapshot};
+pub use snapshot::{PhaseCause, RunState, Snapshot};
 
 use pool::Pool;
 use queue::Admission;
@@ -263,7 +263,27 @@ fn spawn_source(
 
 impl EngineHandle {
     /// Applies a command. Values are clamped to what the engine accepts (see `Settings::apply`).
+    /// A change of settings starts a phase caused by a `command`; see `send_from`.
     pub fn send(&self, command: Command) {
+        self.send_from(PhaseCause::Command, command);
+    }
+
+    /// Applies a command sent by `cause` (a key, a scenario step): the phase a change of
+    /// settings starts says what started it.
+    pub fn send_from(&self, cause: PhaseCause, command: Command) {
+        if !command.changes_settings() {
+            return self.apply(command);
+        }
+        let mut change = self.shared.changes();
+        let before = self.settings.borrow().clone();
+        self.apply(command);
+        // The first change since the aggregator last looked sets the phase's start.
+        if change.is_none() && *self.settings.borrow() != before {
+            *change = Some(self.shared.mark(cause));
+        }
+    }
+
+    fn apply(&self, command: Command) {
         match command {
             Command::SetWorkers(n) => {
                 let n = n.clamp(1, self.settings.borrow().max_workers);

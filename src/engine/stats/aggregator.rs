@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError};
 use tokio::sync::watch;
 
-use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, SourceCounts, Stats};
+use super::{
+    LatencyView, Msg, PhaseContext, SERIES_INTERVAL, SnapshotContext, SourceCounts, Stats,
+};
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
 use crate::engine::shared::Shared;
@@ -19,6 +21,9 @@ use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// Settings changes this soon (wall time) after a phase began join it: the commands of one
+/// scenario step, a key pressed a few times in a row.
+const PHASE_MERGE: Duration = Duration::from_millis(250);
 /// After a stop, how long to wait for workers to leave before reporting anyway.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -163,11 +168,29 @@ impl Aggregator {
             } else {
                 now
             };
+            self.track_phase(now, source);
             self.publish(state, now, source);
             if state.is_over() {
                 return;
             }
         }
+    }
+
+    /// Accounts the tick in the phase log (a change of settings starts a phase).
+    fn track_phase(&mut self, now_ns: u64, source: SourceCounts) {
+        // Under the lock that changes take, so a change seen comes with its mark.
+        let (settings, mark) = {
+            let mut change = self.shared.changes();
+            (self.settings.borrow().clone(), change.take())
+        };
+        self.stats.track_phase(PhaseContext {
+            now_ns,
+            settings: &settings,
+            mark,
+            source,
+            queued_work_ns: self.shared.queued_demand_ns.load(Ordering::Acquire),
+            merge_ns: self.shared.clock.model_ns(PHASE_MERGE),
+        });
     }
 
     /// Until when the source was active since the last tick: now, its end, or not (paused).

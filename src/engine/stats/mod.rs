@@ -4,11 +4,14 @@
 mod aggregator;
 mod arrivals;
 mod histogram;
+mod phases;
 
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
 pub(crate) use arrivals::ArrivalLedger;
 pub use arrivals::ArrivalTotals;
+pub use phases::MAX_PHASES;
+pub(crate) use phases::PhaseTick;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -18,14 +21,16 @@ use hdrhistogram::Histogram;
 
 use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
+use super::shared::ChangeMark;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    Counters, LatencyKind, LatencySet, LatencySummary, PhaseStart, RunState, SeriesPoint, Snapshot,
     WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
 use crate::model::theory::{self, TheoryInput};
 use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
+use phases::PhaseLog;
 
 pub(crate) use histogram::new_histogram;
 pub use histogram::summarise;
@@ -106,6 +111,8 @@ pub struct Stats {
     trace: Option<Sender<Trace>>,
     /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
     last_finish_ns: u64,
+    /// Every phase of the run (a change of settings starts one).
+    phases: PhaseLog,
 }
 
 impl Stats {
@@ -137,6 +144,7 @@ impl Stats {
             base_done: 0,
             trace,
             last_finish_ns: 0,
+            phases: PhaseLog::default(),
         }
     }
 
@@ -194,6 +202,7 @@ impl Stats {
         self.taken_totals.started(event.arrival_ns, at_ns);
         let wait_ns = at_ns.saturating_sub(event.arrival_ns);
         self.record(LatencyKind::QueueWait, wait_ns);
+        self.phases.started(event.arrival_ns, wait_ns);
         let w = &mut self.workers[worker as usize - 1];
         if w.idle_since_ns
             .take()
@@ -233,6 +242,7 @@ impl Stats {
             w.failed += 1;
             self.failed += 1;
         }
+        self.phases.finished(event.arrival_ns, outcome.is_success());
         self.record(LatencyKind::Service, service);
         self.record(
             LatencyKind::EndToEnd,
@@ -339,6 +349,37 @@ impl Stats {
             completions_per_s,
             busy_workers: busy,
         });
+    }
+
+    /// Accounts a tick in the phase log, starting a phase if the settings changed (see
+    /// `phases`).
+    pub(crate) fn track_phase(&mut self, tick: PhaseContext<'_>) {
+        let counters = self.counters(tick.source);
+        let area = self.taken_totals.area(&self.arrivals, tick.now_ns);
+        let now_ns = tick.now_ns;
+        let workers = &self.workers;
+        let start = || PhaseStart {
+            queued: counters.queued,
+            held: counters.held_at_source,
+            queued_work_ns: tick.queued_work_ns,
+            in_service_left_ns: workers
+                .iter()
+                .filter_map(|w| w.current)
+                .map(|(event, start_ns)| {
+                    event
+                        .demand_ns
+                        .saturating_sub(now_ns.saturating_sub(start_ns))
+                })
+                .collect(),
+        };
+        let phase_tick = PhaseTick {
+            now_ns,
+            source: tick.source,
+            backlog: counters.backlog(),
+            area,
+        };
+        self.phases
+            .tick(phase_tick, tick.settings, tick.mark, start, tick.merge_ns);
     }
 
     /// The counts, each from what happened, so that their sum is a check, not an identity:
@@ -508,6 +549,7 @@ impl Stats {
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
+            phases: self.phases.phases(),
         }
     }
 
@@ -542,6 +584,18 @@ pub struct SourceCounts {
     pub held: u64,
     /// Input the source could not make an event of.
     pub rejected: u64,
+}
+
+/// What the phase log needs from outside the statistics, on a tick.
+pub(crate) struct PhaseContext<'a> {
+    pub now_ns: u64,
+    pub settings: &'a Settings,
+    /// The change the engine marked since the last tick (see `Shared::changes`).
+    pub mark: Option<ChangeMark>,
+    pub source: SourceCounts,
+    pub queued_work_ns: u64,
+    /// Changes within this much model time of a phase's start join it.
+    pub merge_ns: u64,
 }
 
 /// What the snapshot needs from outside the statistics.
