@@ -64,3 +64,41 @@ fn falling_behind_has_three_phases_that_tell_its_story() {
         "phase 2 wait {w2}"
     );
 }
+
+/// `bounded-queue`: block, then drop-new, then drop-old, then enough workers. Every event is
+/// counted once, in the phase it arrived in, however late it was served or dropped (events
+/// held at the source under `block` and dropped by the switch to `drop-new` count in phase 1).
+#[test]
+fn every_phase_accounts_for_each_of_its_events() {
+    let v = json_summary(&["--scenario", "bounded-queue", "--speed", "10"]);
+    let phases = v["phases"].as_array().expect("a phases array");
+    let policies: Vec<_> = phases
+        .iter()
+        .map(|p| p["settings"]["overflow"].as_str())
+        .collect();
+    assert_eq!(
+        policies,
+        [
+            Some("block"),
+            Some("drop-new"),
+            Some("drop-old"),
+            Some("drop-old")
+        ]
+    );
+    let count = |p: &Value, key: &str| p["measured"][key].as_u64().unwrap();
+    for p in phases {
+        let ended = count(p, "completed") + count(p, "failed") + count(p, "dropped");
+        assert_eq!(count(p, "arrivals"), ended, "{p:#?}");
+    }
+    let sum = |key: &str| phases.iter().map(|p| count(p, key)).sum::<u64>();
+    assert_eq!(sum("dropped"), v["dropped"].as_u64().unwrap());
+    assert_eq!(sum("arrivals"), v["generated"].as_u64().unwrap());
+    // Under drop-new and drop-old a full queue sheds arrivals; with 7 workers (14/s against
+    // 12/s) hardly any are lost.
+    let share = |p: &Value| count(p, "dropped") as f64 / count(p, "arrivals") as f64;
+    assert!(
+        share(&phases[1]) > 0.15 && share(&phases[2]) > 0.15,
+        "{phases:#?}"
+    );
+    assert!(share(&phases[3]) < share(&phases[2]) / 2.0, "{phases:#?}");
+}

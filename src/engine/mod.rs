@@ -274,12 +274,13 @@ impl EngineHandle {
         if !command.changes_settings() {
             return self.apply(command);
         }
-        let mut change = self.shared.changes();
         let before = self.settings.borrow().clone();
         self.apply(command);
-        // The first change since the aggregator last looked sets the phase's start.
-        if change.is_none() && *self.settings.borrow() != before {
-            *change = Some(self.shared.mark(cause));
+        if *self.settings.borrow() != before {
+            let mark = self.shared.mark(cause);
+            if mark.new_phase {
+                let _ = self.messages.send(Msg::Phase(mark));
+            }
         }
     }
 

@@ -12,19 +12,23 @@ use super::clock::Clock;
 use super::event::Event;
 use super::pool::Bench;
 use super::snapshot::{LatencySummary, PhaseCause};
-use super::stats::{ArrivalLedger, new_histogram, summarise};
+use super::stats::{ArrivalLedger, MAX_PHASES, new_histogram, summarise};
+
+/// Settings changes this soon (wall time) after a phase began join it: the commands of one
+/// scenario step, a key pressed a few times in a row.
+const PHASE_MERGE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Source lateness needs no finer than 1%.
 pub(crate) const LATENESS_SIGFIG: u8 = 2;
 use super::work::{Plan, PlanCell};
 
-/// A settings change: when, by whom, and the source's counts then.
+/// A settings change: when, by whom, and whether it began a phase (see
+/// `ArrivalLedger::begin_phase`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ChangeMark {
     pub at_ns: u64,
     pub cause: PhaseCause,
-    pub generated: u64,
-    pub dropped: u64,
+    pub new_phase: bool,
 }
 
 pub(crate) struct Shared {
@@ -42,9 +46,6 @@ pub(crate) struct Shared {
     /// The sum of the demands of the events in the queue, model ns: added as an event enters,
     /// taken off as a worker takes it or it is evicted (events held at the source are not in).
     pub queued_demand_ns: AtomicU64,
-    /// The first settings change since the aggregator last looked: when, by whom, and the
-    /// source's counts at that moment (the phase it starts counts from there).
-    change: Mutex<Option<ChangeMark>>,
     /// The source was asked to end early (`Command::EndSource`): it stops after the event it
     /// is putting in the queue, then sets `source_ended`.
     pub end_requested: AtomicBool,
@@ -77,20 +78,14 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// The settings change not yet seen by the aggregator. Whoever changes the settings holds
-    /// this lock while doing it, and the aggregator while reading them, so a change it sees
-    /// always comes with its mark.
-    pub fn changes(&self) -> std::sync::MutexGuard<'_, Option<ChangeMark>> {
-        self.change.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// A mark for a change made now by `cause`.
+    /// A change made now by `cause`: it begins a phase unless it joins the current one.
     pub fn mark(&self, cause: PhaseCause) -> ChangeMark {
+        let at_ns = self.clock.now_ns();
+        let merge_ns = self.clock.model_ns(PHASE_MERGE);
         ChangeMark {
-            at_ns: self.clock.now_ns(),
+            at_ns,
             cause,
-            dropped: self.dropped.load(Ordering::Acquire),
-            generated: self.generated.load(Ordering::Acquire),
+            new_phase: self.arrivals.begin_phase(at_ns, merge_ns, MAX_PHASES),
         }
     }
 
@@ -103,7 +98,6 @@ impl Shared {
             held: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
             queued_demand_ns: AtomicU64::new(0),
-            change: Mutex::new(None),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),
             source_end_ns: AtomicU64::new(0),

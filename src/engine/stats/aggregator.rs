@@ -15,15 +15,12 @@ use super::{
 };
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
-use crate::engine::shared::Shared;
+use crate::engine::shared::{ChangeMark, Shared};
 use crate::engine::snapshot::{LatencySet, LatencySummary, RunState, Snapshot};
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
-/// Settings changes this soon (wall time) after a phase began join it: the commands of one
-/// scenario step, a key pressed a few times in a row.
-const PHASE_MERGE: Duration = Duration::from_millis(250);
 /// After a stop, how long to wait for workers to leave before reporting anyway.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -144,6 +141,7 @@ impl Aggregator {
                     self.stats.arrivals_seen(self.shared.arrivals.totals());
                     self.stats.reset(now, source.generated);
                 }
+                Ok(Msg::Phase(mark)) => self.begin_phase(mark),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {}
             }
@@ -176,21 +174,36 @@ impl Aggregator {
         }
     }
 
-    /// Accounts the tick in the phase log (a change of settings starts a phase).
-    fn track_phase(&mut self, now_ns: u64, source: SourceCounts) {
-        // Under the lock that changes take, so a change seen comes with its mark.
-        let (settings, mark) = {
-            let mut change = self.shared.changes();
-            (self.settings.borrow().clone(), change.take())
-        };
-        self.stats.track_phase(PhaseContext {
+    /// The phase log's view of now.
+    fn phase_context<'a>(
+        &self,
+        now_ns: u64,
+        source: SourceCounts,
+        settings: &'a Settings,
+    ) -> PhaseContext<'a> {
+        PhaseContext {
             now_ns,
-            settings: &settings,
-            mark,
+            settings,
             source,
             queued_work_ns: self.shared.queued_demand_ns.load(Ordering::Acquire),
-            merge_ns: self.shared.clock.model_ns(PHASE_MERGE),
-        });
+        }
+    }
+
+    /// Accounts the tick in the phase log.
+    fn track_phase(&mut self, now_ns: u64, source: SourceCounts) {
+        let settings = self.settings.borrow().clone();
+        let counts = self.shared.arrivals.phase_counts();
+        let context = self.phase_context(now_ns, source, &settings);
+        self.stats.track_phase(context, &counts);
+    }
+
+    /// A change of settings began a phase: it starts from the state at once.
+    fn begin_phase(&mut self, mark: ChangeMark) {
+        let (now_ns, source) = self.read_source();
+        self.stats.arrivals_seen(self.shared.arrivals.totals());
+        let settings = self.settings.borrow().clone();
+        let context = self.phase_context(now_ns.max(mark.at_ns), source, &settings);
+        self.stats.begin_phase(context, mark);
     }
 
     /// Until when the source was active since the last tick: now, its end, or not (paused).

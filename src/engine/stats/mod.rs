@@ -9,7 +9,7 @@ mod phases;
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
 pub(crate) use arrivals::ArrivalLedger;
-pub use arrivals::ArrivalTotals;
+pub use arrivals::{ArrivalTotals, PhaseCounts};
 pub use phases::MAX_PHASES;
 pub(crate) use phases::PhaseTick;
 
@@ -44,6 +44,8 @@ pub(crate) enum Msg {
         reports: Vec<Report>,
     },
     ResetStats,
+    /// A change of settings began a phase (`EngineHandle::send_from`).
+    Phase(ChangeMark),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -351,18 +353,30 @@ impl Stats {
         });
     }
 
-    /// Accounts a tick in the phase log, starting a phase if the settings changed (see
-    /// `phases`).
-    pub(crate) fn track_phase(&mut self, tick: PhaseContext<'_>) {
-        let counters = self.counters(tick.source);
-        let area = self.taken_totals.area(&self.arrivals, tick.now_ns);
-        let now_ns = tick.now_ns;
-        let workers = &self.workers;
-        let start = || PhaseStart {
+    /// Accounts a tick in the phase log (see `phases`); `counts` are the arrivals ledger's,
+    /// per phase.
+    pub(crate) fn track_phase(&mut self, now: PhaseContext<'_>, counts: &[PhaseCounts]) {
+        let (tick, start) = self.phase_state(&now);
+        self.phases.tick(tick, now.settings, || start);
+        self.phases.set_counts(counts);
+    }
+
+    /// Begins the phase a change of settings (`mark`) began, in the state `now`.
+    pub(crate) fn begin_phase(&mut self, now: PhaseContext<'_>, mark: ChangeMark) {
+        let (tick, start) = self.phase_state(&now);
+        self.phases.open(tick, mark, now.settings, start);
+    }
+
+    /// What a phase starting now starts from, and what a tick accounts.
+    fn phase_state(&self, now: &PhaseContext<'_>) -> (PhaseTick, PhaseStart) {
+        let counters = self.counters(now.source);
+        let now_ns = now.now_ns;
+        let start = PhaseStart {
             queued: counters.queued,
             held: counters.held_at_source,
-            queued_work_ns: tick.queued_work_ns,
-            in_service_left_ns: workers
+            queued_work_ns: now.queued_work_ns,
+            in_service_left_ns: self
+                .workers
                 .iter()
                 .filter_map(|w| w.current)
                 .map(|(event, start_ns)| {
@@ -372,14 +386,12 @@ impl Stats {
                 })
                 .collect(),
         };
-        let phase_tick = PhaseTick {
+        let tick = PhaseTick {
             now_ns,
-            source: tick.source,
             backlog: counters.backlog(),
-            area,
+            area: self.taken_totals.area(&self.arrivals, now_ns),
         };
-        self.phases
-            .tick(phase_tick, tick.settings, tick.mark, start, tick.merge_ns);
+        (tick, start)
     }
 
     /// The counts, each from what happened, so that their sum is a check, not an identity:
@@ -590,12 +602,8 @@ pub struct SourceCounts {
 pub(crate) struct PhaseContext<'a> {
     pub now_ns: u64,
     pub settings: &'a Settings,
-    /// The change the engine marked since the last tick (see `Shared::changes`).
-    pub mark: Option<ChangeMark>,
     pub source: SourceCounts,
     pub queued_work_ns: u64,
-    /// Changes within this much model time of a phase's start join it.
-    pub merge_ns: u64,
 }
 
 /// What the snapshot needs from outside the statistics.

@@ -1,15 +1,15 @@
 //! Phases: every change of settings starts one, and each keeps what was measured for the events
 //! that arrived in it, so a run of three settings is three comparisons, not one blurred one.
 //!
-//! An event belongs to the phase it arrived in (by its scheduled arrival): its queue wait and
-//! its outcome count there even when it starts or ends in a later phase. What is counted on the
-//! statistics ticks (arrivals, drops, the backlog, its fitted growth, when it first emptied, the
-//! area under it) is counted from the tick that saw the change: within one tick (50 ms of wall
-//! time) of the change itself.
+//! A phase begins at the moment of the change (the engine tells the aggregator at once). An
+//! event belongs to the phase it arrived in (by its scheduled arrival): its arrival, its drop,
+//! its queue wait and its outcome count there even when they happen in a later phase, so each
+//! phase's arrivals end as completed, failed or dropped. The backlog (its fitted growth, when
+//! it first emptied, the area under it) is accounted on the statistics ticks.
 
 use hdrhistogram::Histogram;
 
-use super::SourceCounts;
+use super::PhaseCounts;
 use super::histogram::{WHOLE_SIGFIG, new_histogram, summarise};
 use crate::engine::settings::Settings;
 use crate::engine::shared::ChangeMark;
@@ -18,11 +18,17 @@ use crate::engine::snapshot::{Phase, PhaseCause, PhaseMeasured, PhaseStart};
 /// Phases kept; past this many, changes extend the last phase (a key held down for an hour).
 pub const MAX_PHASES: usize = 1_000;
 
-/// What the phase log needs of a statistics tick.
+/// The run's first phase starts with it.
+const FIRST: ChangeMark = ChangeMark {
+    at_ns: 0,
+    cause: PhaseCause::Start,
+    new_phase: true,
+};
+
+/// What the phase log needs of a statistics tick (or of the moment of a change).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PhaseTick {
     pub now_ns: u64,
-    pub source: SourceCounts,
     /// Queued plus held at the source.
     pub backlog: u64,
     /// The area under the backlog curve since the run began, event·ns (`TakenTotals::area`).
@@ -62,8 +68,6 @@ struct Track {
     wait_sum_ns: u128,
     /// Waits recorded since the summary was last made.
     dirty: bool,
-    generated_at_start: u64,
-    dropped_at_start: u64,
     area_at_start: f64,
     fit: Fit,
 }
@@ -75,46 +79,22 @@ pub(crate) struct PhaseLog {
 }
 
 impl PhaseLog {
-    /// On each tick: starts a phase if the settings changed (or none has started), then
-    /// accounts the tick in the current one. `mark` is the change the engine marked since the
-    /// last tick: the new phase starts at its moment and counts from the source's counts then
-    /// (without one, at the tick). A change within `merge_ns` of the current phase's start (the
-    /// commands of one scenario step, keys pressed in a row) joins that phase.
+    /// On each tick: starts the run's first phase if none has started, then accounts the tick
+    /// in the current phase. Settings that changed without a new phase (a change that joined
+    /// the current one, see `ArrivalLedger::begin_phase`) become the phase's.
     pub fn tick(
         &mut self,
         tick: PhaseTick,
         settings: &Settings,
-        mark: Option<ChangeMark>,
         start: impl FnOnce() -> PhaseStart,
-        merge_ns: u64,
     ) {
-        let count = self.tracks.len();
-        match self.tracks.last_mut() {
-            None => {
-                // The run's first phase starts with the run.
-                let mark = ChangeMark {
-                    at_ns: 0,
-                    cause: PhaseCause::Start,
-                    generated: 0,
-                    dropped: 0,
-                };
-                self.open(tick, mark, settings, start());
-            }
-            Some(track) if track.phase.settings != *settings => {
-                let young = tick.now_ns.saturating_sub(track.phase.start_ns) < merge_ns;
-                if (young && count > 1) || count >= MAX_PHASES {
-                    track.phase.settings = settings.clone();
-                } else {
-                    let begun = track.phase.start_ns;
-                    let mark = mark
-                        .filter(|m| (begun..=tick.now_ns).contains(&m.at_ns))
-                        .unwrap_or_else(|| Self::at_tick(tick));
-                    self.open(tick, mark, settings, start());
-                }
-            }
-            Some(_) => {}
+        if self.tracks.is_empty() {
+            self.open(tick, FIRST, settings, start());
         }
         if let Some(track) = self.tracks.last_mut() {
+            if track.phase.settings != *settings {
+                track.phase.settings = settings.clone();
+            }
             track.account(tick);
         }
         for track in self.tracks.iter_mut().filter(|t| t.dirty) {
@@ -122,17 +102,26 @@ impl PhaseLog {
         }
     }
 
-    /// A change seen only on this tick (no mark): it counts from the tick.
-    fn at_tick(tick: PhaseTick) -> ChangeMark {
-        ChangeMark {
-            at_ns: tick.now_ns,
-            cause: PhaseCause::Command,
-            generated: tick.source.generated,
-            dropped: tick.source.dropped,
+    /// Each phase's arrivals and drops (`ArrivalLedger::phase_counts`), in phase order.
+    pub fn set_counts(&mut self, counts: &[PhaseCounts]) {
+        for (track, c) in self.tracks.iter_mut().zip(counts) {
+            track.phase.measured.arrivals = c.arrivals;
+            track.phase.measured.dropped = c.dropped;
         }
     }
 
-    fn open(&mut self, tick: PhaseTick, mark: ChangeMark, settings: &Settings, start: PhaseStart) {
+    /// Starts a phase at the change `mark` (the run's first at 0), in the state `tick` (read
+    /// at once on the change) with `settings` (the new ones).
+    pub fn open(
+        &mut self,
+        tick: PhaseTick,
+        mark: ChangeMark,
+        settings: &Settings,
+        start: PhaseStart,
+    ) {
+        if self.tracks.is_empty() && mark != FIRST {
+            self.open(tick, FIRST, settings, start.clone());
+        }
         if let Some(last) = self.tracks.last_mut() {
             last.close(mark);
         }
@@ -165,8 +154,6 @@ impl PhaseLog {
             waits: new_histogram(WHOLE_SIGFIG),
             wait_sum_ns: 0,
             dirty: false,
-            generated_at_start: mark.generated,
-            dropped_at_start: mark.dropped,
             area_at_start,
             fit: Fit::default(),
         });
@@ -219,20 +206,12 @@ impl Track {
         let phase = &mut self.phase;
         phase.current = false;
         phase.end_ns = mark.at_ns.max(phase.start_ns);
-        let m = &mut phase.measured;
-        m.arrivals = mark.generated.saturating_sub(self.generated_at_start);
-        m.dropped = mark.dropped.saturating_sub(self.dropped_at_start);
     }
 
     fn account(&mut self, tick: PhaseTick) {
         let phase = &mut self.phase;
         phase.end_ns = phase.end_ns.max(tick.now_ns);
         let m = &mut phase.measured;
-        m.arrivals = tick
-            .source
-            .generated
-            .saturating_sub(self.generated_at_start);
-        m.dropped = tick.source.dropped.saturating_sub(self.dropped_at_start);
         m.queue_end = tick.backlog;
         if tick.backlog == 0 && m.drained_at_ns.is_none() {
             m.drained_at_ns = Some(tick.now_ns);
@@ -265,13 +244,9 @@ impl Track {
 mod tests {
     use super::*;
 
-    fn tick(now_s: f64, generated: u64, backlog: u64) -> PhaseTick {
+    fn tick(now_s: f64, backlog: u64) -> PhaseTick {
         PhaseTick {
             now_ns: (now_s * 1e9) as u64,
-            source: SourceCounts {
-                generated,
-                ..SourceCounts::default()
-            },
             backlog,
             area: 0.0,
         }
@@ -284,41 +259,39 @@ mod tests {
         }
     }
 
+    const S: u64 = 1_000_000_000;
+
     #[test]
-    fn a_change_of_settings_starts_a_phase_and_events_count_where_they_arrived() {
+    fn a_change_starts_a_phase_and_events_count_where_they_arrived() {
         let mut log = PhaseLog::default();
-        let key = Some(ChangeMark {
-            at_ns: 10_400_000_000,
-            cause: PhaseCause::Key,
-            generated: 104,
-            dropped: 0,
-        });
         // Phase 1: the backlog grows by 2 a second.
         for i in 0..=10 {
-            let t = i as f64;
-            log.tick(
-                tick(t, i * 10, i * 2),
-                &settings(4),
-                None,
-                PhaseStart::default,
-                0,
-            );
+            log.tick(tick(i as f64, i * 2), &settings(4), PhaseStart::default);
         }
-        log.tick(
-            tick(10.5, 105, 21),
-            &settings(6),
-            key,
-            PhaseStart::default,
-            0,
-        );
-        // An event of phase 1 starts in phase 2: its wait counts in phase 1.
-        log.started(9_000_000_000, 3_000_000_000);
+        let key = ChangeMark {
+            at_ns: 10_400_000_000,
+            cause: PhaseCause::Key,
+            new_phase: true,
+        };
+        log.open(tick(10.4, 21), key, &settings(6), PhaseStart::default());
+        // An event of phase 1 starts in phase 2: its wait and outcome count in phase 1.
+        log.started(9 * S, 3 * S);
         log.started(10_450_000_000, 0);
-        log.finished(9_000_000_000, true);
+        log.finished(9 * S, true);
         for i in 0..4 {
-            let t = 11.0 + i as f64;
-            log.tick(tick(t, 110, 20), &settings(6), None, PhaseStart::default, 0);
+            log.tick(tick(11.0 + i as f64, 20), &settings(6), PhaseStart::default);
         }
+        let counts = [
+            PhaseCounts {
+                arrivals: 104,
+                dropped: 1,
+            },
+            PhaseCounts {
+                arrivals: 6,
+                dropped: 0,
+            },
+        ];
+        log.set_counts(&counts);
         let phases = log.phases();
         assert_eq!(phases.len(), 2);
         let (one, two) = (&phases[0], &phases[1]);
@@ -330,61 +303,28 @@ mod tests {
             (two.index, two.cause, two.current),
             (2, PhaseCause::Key, true)
         );
-        assert_eq!(one.settings.workers, 4);
-        assert_eq!(two.settings.workers, 6);
+        assert_eq!((one.settings.workers, two.settings.workers), (4, 6));
         assert!((one.measured.growth_per_s.unwrap() - 2.0).abs() < 1e-9);
         assert!(two.measured.growth_per_s.unwrap().abs() < 0.2);
-        assert_eq!(one.measured.started, 1);
-        assert_eq!(one.measured.completed, 1);
+        assert_eq!((one.measured.started, one.measured.completed), (1, 1));
         assert_eq!(one.measured.mean_wait_ns, 3e9);
         assert_eq!(two.measured.started, 1);
-        // Counted from the change's own moment and counts, not the tick's.
-        assert_eq!(one.measured.arrivals, 104);
-        assert_eq!(two.measured.arrivals, 6);
+        assert_eq!((one.measured.arrivals, one.measured.dropped), (104, 1));
         assert_eq!((two.measured.queue_start, two.measured.queue_end), (21, 20));
-        // Phase 1 started empty; phase 2 never emptied.
+        // Phase 1 started empty (the run does); phase 2 never emptied.
         assert_eq!(one.measured.drained_at_ns, Some(0));
         assert_eq!(two.measured.drained_at_ns, None);
-        assert_eq!(one.end_ns, 10_400_000_000);
-        assert_eq!(two.start_ns, 10_400_000_000);
+        // The change's own moment ends one and starts the other.
+        assert_eq!((one.end_ns, two.start_ns), (10_400_000_000, 10_400_000_000));
     }
 
     #[test]
-    fn changes_in_quick_succession_are_one_phase() {
+    fn settings_changed_without_a_new_phase_become_the_current_phases() {
         let mut log = PhaseLog::default();
-        let merge_ns = 1_000_000_000;
-        let step = |at_s: f64| {
-            Some(ChangeMark {
-                at_ns: (at_s * 1e9) as u64,
-                cause: PhaseCause::Step,
-                generated: 0,
-                dropped: 0,
-            })
-        };
-        log.tick(
-            tick(0.0, 0, 0),
-            &settings(4),
-            None,
-            PhaseStart::default,
-            merge_ns,
-        );
-        log.tick(
-            tick(5.0, 0, 0),
-            &settings(5),
-            step(4.99),
-            PhaseStart::default,
-            merge_ns,
-        );
-        log.tick(
-            tick(5.1, 0, 0),
-            &settings(6),
-            step(5.05),
-            PhaseStart::default,
-            merge_ns,
-        );
+        log.tick(tick(0.0, 0), &settings(4), PhaseStart::default);
+        log.tick(tick(0.1, 0), &settings(5), PhaseStart::default);
         let phases = log.phases();
-        assert_eq!(phases.len(), 2, "{phases:?}");
-        assert_eq!(phases[1].settings.workers, 6);
-        assert_eq!(phases[1].cause, PhaseCause::Step);
+        assert_eq!(phases.len(), 1);
+        assert_eq!(phases[0].settings.workers, 5);
     }
 }
