@@ -277,6 +277,6 @@ fn on_terminal_event(
 
 fn apply(app: &mut App, handle: &EngineHandle, action: Action) {
     if let Some(command) = app.update(action) {
-        handle.send(command);
+        handle.send_from(crate::engine::PhaseCause::Key, command);
     }
 }

@@ -117,6 +117,7 @@ fn json_summary_has_the_documented_schema() {
         "theory",
         "verdict",
         "warnings",
+        "phases",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }

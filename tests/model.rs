@@ -157,6 +157,11 @@ fn littles_law_lint() {
     );
     s.mean_queue_len = 1.25;
     assert_eq!(lints(&s), vec![]);
+    // Once events were dropped the check does not apply: an evicted event spent time in the
+    // queue (in L) and never had a wait (in W).
+    s.mean_queue_len = 3.0;
+    s.counters.dropped = 1;
+    assert_eq!(lints(&s), vec![]);
 }
 
 #[test]
@@ -203,10 +208,11 @@ fn lint_kinds_and_words() {
 
 #[test]
 fn trend_of_a_growing_queue() {
-    // The overloaded fixture's depth is floor(0.2 t): about 2 more over its 10 s window.
+    // The overloaded fixture's depth is floor(0.2 t): a staircase that steps every 5 s, so a
+    // fit over its 10 s window (two steps) lands within a quarter of 0.2/s.
     let s = fixtures::overloaded();
-    let per_s = trend_per_s(&s.series, s.recent_window_ns).expect("a trend");
-    assert!((per_s - 0.2).abs() < 0.03, "{per_s}");
+    let per_s = trend_per_s(&s.series, s.recent_window_ns, 0).expect("a trend");
+    assert!((per_s - 0.2).abs() < 0.05, "{per_s}");
     assert!(matches!(Trend::of(&s), Trend::Rising { .. }));
     assert_eq!(
         Trend::of(&s).text(),
@@ -223,20 +229,32 @@ fn trend_steady_falling_and_unknown() {
     };
     let mut s = fixtures::keeping_up();
     // Only the points inside the window count: 20 queued long before it changes nothing.
+    // The slope is the least-squares fit: 12, 7, 2 at 291, 295, 300 s fall by 45/40.67 a second.
     s.series = vec![point(1, 20), point(291, 12), point(295, 7), point(300, 2)];
-    assert_eq!(
-        trend_per_s(&s.series, s.recent_window_ns),
-        Some(-10.0 / 9.0)
-    );
-    assert_eq!(Trend::of(&s), Trend::Falling { per_s: 10.0 / 9.0 });
+    let fit = -45.0 / (122.0 / 3.0);
+    let per_s = trend_per_s(&s.series, s.recent_window_ns, 0).unwrap();
+    assert!((per_s - fit).abs() < 1e-9, "{per_s}");
+    assert_eq!(Trend::of(&s), Trend::Falling { per_s: -per_s });
     assert_eq!(Trend::of(&s).text(), "-1.11/s");
+    // A phase that began at 295 s (a change of settings) starts the trend afresh.
+    let since = 295_000_000_000;
+    assert_eq!(
+        trend_per_s(&s.series, s.recent_window_ns, since),
+        Some(-1.0)
+    );
+    s.phases = vec![backlog::engine::snapshot::Phase {
+        start_ns: since,
+        ..Default::default()
+    }];
+    assert_eq!(Trend::of(&s), Trend::Falling { per_s: 1.0 });
+    s.phases.clear();
     s.series = vec![point(291, 3), point(300, 3)];
     assert_eq!(Trend::of(&s), Trend::Steady);
     assert_eq!(Trend::of(&s).text(), "steady");
     // One sample, or none: no trend yet.
     for series in [vec![point(300, 3)], vec![]] {
         s.series = series;
-        assert_eq!(trend_per_s(&s.series, s.recent_window_ns), None);
+        assert_eq!(trend_per_s(&s.series, s.recent_window_ns, 0), None);
         assert_eq!(Trend::of(&s), Trend::Unknown);
         assert_eq!(Trend::of(&s).text(), "trend -");
     }

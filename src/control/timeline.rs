@@ -7,7 +7,7 @@ use std::future::Future;
 
 use super::Controlled;
 use super::scenario::Step;
-use crate::engine::EngineHandle;
+use crate::engine::{EngineHandle, PhaseCause};
 
 /// Steps in time order and how far they have been played.
 pub struct Timeline<'a> {
@@ -36,7 +36,7 @@ impl<'a> Timeline<'a> {
         let start = self.next;
         while let Some(step) = self.steps.get(self.next).filter(|s| s.at_ns <= now_ns) {
             for command in &step.commands {
-                target.send(command.clone());
+                target.send(PhaseCause::Step, command.clone());
             }
             on_step(step);
             self.next += 1;
@@ -86,7 +86,8 @@ mod tests {
     struct Recorder(RefCell<Vec<Command>>);
 
     impl Controlled for Recorder {
-        fn send(&self, command: Command) {
+        fn send(&self, cause: PhaseCause, command: Command) {
+            assert_eq!(cause, PhaseCause::Step);
             self.0.borrow_mut().push(command);
         }
     }

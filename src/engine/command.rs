@@ -31,6 +31,16 @@ pub enum Command {
     Stop,
 }
 
+impl Command {
+    /// Whether it changes the settings (run commands do not).
+    pub fn changes_settings(&self) -> bool {
+        !matches!(
+            self,
+            Command::ResetStats | Command::EndSource | Command::Stop
+        )
+    }
+}
+
 impl Settings {
     /// Applies a settings command, clamping values to what the engine accepts (workers to
     /// 1..=max_workers, service to MAX_SERVICE, burst to 1..=MAX_BURST, a queue cap to at least

@@ -26,7 +26,7 @@ pub use command::Command;
 pub use error::{EngineError, SettingsError};
 pub use event::Trace;
 pub use settings::{Settings, WorkMode};
-pub use snapshot::{RunState, Snapshot};
+pub use snapshot::{PhaseCause, RunState, Snapshot};
 
 use pool::Pool;
 use queue::Admission;
@@ -268,7 +268,28 @@ fn spawn_source(
 
 impl EngineHandle {
     /// Applies a command. Values are clamped to what the engine accepts (see `Settings::apply`).
+    /// A change of settings starts a phase caused by a `command`; see `send_from`.
     pub fn send(&self, command: Command) {
+        self.send_from(PhaseCause::Command, command);
+    }
+
+    /// Applies a command sent by `cause` (a key, a scenario step): the phase a change of
+    /// settings starts says what started it.
+    pub fn send_from(&self, cause: PhaseCause, command: Command) {
+        if !command.changes_settings() {
+            return self.apply(command);
+        }
+        let before = self.settings.borrow().clone();
+        self.apply(command);
+        if *self.settings.borrow() != before {
+            let mark = self.shared.mark(cause);
+            if mark.new_phase {
+                let _ = self.messages.send(Msg::Phase(mark));
+            }
+        }
+    }
+
+    fn apply(&self, command: Command) {
         match command {
             Command::SetWorkers(n) => {
                 let n = n.clamp(1, self.settings.borrow().max_workers);

@@ -11,12 +11,25 @@ use tokio::sync::Notify;
 use super::clock::Clock;
 use super::event::Event;
 use super::pool::Bench;
-use super::snapshot::LatencySummary;
-use super::stats::{ArrivalLedger, new_histogram, summarise};
+use super::snapshot::{LatencySummary, PhaseCause};
+use super::stats::{ArrivalLedger, MAX_PHASES, new_histogram, summarise};
+
+/// Settings changes this soon (wall time) after a phase began join it: the commands of one
+/// scenario step, a key pressed a few times in a row.
+const PHASE_MERGE: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Source lateness needs no finer than 1%.
 pub(crate) const LATENESS_SIGFIG: u8 = 2;
 use super::work::{CpuMeter, Plan, PlanCell};
+
+/// A settings change: when, by whom, and whether it began a phase (see
+/// `ArrivalLedger::begin_phase`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChangeMark {
+    pub at_ns: u64,
+    pub cause: PhaseCause,
+    pub new_phase: bool,
+}
 
 pub(crate) struct Shared {
     pub clock: Clock,
@@ -67,6 +80,17 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// A change made now by `cause`: it begins a phase unless it joins the current one.
+    pub fn mark(&self, cause: PhaseCause) -> ChangeMark {
+        let at_ns = self.clock.now_ns();
+        let merge_ns = self.clock.model_ns(PHASE_MERGE);
+        ChangeMark {
+            at_ns,
+            cause,
+            new_phase: self.arrivals.begin_phase(at_ns, merge_ns, MAX_PHASES),
+        }
+    }
+
     pub fn new(clock: Clock, workers: usize, max_workers: usize, plan: Plan) -> Self {
         Self {
             clock,

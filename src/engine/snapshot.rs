@@ -293,10 +293,105 @@ pub struct Snapshot {
     /// (`Counters::held_at_source`) are not in the queue, so not counted.
     #[serde(default)]
     pub queued_work_ns: u64,
+    /// Every phase of the run so far, in order; the current one last (see `stats::phases`).
+    #[serde(default)]
+    pub phases: Vec<Phase>,
 }
 
 impl Snapshot {
     pub fn elapsed_s(&self) -> f64 {
         self.now_ns as f64 / 1e9
+    }
+}
+
+/// What started a phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseCause {
+    /// The run's first phase.
+    #[default]
+    Start,
+    /// A key in the monitor.
+    Key,
+    /// A scenario step.
+    Step,
+    /// A command from elsewhere (the engine's API, a policy).
+    Command,
+}
+
+impl PhaseCause {
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseCause::Start => "start",
+            PhaseCause::Key => "key",
+            PhaseCause::Step => "step",
+            PhaseCause::Command => "command",
+        }
+    }
+}
+
+/// The state a phase started from: what a prediction of the phase starts with.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseStart {
+    /// Events in the queue.
+    pub queued: u64,
+    /// Events held at the source by a full `block` queue.
+    pub held: u64,
+    /// The queued events' demands, summed, model ns (0 where unknown).
+    pub queued_work_ns: u64,
+    /// Each busy worker's demand still to serve, model ns.
+    pub in_service_left_ns: Vec<u64>,
+}
+
+/// What was measured in one phase, for the events that arrived in it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseMeasured {
+    /// Events that arrived in the phase.
+    pub arrivals: u64,
+    /// Of those, completed and failed so far (possibly after the phase ended).
+    pub completed: u64,
+    pub failed: u64,
+    /// Events dropped during the phase.
+    pub dropped: u64,
+    /// Queue waits of the phase's events that have started, model ns.
+    pub started: u64,
+    pub mean_wait_ns: f64,
+    pub p50_wait_ns: u64,
+    pub p90_wait_ns: u64,
+    pub p99_wait_ns: u64,
+    /// Time-average backlog (queued and held) over the phase, exact in model time.
+    pub mean_queue_len: f64,
+    /// The backlog at the phase's start and at its end (now, for the current phase).
+    pub queue_start: u64,
+    pub queue_end: u64,
+    /// The backlog's growth, events per model second: the least-squares slope of the backlog
+    /// over the phase (from the statistics ticks); none before three ticks.
+    pub growth_per_s: Option<f64>,
+    /// Model time the backlog was first seen empty on a statistics tick in the phase (its
+    /// start, if it started empty), ns since the run began; none if it never was.
+    pub drained_at_ns: Option<u64>,
+}
+
+/// One phase: the time between two changes of settings.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    /// 1-based.
+    pub index: usize,
+    /// Model ns since the run began.
+    pub start_ns: u64,
+    /// Its end; the current phase's is the snapshot's `now_ns`.
+    pub end_ns: u64,
+    /// Whether it is still going on.
+    pub current: bool,
+    pub cause: PhaseCause,
+    /// The settings throughout the phase.
+    pub settings: Settings,
+    pub start: PhaseStart,
+    pub measured: PhaseMeasured,
+}
+
+impl Phase {
+    pub fn length_s(&self) -> f64 {
+        self.end_ns.saturating_sub(self.start_ns) as f64 / 1e9
     }
 }

@@ -118,11 +118,14 @@ pub fn more_workers_than_cores(s: &Snapshot) -> Option<Lint> {
 }
 
 /// L = λW must hold for any stable queue; a disagreement means the measurements are off.
-/// Skipped while the queue grows (waits of events still queued are not measured yet) and
-/// while draining (the source's rate no longer describes the arrivals).
+/// Skipped while the queue grows (waits of events still queued are not measured yet), while
+/// draining (the source's rate no longer describes the arrivals), and once events were dropped:
+/// an evicted event's time in the queue is in L but it never has a wait in W (L = λW holds
+/// for the admitted events only, and the run does not measure their own rate apart).
 fn littles_law(s: &Snapshot) -> Option<Lint> {
     let wait = &s.latency.queue_wait;
-    if !s.theory.stable || s.state == RunState::Draining || wait.count < LITTLE_MIN_EVENTS {
+    let skipped = !s.theory.stable || s.state == RunState::Draining || s.counters.dropped > 0;
+    if skipped || wait.count < LITTLE_MIN_EVENTS {
         return None;
     }
     let measured = s.mean_queue_len;

@@ -37,3 +37,19 @@ pub fn sleeps(marker: &str) -> usize {
         .filter(|cmd| cmd.trim_end() == wanted)
         .count()
 }
+
+/// Runs the binary headless with `args` and `--json`, and reads the summary it prints.
+pub fn json_summary(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(args)
+        .args(["--headless", "--json"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the summary is JSON")
+}

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 use flume::{Receiver, RecvTimeoutError};
 use tokio::sync::watch;
 
-use super::{LatencyView, Msg, SERIES_INTERVAL, SnapshotContext, SourceCounts, Stats};
+use super::{
+    LatencyView, Msg, PhaseContext, SERIES_INTERVAL, SnapshotContext, SourceCounts, Stats,
+};
 use crate::engine::event::Event;
 use crate::engine::settings::Settings;
-use crate::engine::shared::Shared;
+use crate::engine::shared::{ChangeMark, Shared};
 use crate::engine::snapshot::{
     LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
 };
@@ -141,6 +143,7 @@ impl Aggregator {
                     self.stats.arrivals_seen(self.shared.arrivals.totals());
                     self.stats.reset(now, source.generated);
                 }
+                Ok(Msg::Phase(mark)) => self.begin_phase(mark),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {}
             }
@@ -165,11 +168,44 @@ impl Aggregator {
             } else {
                 now
             };
+            self.track_phase(now, source);
             self.publish(state, now, source);
             if state.is_over() {
                 return;
             }
         }
+    }
+
+    /// The phase log's view of now.
+    fn phase_context<'a>(
+        &self,
+        now_ns: u64,
+        source: SourceCounts,
+        settings: &'a Settings,
+    ) -> PhaseContext<'a> {
+        PhaseContext {
+            now_ns,
+            settings,
+            source,
+            queued_work_ns: self.shared.queued_demand_ns.load(Ordering::Acquire),
+        }
+    }
+
+    /// Accounts the tick in the phase log.
+    fn track_phase(&mut self, now_ns: u64, source: SourceCounts) {
+        let settings = self.settings.borrow().clone();
+        let counts = self.shared.arrivals.phase_counts();
+        let context = self.phase_context(now_ns, source, &settings);
+        self.stats.track_phase(context, &counts);
+    }
+
+    /// A change of settings began a phase: it starts from the state at once.
+    fn begin_phase(&mut self, mark: ChangeMark) {
+        let (now_ns, source) = self.read_source();
+        self.stats.arrivals_seen(self.shared.arrivals.totals());
+        let settings = self.settings.borrow().clone();
+        let context = self.phase_context(now_ns.max(mark.at_ns), source, &settings);
+        self.stats.begin_phase(context, mark);
     }
 
     /// Until when the source was active since the last tick: now, its end, or not (paused).

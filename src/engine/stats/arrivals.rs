@@ -20,34 +20,93 @@ pub struct ArrivalTotals {
     pub dropped_wait_sum_ns: u128,
 }
 
+/// What the ledger keeps under its lock.
+#[derive(Debug)]
+struct Ledger {
+    totals: ArrivalTotals,
+    /// The phases' start times, model ns (the first at 0), and for each, the events that
+    /// arrived in it and those of them dropped (at any time since).
+    phase_starts: Vec<u64>,
+    phase_counts: Vec<PhaseCounts>,
+}
+
+/// Events that arrived in a phase (by their scheduled arrival), and of them, those dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseCounts {
+    pub arrivals: u64,
+    pub dropped: u64,
+}
+
+impl Default for Ledger {
+    /// The run's first phase starts with it.
+    fn default() -> Self {
+        Self {
+            totals: ArrivalTotals::default(),
+            phase_starts: vec![0],
+            phase_counts: vec![PhaseCounts::default()],
+        }
+    }
+}
+
+impl Ledger {
+    fn phase_of(&mut self, arrival_ns: u64) -> &mut PhaseCounts {
+        let i = self.phase_starts.partition_point(|&s| s <= arrival_ns);
+        &mut self.phase_counts[i.saturating_sub(1)]
+    }
+}
+
 /// The source's side: a lock per event, uncontended (the aggregator reads once per tick).
 #[derive(Debug, Default)]
-pub(crate) struct ArrivalLedger(Mutex<ArrivalTotals>);
+pub(crate) struct ArrivalLedger(Mutex<Ledger>);
 
 impl ArrivalLedger {
-    fn update(&self, f: impl FnOnce(&mut ArrivalTotals)) {
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner));
+    fn update<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// An event arrived (scheduled at `arrival_ns`), whatever becomes of it.
     pub fn arrived(&self, arrival_ns: u64) {
-        self.update(|t| {
-            t.kept += 1;
-            t.kept_arrival_sum_ns += u128::from(arrival_ns);
+        self.update(|l| {
+            l.totals.kept += 1;
+            l.totals.kept_arrival_sum_ns += u128::from(arrival_ns);
+            l.phase_of(arrival_ns).arrivals += 1;
         });
     }
 
     /// An event that arrived at `arrival_ns` was dropped at `at_ns`.
     pub fn dropped(&self, arrival_ns: u64, at_ns: u64) {
-        self.update(|t| {
+        self.update(|l| {
+            let t = &mut l.totals;
             t.kept -= 1;
             t.kept_arrival_sum_ns -= u128::from(arrival_ns);
             t.dropped_wait_sum_ns += u128::from(at_ns.saturating_sub(arrival_ns));
+            l.phase_of(arrival_ns).dropped += 1;
         });
     }
 
+    /// A change of settings at `at_ns` begins a phase, unless it comes within `merge_ns` of
+    /// the current phase's start (the commands of one step, a key pressed a few times, a step
+    /// at the run's start: one change), or `max` phases are there. Returns whether it began one.
+    pub fn begin_phase(&self, at_ns: u64, merge_ns: u64, max: usize) -> bool {
+        self.update(|l| {
+            let last = l.phase_starts.last().copied().unwrap_or(0);
+            let merge = at_ns.saturating_sub(last) < merge_ns;
+            let begin = !merge && l.phase_starts.len() < max && at_ns >= last;
+            if begin {
+                l.phase_starts.push(at_ns);
+                l.phase_counts.push(PhaseCounts::default());
+            }
+            begin
+        })
+    }
+
     pub fn totals(&self) -> ArrivalTotals {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.update(|l| l.totals)
+    }
+
+    /// Each phase's arrivals and drops, by when the events arrived.
+    pub fn phase_counts(&self) -> Vec<PhaseCounts> {
+        self.update(|l| l.phase_counts.clone())
     }
 }
 
@@ -94,5 +153,34 @@ mod tests {
         taken.started(0, 30);
         // At 40: 30 (waited) + 15 (until dropped) + 20 (still waiting since 20).
         assert_eq!(taken.area(&ledger.totals(), 40), 65.0);
+    }
+
+    #[test]
+    fn each_phase_counts_the_arrivals_and_drops_of_its_own_events() {
+        let ledger = ArrivalLedger::default();
+        let merge = 100;
+        ledger.arrived(10);
+        assert!(ledger.begin_phase(1_000, merge, 10));
+        // Within the merge window of a phase's start: the same change.
+        assert!(!ledger.begin_phase(1_050, merge, 10));
+        ledger.arrived(1_010);
+        ledger.arrived(1_020);
+        // An event of phase 1 dropped in phase 2 counts in phase 1.
+        ledger.dropped(10, 1_030);
+        assert!(!ledger.begin_phase(2_000, merge, 2), "at most 2 phases");
+        let counts = ledger.phase_counts();
+        assert_eq!(
+            counts,
+            [
+                PhaseCounts {
+                    arrivals: 1,
+                    dropped: 1
+                },
+                PhaseCounts {
+                    arrivals: 2,
+                    dropped: 0
+                }
+            ]
+        );
     }
 }

@@ -4,11 +4,14 @@
 mod aggregator;
 mod arrivals;
 mod histogram;
+mod phases;
 
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
 pub(crate) use arrivals::ArrivalLedger;
-pub use arrivals::ArrivalTotals;
+pub use arrivals::{ArrivalTotals, PhaseCounts};
+pub use phases::MAX_PHASES;
+pub(crate) use phases::PhaseTick;
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -18,14 +21,16 @@ use hdrhistogram::Histogram;
 
 use super::event::{EventMeta, Report, Trace};
 use super::settings::Settings;
+use super::shared::ChangeMark;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    Counters, LatencyKind, LatencySet, LatencySummary, PhaseStart, RunState, SeriesPoint, Snapshot,
     WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
 use crate::model::theory::{self, TheoryInput};
 use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
+use phases::PhaseLog;
 
 pub(crate) use histogram::new_histogram;
 pub use histogram::summarise;
@@ -39,6 +44,8 @@ pub(crate) enum Msg {
         reports: Vec<Report>,
     },
     ResetStats,
+    /// A change of settings began a phase (`EngineHandle::send_from`).
+    Phase(ChangeMark),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,6 +113,8 @@ pub struct Stats {
     trace: Option<Sender<Trace>>,
     /// Model time of the latest finish, ns: a finished run ends here, not at the next tick.
     last_finish_ns: u64,
+    /// Every phase of the run (a change of settings starts one).
+    phases: PhaseLog,
 }
 
 impl Stats {
@@ -137,6 +146,7 @@ impl Stats {
             base_done: 0,
             trace,
             last_finish_ns: 0,
+            phases: PhaseLog::default(),
         }
     }
 
@@ -194,6 +204,7 @@ impl Stats {
         self.taken_totals.started(event.arrival_ns, at_ns);
         let wait_ns = at_ns.saturating_sub(event.arrival_ns);
         self.record(LatencyKind::QueueWait, wait_ns);
+        self.phases.started(event.arrival_ns, wait_ns);
         let w = &mut self.workers[worker as usize - 1];
         if w.idle_since_ns
             .take()
@@ -233,6 +244,7 @@ impl Stats {
             w.failed += 1;
             self.failed += 1;
         }
+        self.phases.finished(event.arrival_ns, outcome.is_success());
         self.record(LatencyKind::Service, service);
         self.record(
             LatencyKind::EndToEnd,
@@ -339,6 +351,47 @@ impl Stats {
             completions_per_s,
             busy_workers: busy,
         });
+    }
+
+    /// Accounts a tick in the phase log (see `phases`); `counts` are the arrivals ledger's,
+    /// per phase.
+    pub(crate) fn track_phase(&mut self, now: PhaseContext<'_>, counts: &[PhaseCounts]) {
+        let (tick, start) = self.phase_state(&now);
+        self.phases.tick(tick, now.settings, || start);
+        self.phases.set_counts(counts);
+    }
+
+    /// Begins the phase a change of settings (`mark`) began, in the state `now`.
+    pub(crate) fn begin_phase(&mut self, now: PhaseContext<'_>, mark: ChangeMark) {
+        let (tick, start) = self.phase_state(&now);
+        self.phases.open(tick, mark, now.settings, start);
+    }
+
+    /// What a phase starting now starts from, and what a tick accounts.
+    fn phase_state(&self, now: &PhaseContext<'_>) -> (PhaseTick, PhaseStart) {
+        let counters = self.counters(now.source);
+        let now_ns = now.now_ns;
+        let start = PhaseStart {
+            queued: counters.queued,
+            held: counters.held_at_source,
+            queued_work_ns: now.queued_work_ns,
+            in_service_left_ns: self
+                .workers
+                .iter()
+                .filter_map(|w| w.current)
+                .map(|(event, start_ns)| {
+                    event
+                        .demand_ns
+                        .saturating_sub(now_ns.saturating_sub(start_ns))
+                })
+                .collect(),
+        };
+        let tick = PhaseTick {
+            now_ns,
+            backlog: counters.backlog(),
+            area: self.taken_totals.area(&self.arrivals, now_ns),
+        };
+        (tick, start)
     }
 
     /// The counts, each from what happened, so that their sum is a check, not an identity:
@@ -510,6 +563,7 @@ impl Stats {
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
+            phases: self.phases.phases(),
         }
     }
 
@@ -544,6 +598,14 @@ pub struct SourceCounts {
     pub held: u64,
     /// Input the source could not make an event of.
     pub rejected: u64,
+}
+
+/// What the phase log needs from outside the statistics, on a tick.
+pub(crate) struct PhaseContext<'a> {
+    pub now_ns: u64,
+    pub settings: &'a Settings,
+    pub source: SourceCounts,
+    pub queued_work_ns: u64,
 }
 
 /// What the snapshot needs from outside the statistics.

@@ -21,6 +21,11 @@ use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
 use crate::terminal::QuitSignals;
 
+mod phases;
+
+pub use phases::{PhaseJson, phase_closing_line};
+use phases::{PhaseLines, phases_json};
+
 /// One trace record as the article's program logs it: `1.000s worker 3 started event 1`.
 /// Written straight into the output (no string per event).
 pub struct LogLine<'a>(pub &'a Trace);
@@ -180,6 +185,8 @@ pub struct Summary {
     pub cores: usize,
     /// How much of a queue wait is the engine's own (see `model::overhead`).
     pub engine_overhead: EngineOverheadJson,
+    /// Every phase (a change of settings starts one), in order.
+    pub phases: Vec<PhaseJson>,
 }
 
 /// The engine's own wait: the waits of events a worker was idle for at their arrival, in model
@@ -311,6 +318,7 @@ impl Summary {
             speed: s.speed,
             cores: s.cores,
             engine_overhead: EngineOverhead::of(s).into(),
+            phases: phases_json(s),
         }
     }
 }
@@ -352,6 +360,9 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
             s.max_queue_depth
         ),
     ]
+    .into_iter()
+    .chain(s.phases.iter().map(phase_closing_line))
+    .collect()
 }
 
 /// Writes the time series as CSV, appending only points it has not written yet.
@@ -470,6 +481,7 @@ struct Log {
     reorder: Reorder,
     notes: Notes,
     verdicts: VerdictChanges,
+    phases: PhaseLines,
     /// The first event was submitted: from then on, workers joining are news.
     started: bool,
     /// Records are held back this long (model time) so late reports from other threads sort in.
@@ -486,6 +498,7 @@ impl Log {
                 waiting: std::collections::VecDeque::new(),
             },
             verdicts: VerdictChanges::default(),
+            phases: PhaseLines::default(),
             started: false,
             hold_ns: (200_000_000.0 * speed) as u64,
         }
@@ -498,6 +511,9 @@ impl Log {
         if let Some(change) = self.verdicts.observe(s) {
             self.notes
                 .insert(change.at_ns, VerdictLine(&change).to_string());
+        }
+        for (at_ns, line) in self.phases.observe(s) {
+            self.notes.insert(at_ns, line);
         }
         let until = self.until(s);
         for t in self.reorder.pop_until(until) {

@@ -1,0 +1,330 @@
+//! Phases: every change of settings starts one, and each keeps what was measured for the events
+//! that arrived in it, so a run of three settings is three comparisons, not one blurred one.
+//!
+//! A phase begins at the moment of the change (the engine tells the aggregator at once). An
+//! event belongs to the phase it arrived in (by its scheduled arrival): its arrival, its drop,
+//! its queue wait and its outcome count there even when they happen in a later phase, so each
+//! phase's arrivals end as completed, failed or dropped. The backlog (its fitted growth, when
+//! it first emptied, the area under it) is accounted on the statistics ticks.
+
+use hdrhistogram::Histogram;
+
+use super::PhaseCounts;
+use super::histogram::{WHOLE_SIGFIG, new_histogram, summarise};
+use crate::engine::settings::Settings;
+use crate::engine::shared::ChangeMark;
+use crate::engine::snapshot::{Phase, PhaseCause, PhaseMeasured, PhaseStart};
+
+/// Phases kept; past this many, changes extend the last phase (a key held down for an hour).
+pub const MAX_PHASES: usize = 1_000;
+
+/// The run's first phase starts with it.
+const FIRST: ChangeMark = ChangeMark {
+    at_ns: 0,
+    cause: PhaseCause::Start,
+    new_phase: true,
+};
+
+/// What the phase log needs of a statistics tick (or of the moment of a change).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PhaseTick {
+    pub now_ns: u64,
+    /// Queued plus held at the source.
+    pub backlog: u64,
+    /// The area under the backlog curve since the run began, event·ns (`TakenTotals::area`).
+    pub area: f64,
+}
+
+/// Least squares of the backlog against time, in sums (t in seconds from the phase's start).
+#[derive(Debug, Clone, Copy, Default)]
+struct Fit {
+    n: f64,
+    t: f64,
+    q: f64,
+    tt: f64,
+    tq: f64,
+}
+
+impl Fit {
+    fn add(&mut self, t: f64, q: f64) {
+        self.n += 1.0;
+        self.t += t;
+        self.q += q;
+        self.tt += t * t;
+        self.tq += t * q;
+    }
+
+    /// The slope, once three points span some time.
+    fn slope(&self) -> Option<f64> {
+        let denominator = self.n * self.tt - self.t * self.t;
+        (self.n >= 3.0 && denominator > 1e-12)
+            .then(|| (self.n * self.tq - self.t * self.q) / denominator)
+    }
+}
+
+struct Track {
+    phase: Phase,
+    waits: Histogram<u64>,
+    wait_sum_ns: u128,
+    /// Waits recorded since the summary was last made.
+    dirty: bool,
+    area_at_start: f64,
+    fit: Fit,
+}
+
+/// Every phase of the run, the current one last.
+#[derive(Default)]
+pub(crate) struct PhaseLog {
+    tracks: Vec<Track>,
+}
+
+impl PhaseLog {
+    /// On each tick: starts the run's first phase if none has started, then accounts the tick
+    /// in the current phase. Settings that changed without a new phase (a change that joined
+    /// the current one, see `ArrivalLedger::begin_phase`) become the phase's.
+    pub fn tick(
+        &mut self,
+        tick: PhaseTick,
+        settings: &Settings,
+        start: impl FnOnce() -> PhaseStart,
+    ) {
+        if self.tracks.is_empty() {
+            self.open(tick, FIRST, settings, start());
+        }
+        if let Some(track) = self.tracks.last_mut() {
+            if track.phase.settings != *settings {
+                track.phase.settings = settings.clone();
+            }
+            track.account(tick);
+        }
+        for track in self.tracks.iter_mut().filter(|t| t.dirty) {
+            track.summarise_waits();
+        }
+    }
+
+    /// Each phase's arrivals and drops (`ArrivalLedger::phase_counts`), in phase order.
+    pub fn set_counts(&mut self, counts: &[PhaseCounts]) {
+        for (track, c) in self.tracks.iter_mut().zip(counts) {
+            track.phase.measured.arrivals = c.arrivals;
+            track.phase.measured.dropped = c.dropped;
+        }
+    }
+
+    /// Starts a phase at the change `mark` (the run's first at 0), in the state `tick` (read
+    /// at once on the change) with `settings` (the new ones).
+    pub fn open(
+        &mut self,
+        tick: PhaseTick,
+        mark: ChangeMark,
+        settings: &Settings,
+        start: PhaseStart,
+    ) {
+        if self.tracks.is_empty() && mark != FIRST {
+            self.open(tick, FIRST, settings, start.clone());
+        }
+        if let Some(last) = self.tracks.last_mut() {
+            last.close(mark);
+        }
+        // The backlog and its area at the change, from the tick's: arrivals in between
+        // are few (one tick), so they are taken as waiting since the change.
+        let since_ns = tick.now_ns.saturating_sub(mark.at_ns) as f64;
+        let area_at_start = (tick.area - tick.backlog as f64 * since_ns).max(0.0);
+        // The run starts empty; a phase that starts empty is drained from its start.
+        let queue_start = if mark.cause == PhaseCause::Start {
+            0
+        } else {
+            tick.backlog
+        };
+        let measured = PhaseMeasured {
+            queue_start,
+            drained_at_ns: (queue_start == 0).then_some(mark.at_ns),
+            ..PhaseMeasured::default()
+        };
+        self.tracks.push(Track {
+            phase: Phase {
+                index: self.tracks.len() + 1,
+                start_ns: mark.at_ns,
+                end_ns: tick.now_ns,
+                current: true,
+                cause: mark.cause,
+                settings: settings.clone(),
+                start,
+                measured,
+            },
+            waits: new_histogram(WHOLE_SIGFIG),
+            wait_sum_ns: 0,
+            dirty: false,
+            area_at_start,
+            fit: Fit::default(),
+        });
+    }
+
+    /// The phase an event that arrived at `arrival_ns` belongs to.
+    fn of(&mut self, arrival_ns: u64) -> Option<&mut Track> {
+        // Phases start in order; most events belong to the last one.
+        let i = self
+            .tracks
+            .partition_point(|t| t.phase.start_ns <= arrival_ns);
+        self.tracks.get_mut(i.saturating_sub(1))
+    }
+
+    /// A worker started an event that arrived at `arrival_ns`, after waiting `wait_ns`.
+    pub fn started(&mut self, arrival_ns: u64, wait_ns: u64) {
+        if let Some(track) = self.of(arrival_ns) {
+            track.waits.saturating_record(wait_ns);
+            track.wait_sum_ns += u128::from(wait_ns);
+            track.phase.measured.started += 1;
+            track.dirty = true;
+        }
+    }
+
+    /// An event that arrived at `arrival_ns` ended, succeeded or not.
+    pub fn finished(&mut self, arrival_ns: u64, success: bool) {
+        if let Some(track) = self.of(arrival_ns) {
+            let m = &mut track.phase.measured;
+            if success {
+                m.completed += 1;
+            } else {
+                m.failed += 1;
+            }
+        }
+    }
+
+    /// Every phase so far, as of the last tick (waits recorded since then are summarised on
+    /// the next).
+    pub fn phases(&self) -> Vec<Phase> {
+        self.tracks
+            .iter()
+            .map(|track| track.phase.clone())
+            .collect()
+    }
+}
+
+impl Track {
+    /// Ends the phase at the change `mark`: what arrived before it is the phase's.
+    fn close(&mut self, mark: ChangeMark) {
+        let phase = &mut self.phase;
+        phase.current = false;
+        phase.end_ns = mark.at_ns.max(phase.start_ns);
+    }
+
+    fn account(&mut self, tick: PhaseTick) {
+        let phase = &mut self.phase;
+        phase.end_ns = phase.end_ns.max(tick.now_ns);
+        let m = &mut phase.measured;
+        m.queue_end = tick.backlog;
+        if tick.backlog == 0 && m.drained_at_ns.is_none() {
+            m.drained_at_ns = Some(tick.now_ns);
+        }
+        let since_s = tick.now_ns.saturating_sub(phase.start_ns) as f64 / 1e9;
+        self.fit.add(since_s, tick.backlog as f64);
+        m.growth_per_s = self.fit.slope();
+        let span_ns = tick.now_ns.saturating_sub(phase.start_ns);
+        if span_ns > 0 {
+            m.mean_queue_len = ((tick.area - self.area_at_start) / span_ns as f64).max(0.0);
+        }
+    }
+
+    fn summarise_waits(&mut self) {
+        let summary = summarise(&self.waits);
+        let m = &mut self.phase.measured;
+        m.mean_wait_ns = if m.started == 0 {
+            0.0
+        } else {
+            self.wait_sum_ns as f64 / m.started as f64
+        };
+        m.p50_wait_ns = summary.p50_ns;
+        m.p90_wait_ns = summary.p90_ns;
+        m.p99_wait_ns = summary.p99_ns;
+        self.dirty = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tick(now_s: f64, backlog: u64) -> PhaseTick {
+        PhaseTick {
+            now_ns: (now_s * 1e9) as u64,
+            backlog,
+            area: 0.0,
+        }
+    }
+
+    fn settings(workers: usize) -> Settings {
+        Settings {
+            workers,
+            ..Settings::default()
+        }
+    }
+
+    const S: u64 = 1_000_000_000;
+
+    #[test]
+    fn a_change_starts_a_phase_and_events_count_where_they_arrived() {
+        let mut log = PhaseLog::default();
+        // Phase 1: the backlog grows by 2 a second.
+        for i in 0..=10 {
+            log.tick(tick(i as f64, i * 2), &settings(4), PhaseStart::default);
+        }
+        let key = ChangeMark {
+            at_ns: 10_400_000_000,
+            cause: PhaseCause::Key,
+            new_phase: true,
+        };
+        log.open(tick(10.4, 21), key, &settings(6), PhaseStart::default());
+        // An event of phase 1 starts in phase 2: its wait and outcome count in phase 1.
+        log.started(9 * S, 3 * S);
+        log.started(10_450_000_000, 0);
+        log.finished(9 * S, true);
+        for i in 0..4 {
+            log.tick(tick(11.0 + i as f64, 20), &settings(6), PhaseStart::default);
+        }
+        let counts = [
+            PhaseCounts {
+                arrivals: 104,
+                dropped: 1,
+            },
+            PhaseCounts {
+                arrivals: 6,
+                dropped: 0,
+            },
+        ];
+        log.set_counts(&counts);
+        let phases = log.phases();
+        assert_eq!(phases.len(), 2);
+        let (one, two) = (&phases[0], &phases[1]);
+        assert_eq!(
+            (one.index, one.cause, one.current),
+            (1, PhaseCause::Start, false)
+        );
+        assert_eq!(
+            (two.index, two.cause, two.current),
+            (2, PhaseCause::Key, true)
+        );
+        assert_eq!((one.settings.workers, two.settings.workers), (4, 6));
+        assert!((one.measured.growth_per_s.unwrap() - 2.0).abs() < 1e-9);
+        assert!(two.measured.growth_per_s.unwrap().abs() < 0.2);
+        assert_eq!((one.measured.started, one.measured.completed), (1, 1));
+        assert_eq!(one.measured.mean_wait_ns, 3e9);
+        assert_eq!(two.measured.started, 1);
+        assert_eq!((one.measured.arrivals, one.measured.dropped), (104, 1));
+        assert_eq!((two.measured.queue_start, two.measured.queue_end), (21, 20));
+        // Phase 1 started empty (the run does); phase 2 never emptied.
+        assert_eq!(one.measured.drained_at_ns, Some(0));
+        assert_eq!(two.measured.drained_at_ns, None);
+        // The change's own moment ends one and starts the other.
+        assert_eq!((one.end_ns, two.start_ns), (10_400_000_000, 10_400_000_000));
+    }
+
+    #[test]
+    fn settings_changed_without_a_new_phase_become_the_current_phases() {
+        let mut log = PhaseLog::default();
+        log.tick(tick(0.0, 0), &settings(4), PhaseStart::default);
+        log.tick(tick(0.1, 0), &settings(5), PhaseStart::default);
+        let phases = log.phases();
+        assert_eq!(phases.len(), 1);
+        assert_eq!(phases[0].settings.workers, 5);
+    }
+}
