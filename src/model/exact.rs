@@ -26,12 +26,16 @@ fn places(servers: usize, capacity: usize) -> (usize, usize) {
 
 /// p_n, n = 0..=k, the steady-state probability that n events are in the system (PASTA: also
 /// what an arrival finds). p_n ∝ a^n / n! for n ≤ c, a^n / (c! c^(n−c)) above: built term by
-/// term, no overflow.
+/// term, rescaled whenever they grow large, so no load overflows them.
 fn occupancy(offered_load: f64, c: usize, k: usize) -> Vec<f64> {
     let mut terms = Vec::with_capacity(k + 1);
     terms.push(1.0_f64);
     for n in 1..=k {
-        terms.push(terms[n - 1] * offered_load / n.min(c) as f64);
+        let term = terms[n - 1] * offered_load / n.min(c) as f64;
+        terms.push(term);
+        if term > 1e200 {
+            terms.iter_mut().for_each(|t| *t /= term);
+        }
     }
     let total: f64 = terms.iter().sum();
     terms.iter().map(|t| t / total).collect()
@@ -223,6 +227,14 @@ mod tests {
         let wq = erlang_c(3, 2.4) / (3.0 / service - rate);
         assert!(close(q.mean_wait_s, wq, 1e-9), "{} vs {wq}", q.mean_wait_s);
         assert!(q.p_drop < 1e-100);
+    }
+
+    #[test]
+    fn a_huge_load_fills_the_queue_without_overflowing() {
+        // a = 8.64e12 erlangs on 4,096 servers: nearly every arrival is lost, as a fluid says.
+        let q = mmck(1e8, 86_400.0, 4_096, 4_103);
+        assert!(close(q.p_drop, 1.0 - 4_096.0 / 8.64e12, 1e-6), "{q:?}");
+        assert!(close(q.mean_queue_len, 7.0, 1e-6), "{q:?}");
     }
 
     #[test]
