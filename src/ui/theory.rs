@@ -21,6 +21,7 @@ pub fn verdict_line(verdict: &Verdict) -> (String, Style) {
         Verdict::NotCatchingUp { .. } => (symbol::STEADY, theme::WARN),
         Verdict::Overloaded { .. } => (symbol::BAD, theme::ERROR),
         Verdict::Draining { .. } => (symbol::DRAIN, theme::WARN),
+        Verdict::Dropping { .. } => (symbol::WARN, theme::WARN),
         Verdict::Finished => (symbol::FINISHED, theme::BANNER),
     };
     (format!("{mark} {}", verdict.text()), style)
