@@ -7,6 +7,7 @@ use super::twin::SteadyState;
 use crate::engine::settings::{
     ArrivalProcess, LOGNORMAL_CV, Overflow, ServiceDist, Settings, WorkMode,
 };
+use crate::units;
 
 /// Relative slack when judging D/D/c at exactly rho == 1: the article's case (1/s, 5 s, 5 workers)
 /// must count as keeping up even if floating point lands a hair above 1.
@@ -240,6 +241,52 @@ impl Prediction {
         }
         let seconds = queued as f64 / spare;
         seconds.is_finite().then_some(seconds)
+    }
+}
+
+impl Prediction {
+    /// The Kendall notation alone: the model without its formula ("M/M/c", "D^B/M/c/K").
+    pub fn kendall(&self) -> &str {
+        self.model.split(" (").next().unwrap_or_default()
+    }
+
+    /// How the figures were obtained, in a few words: "exact: Erlang C", "simulated: 220k
+    /// events, ±2%", "approx: Allen-Cunneen (twin pending)".
+    pub fn method_label(&self) -> String {
+        match self.method {
+            Method::Exact if self.formula.is_empty() || self.formula == self.kendall() => {
+                "exact".into()
+            }
+            Method::Exact => format!("exact: {}", self.formula),
+            Method::Simulated => {
+                let events = units::compact(self.simulated_events.unwrap_or(0) as f64);
+                format!("simulated: {events} events, ±{}", self.wait_ci_percent())
+            }
+            Method::Approximation => {
+                let why = match self.twin {
+                    Some(TwinState::Pending) => " (twin pending)",
+                    Some(TwinState::Unavailable) => " (twin failed)",
+                    None => "",
+                };
+                format!("approx: {}{why}", self.formula)
+            }
+        }
+    }
+
+    /// The simulated mean wait's 95% half-width relative to it: "2%", "0.4%".
+    fn wait_ci_percent(&self) -> String {
+        let (Some([lo, hi]), Some(mean)) = (self.mean_wait_ci95_s, self.mean_wait_s) else {
+            return "?".into();
+        };
+        if mean <= 0.0 {
+            return "0%".into();
+        }
+        let percent = (hi - lo) / 2.0 / mean * 100.0;
+        if percent < 1.0 {
+            format!("{percent:.1}%")
+        } else {
+            format!("{percent:.0}%")
+        }
     }
 }
 
@@ -1025,6 +1072,25 @@ mod tests {
             p_wait: est(0.5),
             events: 220_000,
         })
+    }
+
+    #[test]
+    fn the_method_label_says_how_in_a_few_words() {
+        assert_eq!(predict(&mm(3.0, 1.0, 4)).method_label(), "exact: Erlang C");
+        let dd = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 5);
+        assert_eq!(predict(&dd).method_label(), "exact");
+        let bursty = input(ArrivalProcess::Bursty, 10.0, 0.3, ServiceDist::Exp, 4);
+        assert_eq!(
+            predict(&bursty).method_label(),
+            "approx: Allen-Cunneen (twin pending)"
+        );
+        assert_eq!(
+            best(&bursty, &TwinAnswer::Unavailable).method_label(),
+            "approx: Allen-Cunneen (twin failed)"
+        );
+        let simulated = best(&bursty, &twin_says(0.55, 0.0));
+        assert_eq!(simulated.method_label(), "simulated: 220k events, ±2%");
+        assert_eq!(simulated.kendall(), "D^B/M/c");
     }
 
     #[test]
