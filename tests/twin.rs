@@ -187,3 +187,34 @@ fn a_seed_gives_the_same_run_and_another_seed_another() {
     let other = simulate(&c, SEED + 1, 0, 10_000);
     assert_ne!(a.wait_sum_s, other.wait_sum_s);
 }
+
+#[test]
+fn the_issues_bounded_queue_is_predicted_exactly_and_the_twin_thread_s_estimate_covers_it() {
+    // --rate 120/s --service 20ms --service-dist exp --workers 2 --queue-cap 10 --overflow
+    // drop-new: the prediction is M/M/2/12, exact; the estimate the run's twin would make of
+    // the same settings (its replications and events) covers it.
+    use backlog::engine::settings::{Rate, Settings};
+    use backlog::model::theory::{Method, TheoryInput, predict};
+    use backlog::model::twin_thread::{EVENTS, REPLICATIONS};
+    let settings = Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: Rate::per_s(120.0).unwrap(),
+        service: Duration::from_millis(20),
+        service_dist: ServiceDist::Exp,
+        workers: 2,
+        queue_cap: Some(10),
+        overflow: Overflow::DropNew,
+        ..Settings::default()
+    };
+    let p = predict(&TheoryInput::from_settings(&settings, 2));
+    assert_eq!((p.method, p.formula.as_str()), (Method::Exact, "M/M/c/K"));
+    assert!((p.p_drop / 0.1855 - 1.0).abs() < 0.03, "{p:?}");
+    let twin = steady_state(
+        &TwinConfig::from_settings(&settings, 2),
+        1,
+        REPLICATIONS,
+        EVENTS,
+    );
+    eprintln!("predicted {:.4}, the twin {:?}", p.p_drop, twin.p_drop);
+    agrees(twin.p_drop, p.p_drop, 0.05);
+}
