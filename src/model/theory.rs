@@ -242,9 +242,7 @@ impl Prediction {
         let seconds = queued as f64 / spare;
         seconds.is_finite().then_some(seconds)
     }
-}
 
-impl Prediction {
     /// The Kendall notation alone: the model without its formula ("M/M/c", "D^B/M/c/K").
     pub fn kendall(&self) -> &str {
         self.model.split(" (").next().unwrap_or_default()
