@@ -979,7 +979,7 @@ fn a_bounded_mm2_run_drops_what_mmck_predicts() {
     let measured = v["dropped"].as_f64().unwrap() / generated as f64;
     let service_s = v["latency_ms"]["service"]["mean"].as_f64().unwrap() / 1e3;
     assert!(
-        (0.98..1.1).contains(&(service_s / 0.020)),
+        (0.98..1.2).contains(&(service_s / 0.020)),
         "service {service_s}s"
     );
     let rate = v["arrival_rate_per_s"].as_f64().unwrap();
@@ -1087,4 +1087,27 @@ fn a_panic_in_the_twin_leaves_a_labelled_approximation_and_the_run_goes_on() {
     );
     assert_eq!(v["state"], "finished");
     assert_eq!(v["generated"], v["completed"], "{v}");
+}
+
+#[test]
+fn the_log_says_a_bounded_queue_drops_about_a_fifth() {
+    let _serial = timing();
+    let out = backlog(
+        &[
+            &BOUNDED_MM2[..],
+            &["--duration", "5s", "--speed", "10", "--headless"][..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&out);
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with(" verdict  bounded queue: drops about 19% of arrivals")),
+        "{log}"
+    );
 }
