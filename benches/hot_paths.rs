@@ -8,6 +8,7 @@ use backlog::engine::settings::Settings;
 use backlog::engine::snapshot::RunState;
 use backlog::engine::stats::{SnapshotContext, SourceCounts, Stats};
 use backlog::engine::work::Outcome;
+use backlog::model::theory::TwinAnswer;
 use divan::{Bencher, black_box};
 use hdrhistogram::Histogram;
 use ratatui::{buffer::Buffer, layout::Rect};
@@ -123,6 +124,7 @@ fn snapshot_64_workers(bencher: Bencher) {
         },
         source_end_ns: None,
         series_interval_ns: 250_000_000,
+        twin: &TwinAnswer::Pending,
     };
     bencher.bench_local(|| black_box(stats.snapshot(&context, stats.latency())));
 }

@@ -1513,3 +1513,51 @@ fn the_achieved_rate_leaves_out_paused_and_finished_time() {
         achieved(&last)
     );
 }
+
+/// The twin off the hot path: a burst's theory turns simulated once the twin's estimate is
+/// ready, and after a change of settings no snapshot carries the estimate of the old ones.
+#[test]
+fn the_theory_takes_the_twins_estimate_for_the_current_settings_only() {
+    use backlog::model::theory::Method;
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Bursty,
+        burst: 20,
+        rate: rate(10.0),
+        service: Duration::from_millis(300),
+        service_dist: ServiceDist::Exp,
+        workers: 4,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        speed: 20.0,
+        ..config(settings)
+    })
+    .unwrap();
+    let simulated_for = |workers: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = fresh_snapshot(&handle);
+            let t = &s.theory;
+            if t.servers == workers {
+                // Until the twin has these settings, the prediction is the labelled
+                // approximation, never the estimate of other settings.
+                match t.method {
+                    Method::Simulated => return t.clone(),
+                    method => assert_eq!(method, Method::Approximation, "{t:?}"),
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{t:?}");
+        }
+    };
+    let four = simulated_for(4);
+    assert_eq!(four.formula, "twin");
+    handle.send(Command::SetWorkers(5));
+    let five = simulated_for(5);
+    // One worker more at 75% busy: the bursts drain a row faster.
+    assert!(
+        five.mean_wait_s.unwrap() < 0.9 * four.mean_wait_s.unwrap(),
+        "{four:?} {five:?}"
+    );
+    handle.send(Command::Stop);
+}

@@ -7,6 +7,7 @@ mod fixtures;
 
 use backlog::engine::snapshot::{SeriesPoint, Snapshot};
 use backlog::model::lints::{Lint, lints};
+use backlog::model::theory::{TheoryInput, predict};
 use backlog::model::trend::{Trend, trend_per_s};
 use backlog::model::verdict::Verdict;
 use backlog::model::verdict_changes::{VerdictChange, VerdictChanges};
@@ -74,6 +75,34 @@ fn overloaded_verdict_says_what_to_do() {
         hopeless.text(),
         "overloaded: backlog grows by 1/s, more workers cannot help (cpu work, all cores busy)"
     );
+}
+
+#[test]
+fn a_bounded_queue_that_sheds_a_material_share_is_dropping() {
+    let verdict = Verdict::of(&fixtures::dropping());
+    let Verdict::Dropping { p_drop } = verdict else {
+        panic!("{verdict:?}");
+    };
+    assert!((p_drop / 0.1855 - 1.0).abs() < 0.03, "{p_drop}");
+    assert_eq!(verdict.kind(), "dropping");
+    assert_eq!(verdict.text(), "bounded queue: drops about 19% of arrivals");
+    assert_eq!((verdict.drain_s(), verdict.growth_per_s()), (None, None));
+    // At a third of the load it hardly ever fills: keeping up, not dropping.
+    let mut light = fixtures::dropping();
+    light.settings.rate = backlog::engine::settings::Rate::per_s(40.0).unwrap();
+    light.counters.queued = 0;
+    light.theory = predict(&TheoryInput::from_settings(&light.settings, light.cores));
+    assert!(light.theory.p_drop < 0.01, "{:?}", light.theory);
+    assert_eq!(Verdict::of(&light), Verdict::KeepingUp);
+    // A full `block` queue drops nothing: the source falls behind, and the pool is overloaded.
+    let mut block = fixtures::dropping();
+    block.settings.overflow = backlog::engine::settings::Overflow::Block;
+    block.theory = predict(&TheoryInput::from_settings(&block.settings, block.cores));
+    assert_eq!(Verdict::of(&block).kind(), "overloaded");
+    // Over is over.
+    let mut over = fixtures::dropping();
+    over.state = backlog::engine::RunState::Finished;
+    assert_eq!(Verdict::of(&over), Verdict::Finished);
 }
 
 #[test]

@@ -114,6 +114,7 @@ const NULLABLE: &[&str] = &[
     ".theory.mean_queue_len",
     ".theory.backlog_growth_per_s",
     ".theory.min_stable_workers",
+    ".theory.mean_wait_ms_ci95",
     ".verdict.drain_s",
     ".verdict.growth_per_s",
     ".settings.queue_cap",

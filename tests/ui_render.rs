@@ -113,6 +113,21 @@ fn bounded_screen_80x24() {
 }
 
 #[test]
+fn dropping_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 80, 24).backend());
+}
+
+#[test]
+fn dropping_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 100, 30).backend());
+}
+
+#[test]
+fn dropping_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 200, 50).backend());
+}
+
+#[test]
 fn finished_screen_80x24() {
     insta::assert_snapshot!(screen(&app(fixtures::finished()), 80, 24).backend());
 }
@@ -640,6 +655,7 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
         ("cpu", fixtures::cpu_past_cores()),
         ("bounded", fixtures::bounded()),
         ("finished", fixtures::finished()),
+        ("dropping", fixtures::dropping()),
     ] {
         // 120x36 too: a cpu warning there used to push the table's figures off the panel.
         for (width, height) in [(80, 24), (120, 36)] {
@@ -654,6 +670,17 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
             assert!(footer.contains("? help"), "{name}: {footer}");
         }
     }
+    // The predicted share dropped beside the measured one (1,336 of 7,200).
+    let dropping = text(&screen(&app(fixtures::dropping()), 80, 24));
+    let dropped = line_with(&dropping, "dropped  ");
+    assert!(
+        dropped.contains("18.6%") && dropped.contains("18.6%"),
+        "{dropped}"
+    );
+    assert!(
+        dropping.contains("bounded queue: drops about 19% of arrivals"),
+        "{dropping}"
+    );
     let bounded = text(&screen(&app(fixtures::bounded()), 80, 24));
     assert!(bounded.contains("cap 40, drop-new"), "{bounded}");
     let cpu = text(&screen(&app(fixtures::cpu_past_cores()), 80, 24));

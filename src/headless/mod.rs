@@ -16,6 +16,7 @@ use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::model::overhead::EngineOverhead;
+use crate::model::theory::Prediction;
 use crate::model::verdict::Verdict;
 use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
@@ -258,6 +259,34 @@ pub struct TheoryJson {
     pub backlog_growth_per_s: Option<f64>,
     pub min_stable_workers: Option<usize>,
     pub stable: bool,
+    /// `exact`, `simulated` (the twin) or `approximation`.
+    pub method: &'static str,
+    /// `D/D/c`, `Erlang C`, `M/M/c/K`, `Pollaczek-Khinchine`, `twin`, `Allen-Cunneen`, ...
+    pub formula: String,
+    /// Fraction of arrivals a full `drop-new` or `drop-old` queue sheds; 0 otherwise.
+    pub p_drop: f64,
+    /// The simulated mean wait's 95% interval, ms; null unless `method` is `simulated`.
+    pub mean_wait_ms_ci95: Option<[f64; 2]>,
+}
+
+impl From<&Prediction> for TheoryJson {
+    fn from(t: &Prediction) -> Self {
+        Self {
+            model: t.model.clone(),
+            servers: t.servers,
+            utilization: t.utilization,
+            p_wait: t.p_wait,
+            mean_wait_ms: t.mean_wait_s.map(|w| w * 1e3),
+            mean_queue_len: t.mean_queue_len,
+            backlog_growth_per_s: t.backlog_growth_per_s,
+            min_stable_workers: t.min_stable_workers,
+            stable: t.stable,
+            method: t.method.name(),
+            formula: t.formula.clone(),
+            p_drop: t.p_drop,
+            mean_wait_ms_ci95: t.mean_wait_ci95_s.map(|ci| ci.map(|s| s * 1e3)),
+        }
+    }
 }
 
 /// The verdict as the JSON summary reports it.
@@ -285,7 +314,6 @@ impl From<&Verdict> for VerdictJson {
 impl Summary {
     /// The summary of a run that ended in `s`, with the lints `warnings` saw on the way.
     pub fn from_snapshot(s: &Snapshot, warnings: &WarningHistory) -> Self {
-        let t = &s.theory;
         Self {
             state: s.state.name(),
             counters: s.counters,
@@ -300,17 +328,7 @@ impl Summary {
                 service: (&s.latency.service).into(),
                 end_to_end: (&s.latency.end_to_end).into(),
             },
-            theory: TheoryJson {
-                model: t.model.clone(),
-                servers: t.servers,
-                utilization: t.utilization,
-                p_wait: t.p_wait,
-                mean_wait_ms: t.mean_wait_s.map(|w| w * 1e3),
-                mean_queue_len: t.mean_queue_len,
-                backlog_growth_per_s: t.backlog_growth_per_s,
-                min_stable_workers: t.min_stable_workers,
-                stable: t.stable,
-            },
+            theory: (&s.theory).into(),
             verdict: (&Verdict::of(s)).into(),
             warnings: warnings.spans(),
             settings: s.settings.clone(),

@@ -107,6 +107,17 @@ impl TwinRun {
         }
     }
 
+    /// Fraction of the events that started that waited first (a wait above the histogram's
+    /// zero bucket).
+    pub fn p_wait(&self) -> f64 {
+        let started = self.waits_ns.len();
+        if started == 0 {
+            0.0
+        } else {
+            1.0 - self.waits_ns.count_at(0) as f64 / started as f64
+        }
+    }
+
     /// Fraction of arrivals dropped.
     pub fn p_drop(&self) -> f64 {
         if self.arrivals == 0 {
@@ -539,6 +550,8 @@ pub struct SteadyState {
     pub mean_wait_s: Estimate,
     pub mean_queue_len: Estimate,
     pub p_drop: Estimate,
+    /// Probability that an event served waited first.
+    pub p_wait: Estimate,
     /// Events simulated in all (warm-ups included).
     pub events: u64,
 }
@@ -565,6 +578,7 @@ pub fn steady_state(
         mean_wait_s: of(TwinRun::mean_wait_s),
         mean_queue_len: of(TwinRun::mean_queue_len),
         p_drop: of(TwinRun::p_drop),
+        p_wait: of(TwinRun::p_wait),
         events: runs.len() as u64 * (warmup + events),
     }
 }

@@ -5,6 +5,8 @@ use crate::units;
 
 /// Backlogs that clear faster than this (model seconds) are noise, not draining.
 const MIN_DRAIN_S: f64 = 2.0;
+/// A bounded queue predicted to shed at least this share of arrivals is said to be dropping.
+const MATERIAL_DROP: f64 = 0.01;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -21,6 +23,10 @@ pub enum Verdict {
     Draining {
         seconds: f64,
     },
+    /// A bounded queue (`drop-new`, `drop-old`) keeps up by shedding this share of arrivals.
+    Dropping {
+        p_drop: f64,
+    },
     /// The run is over (finished or interrupted): nothing is left to keep up with.
     Finished,
 }
@@ -31,6 +37,11 @@ impl Verdict {
             return Verdict::Finished;
         }
         let theory = &s.theory;
+        if theory.p_drop >= MATERIAL_DROP {
+            return Verdict::Dropping {
+                p_drop: theory.p_drop,
+            };
+        }
         if !theory.stable {
             return Verdict::Overloaded {
                 growth_per_s: theory.backlog_growth_per_s.unwrap_or(0.0),
@@ -60,6 +71,7 @@ impl Verdict {
             Verdict::NotCatchingUp { .. } => "not_catching_up",
             Verdict::Overloaded { .. } => "overloaded",
             Verdict::Draining { .. } => "draining",
+            Verdict::Dropping { .. } => "dropping",
             Verdict::Finished => "finished",
         }
     }
@@ -86,6 +98,10 @@ impl Verdict {
             Verdict::Draining { seconds } => {
                 format!("draining: empty in about {}", units::duration_s(seconds))
             }
+            Verdict::Dropping { p_drop } => format!(
+                "bounded queue: drops about {:.0}% of arrivals",
+                p_drop * 100.0
+            ),
             Verdict::Finished => "finished".into(),
         }
     }

@@ -20,6 +20,9 @@ use crate::engine::snapshot::{
     LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
 };
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
+use crate::model::theory::{TheoryInput, TwinAnswer};
+use crate::model::twin::TwinConfig;
+use crate::model::twin_thread::{TwinEstimate, TwinThread};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
@@ -47,6 +50,19 @@ fn refresh<T: Clone>(
     }
 }
 
+/// The twin's thread for this run (seeded like the run); a test may ask for one that panics.
+fn spawn_twin(config: &EngineConfig) -> Option<TwinThread> {
+    let twin = if config.inject_panic == Some(InjectPanic::Twin) {
+        TwinThread::spawn_with(config.seed, |_, _| {
+            std::panic::panic_any(work::InjectedPanic)
+        })
+    } else {
+        TwinThread::spawn(config.seed)
+    };
+    // Without the twin the run goes on: its predictions are approximations, said to be.
+    twin.ok()
+}
+
 /// When a test-only injected panic happens (wall time into the run).
 pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 
@@ -65,6 +81,10 @@ pub(crate) struct Aggregator {
     cores: usize,
     /// Test only: panic half a second in (see `InjectPanic`).
     inject_panic: bool,
+    /// The twin, on its own thread (None if it could not start: no estimates then), and the
+    /// configuration last asked of it.
+    twin: Option<TwinThread>,
+    twin_asked: Option<TwinConfig>,
 }
 
 impl Aggregator {
@@ -90,6 +110,7 @@ impl Aggregator {
                 source: SourceCounts::default(),
                 source_end_ns: None,
                 series_interval_ns: clock.model_ns(SERIES_INTERVAL),
+                twin: &TwinAnswer::Pending,
             },
             stats.latency(),
         );
@@ -111,6 +132,8 @@ impl Aggregator {
             seed: config.seed,
             cores: config.cores,
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
+            twin: spawn_twin(config),
+            twin_asked: None,
         };
         let thread = std::thread::Builder::new()
             .name("backlog-stats".into())
@@ -264,8 +287,33 @@ impl Aggregator {
         }
     }
 
+    /// What the twin has for `settings`: asks it for them when they changed (and need it),
+    /// and reads its latest estimate without waiting; one for other settings is pending.
+    fn twin_answer(&mut self, settings: &Settings) -> TwinAnswer {
+        if !TheoryInput::from_settings(settings, self.cores).needs_twin() {
+            return TwinAnswer::Pending;
+        }
+        let Some(twin) = &self.twin else {
+            return TwinAnswer::Unavailable;
+        };
+        let config = TwinConfig::from_settings(settings, self.cores);
+        if self.twin_asked.as_ref() != Some(&config) {
+            twin.predict(&config);
+            self.twin_asked = Some(config.clone());
+        }
+        match twin.estimate() {
+            TwinEstimate::Ready {
+                config: done,
+                steady,
+            } if done == config => TwinAnswer::Ready(steady),
+            TwinEstimate::Unavailable(_) => TwinAnswer::Unavailable,
+            TwinEstimate::Ready { .. } | TwinEstimate::Pending => TwinAnswer::Pending,
+        }
+    }
+
     fn publish(&mut self, state: RunState, now_ns: u64, source: SourceCounts) {
         let settings = self.settings.borrow().clone();
+        let twin = self.twin_answer(&settings);
         let source_end_ns = self
             .shared
             .source_ended
@@ -281,6 +329,7 @@ impl Aggregator {
             source,
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
+            twin: &twin,
         };
         // Latency summaries cost the most: the recent window's are refreshed a few times a
         // second, the whole run's (costlier, and slower to change) once a second; the last

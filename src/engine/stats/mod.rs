@@ -27,7 +27,7 @@ use super::snapshot::{
     WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
-use crate::model::theory::{self, TheoryInput};
+use crate::model::theory::{self, TheoryInput, TwinAnswer};
 use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 use phases::PhaseLog;
@@ -554,7 +554,7 @@ impl Stats {
             recent_window_ns,
             series: self.series.iter().copied().collect(),
             series_interval_ns: view.series_interval_ns,
-            theory: theory::predict(&theory_input),
+            theory: theory::best(&theory_input, view.twin),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
             // The aggregator adds it, refreshed like the lateness.
@@ -619,4 +619,6 @@ pub struct SnapshotContext<'a> {
     pub source: SourceCounts,
     pub source_end_ns: Option<u64>,
     pub series_interval_ns: u64,
+    /// What the twin has for these settings (the theory's best prediction may be its estimate).
+    pub twin: &'a TwinAnswer,
 }
