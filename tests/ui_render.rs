@@ -495,6 +495,48 @@ fn theory_panel() {
     insta::assert_snapshot!(t.backend());
 }
 
+/// After a change of settings the measured column is the current phase: "settling" while it is
+/// young, then its own figures, never the whole run's.
+#[test]
+fn the_theory_panel_measures_the_current_phase_after_a_change() {
+    use backlog::engine::snapshot::{Phase, PhaseMeasured};
+    let mut s = fixtures::keeping_up();
+    let now_ns = s.now_ns;
+    let phase = |index, start_ns, started| Phase {
+        index,
+        start_ns,
+        settings: s.settings.clone(),
+        measured: PhaseMeasured {
+            started,
+            mean_wait_ns: 4.2e9,
+            mean_queue_len: 7.5,
+            ..PhaseMeasured::default()
+        },
+        ..Phase::default()
+    };
+    let theory_text = |s: &Snapshot| {
+        text(&panel(60, 8, |area, buf| {
+            theory::TheoryPanel {
+                snapshot: s,
+                verdict: &Verdict::of(s),
+            }
+            .render(area, buf)
+        }))
+    };
+    s.phases = vec![phase(1, 0, 500), phase(2, now_ns - 1_000_000_000, 3)];
+    let young = theory_text(&s);
+    assert!(young.contains("settling (changed 1s ago)"), "{young}");
+    let row = young.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(row.contains("settling"), "{row}");
+    s.phases[1] = phase(2, now_ns - 60_000_000_000, 300);
+    let settled = theory_text(&s);
+    assert!(settled.contains("since the change 1m ago"), "{settled}");
+    let row = settled.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(row.contains("4.2s"), "{row}");
+    let row = settled.lines().find(|l| l.contains("queue length")).unwrap();
+    assert!(row.contains("7.50"), "{row}");
+}
+
 #[test]
 fn the_theory_panel_says_server_for_one_and_gives_a_zero_wait_its_unit() {
     let mut s = fixtures::keeping_up();

@@ -5,6 +5,7 @@ pub mod achieved;
 pub mod exact;
 pub mod lints;
 pub mod overhead;
+pub mod phase;
 pub mod theory;
 pub mod trend;
 pub mod twin;

@@ -10,6 +10,7 @@ use ratatui::widgets::{Paragraph, Widget, Wrap};
 use crate::engine::settings::Overflow;
 use crate::engine::snapshot::Snapshot;
 use crate::model::lints::{self, Lint};
+use crate::model::phase::Measured;
 use crate::model::theory::Method;
 use crate::model::verdict::Verdict;
 
@@ -71,7 +72,7 @@ impl TheoryPanel<'_> {
         full.push(Line::from(vec![
             Span::styled(format!("{:<14}", ""), theme::LABEL),
             Span::styled(format!("{:<11}", "theory"), theme::LABEL),
-            Span::styled("measured", theme::LABEL),
+            Span::styled(measured_heading(&Measured::of(s)), theme::LABEL),
         ]));
         full.extend(self.rows(false));
         if wrapped_height(&full, inner.width) <= usize::from(inner.height) {
@@ -89,26 +90,14 @@ impl TheoryPanel<'_> {
     fn rows(&self, labelled: bool) -> Vec<Line<'static>> {
         let s = self.snapshot;
         let t = &s.theory;
-        let measured_wait =
-            (s.latency.queue_wait.count > 0).then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9));
-        let measured_len = Some(queue_len_text(s.mean_queue_len));
+        let m = MeasuredFigures::of(s);
         let mut rows = vec![
-            ("mean wait", t.mean_wait_s.map(wait_text), measured_wait),
-            (
-                "queue length",
-                t.mean_queue_len.map(queue_len_text),
-                measured_len,
-            ),
+            ("mean wait", t.mean_wait_s.map(wait_text), m.wait),
+            ("queue length", t.mean_queue_len.map(queue_len_text), m.len),
         ];
         let sheds = s.settings.queue_cap.is_some() && s.settings.overflow != Overflow::Block;
         if sheds {
-            let generated = s.counters.generated;
-            let measured = (generated > 0).then(|| s.counters.dropped as f64 / generated as f64);
-            rows.push((
-                "dropped",
-                Some(drop_text(t.p_drop)),
-                measured.map(drop_text),
-            ));
+            rows.push(("dropped", Some(drop_text(t.p_drop)), m.dropped));
         }
         let theory = if labelled && t.stable {
             method_word(t.method)
@@ -126,6 +115,54 @@ impl TheoryPanel<'_> {
                 compare_row(row, t.stable, labelled)
             })
             .collect()
+    }
+}
+
+/// The measured column's heading: the whole run, or the phase since the last change.
+fn measured_heading(measured: &Measured<'_>) -> String {
+    match *measured {
+        Measured::Run => "measured".into(),
+        Measured::Phase { age_s, .. } => {
+            format!("since the change {} ago", format::duration_s(age_s))
+        }
+        Measured::Settling { age_s } => {
+            format!("settling (changed {} ago)", format::duration_s(age_s))
+        }
+    }
+}
+
+/// The measured figures in words, from the whole run or the current phase; "settling" while
+/// the phase is too young.
+struct MeasuredFigures {
+    wait: Option<String>,
+    len: Option<String>,
+    dropped: Option<String>,
+}
+
+impl MeasuredFigures {
+    fn of(s: &Snapshot) -> Self {
+        let share = |dropped: u64, of: u64| (of > 0).then(|| drop_text(dropped as f64 / of as f64));
+        match Measured::of(s) {
+            Measured::Run => Self {
+                wait: (s.latency.queue_wait.count > 0)
+                    .then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9)),
+                len: Some(queue_len_text(s.mean_queue_len)),
+                dropped: share(s.counters.dropped, s.counters.generated),
+            },
+            Measured::Phase { phase, .. } => {
+                let m = &phase.measured;
+                Self {
+                    wait: (m.started > 0).then(|| wait_text(m.mean_wait_ns / 1e9)),
+                    len: Some(queue_len_text(m.mean_queue_len)),
+                    dropped: share(m.dropped, m.arrivals),
+                }
+            }
+            Measured::Settling { .. } => Self {
+                wait: Some("settling".into()),
+                len: Some("settling".into()),
+                dropped: Some("settling".into()),
+            },
+        }
     }
 }
 
