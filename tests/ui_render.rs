@@ -533,7 +533,10 @@ fn the_theory_panel_measures_the_current_phase_after_a_change() {
     assert!(settled.contains("since the change 1m ago"), "{settled}");
     let row = settled.lines().find(|l| l.contains("mean wait")).unwrap();
     assert!(row.contains("4.2s"), "{row}");
-    let row = settled.lines().find(|l| l.contains("queue length")).unwrap();
+    let row = settled
+        .lines()
+        .find(|l| l.contains("queue length"))
+        .unwrap();
     assert!(row.contains("7.50"), "{row}");
 }
 

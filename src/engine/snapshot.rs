@@ -370,6 +370,19 @@ pub struct PhaseMeasured {
     /// Model time the backlog was first seen empty on a statistics tick in the phase (its
     /// start, if it started empty), ns since the run began; none if it never was.
     pub drained_at_ns: Option<u64>,
+    /// The load as it arrived: arrivals per model second while they arrived (one over the
+    /// mean gap between them), and the squared coefficient of variation of the gaps (none
+    /// before two gaps).
+    #[serde(default)]
+    pub arrival_rate_per_s: f64,
+    #[serde(default)]
+    pub gap_cv2: Option<f64>,
+    /// The service the phase's finished events took: mean (model ns) and squared coefficient
+    /// of variation (none before two).
+    #[serde(default)]
+    pub service_mean_ns: Option<f64>,
+    #[serde(default)]
+    pub service_cv2: Option<f64>,
 }
 
 /// One phase: the time between two changes of settings.

@@ -42,6 +42,34 @@ pub struct TheoryInput {
     /// The queue's waiting places (the events in service are apart); None: unbounded.
     pub queue_cap: Option<usize>,
     pub overflow: Overflow,
+    /// A load nobody configured (stdin, a trace, exec work): what was measured stands in for
+    /// the settings' arrivals and service; see [`TheoryInput::with_measured`].
+    pub measured: Option<MeasuredLoad>,
+}
+
+/// A load as measured over the current phase: the arrivals (rate and the squared coefficient
+/// of variation of the gaps) and the service (mean and its squared coefficient of variation),
+/// each where the settings do not describe it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredLoad {
+    /// Events per second and ca²; none: the settings' arrival process.
+    pub arrival: Option<(f64, f64)>,
+    /// Mean service, s, and cs²; none: the settings' service.
+    pub service: Option<(f64, f64)>,
+}
+
+impl MeasuredLoad {
+    /// "measured λ 8.7/s, ca² 1.4; service 412ms, cs² 0.9" (only the measured parts).
+    pub fn text(&self) -> String {
+        let arrival = self
+            .arrival
+            .map(|(rate, ca2)| format!("λ {}, ca² {ca2:.2}", units::per_s(rate)));
+        let service = self
+            .service
+            .map(|(mean, cs2)| format!("service {}, cs² {cs2:.2}", units::duration_s(mean)));
+        let parts: Vec<String> = arrival.into_iter().chain(service).collect();
+        format!("measured {}", parts.join("; "))
+    }
 }
 
 impl TheoryInput {
@@ -63,7 +91,28 @@ impl TheoryInput {
             cores,
             queue_cap: settings.queue_cap,
             overflow: settings.overflow,
+            measured: None,
         }
+    }
+
+    /// The settings' input with what was `measured` in place of the arrivals and the service
+    /// it covers: no Kendall letter but G then, no twin (it needs distributions, not moments),
+    /// and Allen-Cunneen for the waits, labelled as an approximation on a measured load.
+    pub fn with_measured(self, measured: MeasuredLoad) -> Self {
+        let mut input = Self {
+            measured: Some(measured),
+            ..self
+        };
+        if let Some((rate, _)) = measured.arrival {
+            input.rate_per_s = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
+        }
+        if let Some((mean, cs2)) = measured.service {
+            input.service_mean_s = if mean.is_finite() { mean.max(0.0) } else { 0.0 };
+            input.service_cv2 = cs2;
+            input.service_fixed = false;
+            input.service_exponential = false;
+        }
+        input
     }
 
     /// Workers that actually add capacity: CPU-bound work cannot use more workers than cores.
@@ -106,6 +155,9 @@ impl TheoryInput {
     /// Whether the twin's estimate would be the best prediction: no closed form fits, and there
     /// is a steady state to estimate. The aggregator asks the twin only then.
     pub fn needs_twin(&self) -> bool {
+        if self.measured.is_some() {
+            return false;
+        }
         let shape = Shape::of(self);
         !self.idle() && stable(self, shape) && closed_form(self, shape).is_none()
     }
@@ -194,6 +246,9 @@ pub struct Prediction {
     /// For an approximation standing in for the twin: whether it is pending or failed.
     #[serde(default)]
     pub twin: Option<TwinState>,
+    /// The measured load it was predicted for, when the settings do not describe the load.
+    #[serde(default)]
+    pub measured: Option<MeasuredLoad>,
 }
 
 impl Default for Prediction {
@@ -216,6 +271,7 @@ impl Default for Prediction {
             mean_wait_ci95_s: None,
             simulated_events: None,
             twin: None,
+            measured: None,
         }
     }
 }
@@ -261,10 +317,11 @@ impl Prediction {
                 format!("simulated: {events} events, ±{}", self.wait_ci_percent())
             }
             Method::Approximation => {
-                let why = match self.twin {
-                    Some(TwinState::Pending) => " (twin pending)",
-                    Some(TwinState::Unavailable) => " (twin failed)",
-                    None => "",
+                let why = match (self.twin, self.measured) {
+                    (_, Some(measured)) => format!(" on {}", measured.text()),
+                    (Some(TwinState::Pending), _) => " (twin pending)".into(),
+                    (Some(TwinState::Unavailable), _) => " (twin failed)".into(),
+                    (None, None) => String::new(),
                 };
                 format!("approx: {}{why}", self.formula)
             }
@@ -325,7 +382,11 @@ struct Shape {
 
 impl Shape {
     fn of(input: &TheoryInput) -> Self {
-        let (arrival, ca2) = arrival_variability(input.arrival, input.burst);
+        let measured_gaps = input.measured.and_then(|m| m.arrival);
+        let (arrival, ca2) = match measured_gaps {
+            Some((_, ca2)) => ("G", if ca2.is_finite() { ca2.max(0.0) } else { 1.0 }),
+            None => arrival_variability(input.arrival, input.burst),
+        };
         let (service, cs2) = service_variability(
             input.service_fixed,
             input.service_exponential,
@@ -469,6 +530,12 @@ pub fn predict(input: &TheoryInput) -> Prediction {
 /// sheds) as a labelled approximation. An unstable pool gets its growth λ − cμ (fluid, exact
 /// in the long run) and no waits.
 pub fn best(input: &TheoryInput, twin: &TwinAnswer) -> Prediction {
+    // The twin simulates the settings' distributions: a measured load is not one of them.
+    let twin = if input.measured.is_some() {
+        &TwinAnswer::Pending
+    } else {
+        twin
+    };
     let shape = Shape::of(input);
     let servers = input.servers();
     let base = Prediction {
@@ -622,7 +689,8 @@ fn approximation(
             model,
             formula: formula.into(),
             method: Method::Approximation,
-            twin: Some(twin),
+            twin: input.measured.is_none().then_some(twin),
+            measured: input.measured,
             ..base
         },
         figures,
@@ -757,6 +825,7 @@ mod tests {
             cores: 4,
             queue_cap: None,
             overflow: Overflow::Block,
+            measured: None,
         }
     }
 
@@ -1318,5 +1387,40 @@ mod tests {
         for queued in [0, 1, u64::MAX] {
             assert!(p.drain_time_s(queued).is_none_or(ok), "{inp:?} -> {p:?}");
         }
+    }
+
+    #[test]
+    fn a_measured_load_replaces_the_settings_and_says_so() {
+        // The settings say D/D at 1/s; the stream measured 8/s with Poisson-like gaps and a
+        // service of 0.4 s with cs² 0.5: Allen-Cunneen on those, never the twin.
+        let settings = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 4);
+        let load = MeasuredLoad {
+            arrival: Some((8.0, 1.0)),
+            service: Some((0.4, 0.5)),
+        };
+        let measured = settings.with_measured(load);
+        assert!(!measured.needs_twin());
+        let p = best(&measured, &twin_says(9.0, 0.0));
+        assert_eq!(p.method, Method::Approximation);
+        assert_eq!(p.formula, "Allen-Cunneen");
+        assert_eq!(p.kendall(), "G/G/c");
+        let (p_wait, mm_wait) = erlang_wait(4, 8.0 * 0.4, 0.4);
+        assert!(close(
+            p.mean_wait_s.unwrap(),
+            mm_wait * (1.0 + 0.5) / 2.0,
+            1e-12
+        ));
+        assert_eq!(p.p_wait, Some(p_wait));
+        assert_eq!(p.rate_per_s, 8.0);
+        assert_eq!(
+            p.method_label(),
+            "approx: Allen-Cunneen on measured λ 8/s, ca² 1.00; service 400ms, cs² 0.50"
+        );
+        // Only the service measured (exec work on the generator's arrivals).
+        let exec = settings.with_measured(MeasuredLoad {
+            arrival: None,
+            service: Some((0.4, 0.5)),
+        });
+        assert_eq!(best(&exec, &TwinAnswer::Pending).kendall(), "D/G/c");
     }
 }

@@ -85,6 +85,8 @@ pub(crate) struct Aggregator {
     /// configuration last asked of it.
     twin: Option<TwinThread>,
     twin_asked: Option<TwinConfig>,
+    /// The events come from stdin or a trace: theory reads the measured load.
+    measured_arrivals: bool,
 }
 
 impl Aggregator {
@@ -111,6 +113,7 @@ impl Aggregator {
                 source_end_ns: None,
                 series_interval_ns: clock.model_ns(SERIES_INTERVAL),
                 twin: &TwinAnswer::Pending,
+                measured_arrivals: false,
             },
             stats.latency(),
         );
@@ -134,6 +137,7 @@ impl Aggregator {
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
             twin: spawn_twin(config),
             twin_asked: None,
+            measured_arrivals: !matches!(config.source, crate::engine::SourceKind::Generator),
         };
         let thread = std::thread::Builder::new()
             .name("backlog-stats".into())
@@ -330,6 +334,7 @@ impl Aggregator {
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
             twin: &twin,
+            measured_arrivals: self.measured_arrivals,
         };
         // Latency summaries cost the most: the recent window's are refreshed a few times a
         // second, the whole run's (costlier, and slower to change) once a second; the last
