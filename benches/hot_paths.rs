@@ -125,6 +125,7 @@ fn snapshot_64_workers(bencher: Bencher) {
         source_end_ns: None,
         series_interval_ns: 250_000_000,
         twin: &TwinAnswer::Pending,
+        measured_arrivals: false,
     };
     bencher.bench_local(|| black_box(stats.snapshot(&context, stats.latency())));
 }
