@@ -184,3 +184,22 @@ fn a_seed_gives_the_same_run_and_another_seed_another() {
     let other = simulate(&c, SEED + 1, 0, 10_000);
     assert_ne!(a.wait_sum_s, other.wait_sum_s);
 }
+
+#[test]
+fn the_wait_histogram_holds_long_waits() {
+    // falling-behind's start, 10/s against 4 workers of 500 ms: waits grow linearly, so the
+    // median wait is the mean wait and the longest is the last event's.
+    let c = TwinConfig {
+        arrival: ArrivalProcess::Fixed,
+        service_dist: ServiceDist::Fixed,
+        ..config(10.0, 500, 4)
+    };
+    let run = simulate(&c, SEED, 0, 1200);
+    let median_s = run.waits_ns.value_at_quantile(0.5) as f64 / 1e9;
+    let mean_s = run.mean_wait_s();
+    assert!(mean_s > 10.0, "{mean_s}");
+    assert!(
+        (median_s - mean_s).abs() < 0.02 * mean_s,
+        "median {median_s} vs mean {mean_s}"
+    );
+}

@@ -3,6 +3,8 @@
 
 pub mod achieved;
 pub mod exact;
+pub mod fluid;
+pub mod forecast;
 pub mod lints;
 pub mod overhead;
 pub mod theory;
