@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::fluid;
 use super::twin::{Arrivals, Estimate, Pool, Recorder, Servers, SharedCores, TwinConfig, TwinRun};
 use super::twin::{Waiting, seed_of_replication, wait_histogram};
-use crate::engine::snapshot::{Snapshot, WorkerActivity};
+use crate::engine::snapshot::{RunState, Snapshot, WorkerActivity};
 
 /// Events (arrivals plus queued) the simulation may cost over all replications before the
 /// fluid approximation takes over: about 100 ms of one core for the twin's FCFS pool.
@@ -187,6 +187,16 @@ pub fn simulation_cost(
     replications: usize,
 ) -> f64 {
     (config.rate_per_s.max(0.0) * horizon_s + state.backlog() as f64) * replications as f64
+}
+
+/// The configuration a live forecast simulates: the snapshot's settings, with no arrivals
+/// while the source is paused or has ended.
+pub fn live_config(s: &Snapshot) -> TwinConfig {
+    let mut config = TwinConfig::from_settings(&s.settings, s.cores);
+    if s.settings.paused || s.state != RunState::Running {
+        config.rate_per_s = 0.0;
+    }
+    config
 }
 
 /// The horizon the queue chart shows right of "now" for `history_s` of history left of it.

@@ -508,6 +508,8 @@ impl Stats {
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
+            forecast: None,
+            forecast_from_ns: 0,
         }
     }
 
