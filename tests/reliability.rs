@@ -116,6 +116,8 @@ const NULLABLE: &[&str] = &[
     ".theory.min_stable_workers",
     ".verdict.drain_s",
     ".verdict.growth_per_s",
+    ".verdict.drain_s_p10",
+    ".verdict.drain_s_p90",
     ".settings.queue_cap",
 ];
 
