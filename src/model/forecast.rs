@@ -199,12 +199,23 @@ pub fn live_config(s: &Snapshot) -> TwinConfig {
     config
 }
 
-/// The horizon the queue chart shows right of "now" for `history_s` of history left of it.
+/// The horizon the queue chart shows right of "now" for `history_s` of history left of it:
+/// at least the future's share of the width, rounded up to a time that reads well in words
+/// ("120 queued in 1.5m"), so the future takes a quarter to a third of the chart.
 pub fn horizon_s(history_s: f64) -> f64 {
-    (history_s.max(0.0) * FUTURE_SHARE / (1.0 - FUTURE_SHARE)).max(MIN_HORIZON_S)
+    const NICE_S: [f64; 16] = [
+        10.0, 15.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0, 180.0, 240.0, 300.0, 450.0, 600.0, 900.0,
+        1200.0, 1800.0,
+    ];
+    let raw = (history_s.max(0.0) * FUTURE_SHARE / (1.0 - FUTURE_SHARE)).max(MIN_HORIZON_S);
+    NICE_S
+        .iter()
+        .copied()
+        .find(|&nice| nice >= raw)
+        .unwrap_or_else(|| (raw / 3600.0).ceil() * 3600.0)
 }
 
-/// The live forecast's horizon for a snapshot: its series' span, as the chart draws it.
+/// The live forecast's horizon for a snapshot, from its series' span as the chart draws it.
 pub fn horizon_for(s: &Snapshot) -> f64 {
     let history_ns = match (s.series.first(), s.series.last()) {
         (Some(first), Some(last)) => last.t_ns.saturating_sub(first.t_ns),
@@ -404,4 +415,31 @@ pub(crate) fn growth_per_s(path: &[PathPoint]) -> f64 {
         (num + dt * (p.backlog.p50 - mean_q), den + dt * dt)
     });
     ratio(num, den)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_horizon_is_the_futures_share_of_the_chart_rounded_up_to_a_nice_time() {
+        assert_eq!(horizon_s(0.0), MIN_HORIZON_S);
+        // 185 s of history: a quarter of the width is 61.7 s, shown as 90 s.
+        assert_eq!(horizon_s(185.0), 90.0);
+        assert_eq!(horizon_s(90.0), 30.0);
+        assert_eq!(horizon_s(20_000.0), 7200.0);
+        for history in [10.0, 100.0, 1000.0, 10_000.0] {
+            let share = horizon_s(history) / (history + horizon_s(history));
+            assert!(share >= FUTURE_SHARE - 1e-9, "{history}: {share}");
+        }
+    }
+
+    #[test]
+    fn quantiles_interpolate_and_an_infinite_neighbour_stays_infinite() {
+        let q = quantiles((1..=11).map(f64::from).collect());
+        assert_eq!((q.p10, q.p50, q.p90), (2.0, 6.0, 10.0));
+        let q = quantiles(vec![1.0, 2.0, f64::INFINITY, f64::INFINITY]);
+        assert_eq!(q.p10, 1.3);
+        assert!(q.p90.is_infinite());
+    }
 }
