@@ -131,6 +131,25 @@ fn an_overloaded_verdict_from_the_forecast_says_how_many_when() {
 }
 
 #[test]
+fn a_backlog_that_shrinks_but_outlasts_the_forecast_is_draining() {
+    // The same 31 s drain as above, forecast over 20 s only: it shrinks at 1/s, and the
+    // verdict says so with the drain extrapolated at that rate, not "not catching up".
+    let mut s = fixtures::overloaded_with_workers(10);
+    s.forecast = Some(forecast(
+        &live_config(&s),
+        &TwinState::of(&s),
+        20.0,
+        41,
+        20,
+        7,
+    ));
+    let verdict = Verdict::of(&s);
+    let seconds = verdict.drain_s().unwrap_or_else(|| panic!("{verdict:?}"));
+    assert!((27.0..=36.0).contains(&seconds), "{verdict:?}");
+    assert_eq!(verdict.drain_band_s(), (None, None));
+}
+
+#[test]
 fn a_forecast_that_never_drains_a_flat_backlog_does_not_catch_up() {
     // The article's pool, 5 workers against 1/s: the 37 queued stay.
     let s = with_forecast(fixtures::overloaded_with_workers(5));

@@ -67,6 +67,12 @@ impl Verdict {
                 p90_s: f.drain_s_p90,
             },
             Some(_) => Verdict::KeepingUp,
+            // Shrinking, but not empty within the horizon: the rest at the same pace.
+            None if f.growth_per_s < -noise_per_s => Verdict::Draining {
+                seconds: f.horizon_s + f.queue_end.p50 / -f.growth_per_s,
+                p10_s: f.drain_s_p10,
+                p90_s: None,
+            },
             None => Verdict::NotCatchingUp { queued },
         }
     }
