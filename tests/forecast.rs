@@ -261,3 +261,24 @@ fn low_rates_are_simulated_in_full_and_high_rates_by_the_fluid() {
     );
     assert_eq!(high.method, ForecastMethod::Fluid);
 }
+
+#[test]
+fn a_forecast_costs_about_its_events_and_not_a_fixed_overhead_per_replication() {
+    // 100 replications of 60 s at 1/s are 6,000 events, at 100/s 600,000: the first must
+    // cost a small part of the second (a zeroed wait histogram per replication once made
+    // it a third). Relative, so a busy machine slows both alike; the best of three.
+    let service = Duration::from_millis(100);
+    let cost_ms = |rate: f64, servers: usize| {
+        let c = poisson_exp(rate, service, servers);
+        (0..3)
+            .map(|_| {
+                let t = std::time::Instant::now();
+                let f = forecast(&c, &TwinState::default(), 60.0, 41, REPLICATIONS, SEED);
+                assert!(matches!(f.method, ForecastMethod::Simulated { .. }));
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let (slow, fast) = (cost_ms(100.0, 13), cost_ms(1.0, 1));
+    assert!(fast < 0.1 * slow, "1/s: {fast:.2} ms, 100/s: {slow:.2} ms");
+}

@@ -83,13 +83,18 @@ pub struct TwinRun {
 impl TwinRun {
     /// Nothing measured yet.
     pub fn empty() -> Self {
+        // Bounded: `saturating_record` clamps to the highest trackable value, which for an
+        // auto-resizing histogram is its initial 2 ns.
+        Self::recording_into(wait_histogram())
+    }
+
+    /// Nothing measured yet; waits are added to `waits_ns` (a forecast's replications share one).
+    pub(crate) fn recording_into(waits_ns: Histogram<u64>) -> Self {
         Self {
             arrivals: 0,
             started: 0,
             dropped: 0,
-            // Bounded: `saturating_record` clamps to the highest trackable value, which for
-            // an auto-resizing histogram is its initial 2 ns.
-            waits_ns: wait_histogram(),
+            waits_ns,
             wait_sum_s: 0.0,
             finished: 0,
             sojourn_sum_s: 0.0,
@@ -134,9 +139,10 @@ impl TwinRun {
     }
 }
 
-/// A histogram of waits from 1 ns to a year, to 3 significant digits.
+/// A histogram of waits from 1 µs to a year, to 2 significant digits (1%: percentiles need no
+/// more, and it stays small enough, ~30 kB, to make one per run).
 pub(crate) fn wait_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 365 * 86_400 * 1_000_000_000, 3).expect("valid bounds")
+    Histogram::new_with_bounds(1_000, 365 * 86_400 * 1_000_000_000, 2).expect("valid bounds")
 }
 
 /// One waiting event: when it arrived and its demand, s.
