@@ -282,3 +282,28 @@ fn a_forecast_costs_about_its_events_and_not_a_fixed_overhead_per_replication() 
     let (slow, fast) = (cost_ms(100.0, 13), cost_ms(1.0, 1));
     assert!(fast < 0.1 * slow, "1/s: {fast:.2} ms, 100/s: {slow:.2} ms");
 }
+
+#[test]
+fn the_lindley_recursion_and_the_queue_agree_on_an_unbounded_pool() {
+    // An unbounded FCFS pool runs by the Lindley recursion; a cap it never reaches sends the
+    // same seeded events through the queue instead: the same futures, figure for figure.
+    let service = Duration::from_millis(100);
+    let lindley = poisson_exp(24.0, service, 3);
+    let queue = TwinConfig {
+        queue_cap: Some(1_000_000),
+        overflow: Overflow::DropNew,
+        ..lindley.clone()
+    };
+    for state in [TwinState::default(), backlog_of(200, service, 3)] {
+        let a = forecast(&lindley, &state, 60.0, 31, 20, SEED);
+        let b = forecast(&queue, &state, 60.0, 31, 20, SEED);
+        assert_eq!(a.path, b.path, "{state:?}");
+        assert_eq!(
+            (a.drain_s_p10, a.drain_s_p50, a.drain_s_p90),
+            (b.drain_s_p10, b.drain_s_p50, b.drain_s_p90)
+        );
+        assert!((a.mean_wait_s - b.mean_wait_s).abs() < 1e-9, "{a:?} {b:?}");
+        assert!((a.mean_queue_len - b.mean_queue_len).abs() < 1e-6 * b.mean_queue_len.max(1.0));
+        assert_eq!((a.wait_p50_s, a.wait_p99_s), (b.wait_p50_s, b.wait_p99_s));
+    }
+}

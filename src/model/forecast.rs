@@ -18,10 +18,11 @@ use super::twin::{Waiting, seed_of_replication, wait_histogram};
 use crate::engine::snapshot::{RunState, Snapshot, WorkerActivity};
 
 /// Events (arrivals plus queued) the simulation may cost over all replications before the
-/// fluid approximation takes over: about 100 ms of one busy core (measured 7-9 M events/s
-/// for the twin's FCFS pool with its backlog path), so 100 replications of a 60 s horizon
-/// are simulated in full up to about 160 events/s.
-pub const SIMULATION_BUDGET_EVENTS: f64 = 1_000_000.0;
+/// fluid approximation takes over: about 100 ms of one busy core. An unbounded FCFS pool runs
+/// by the Lindley recursion (measured ~15 M events/s on a shared machine: 100 replications of
+/// 60 s in full up to 250 events/s); a bounded queue or shared cores keep a queue (~9 M/s).
+pub const SIMULATION_BUDGET_EVENTS: f64 = 1_500_000.0;
+pub const QUEUE_SIMULATION_BUDGET_EVENTS: f64 = 1_000_000.0;
 /// Replications of a live forecast.
 pub const REPLICATIONS: usize = 100;
 /// Points on a live forecast's backlog path.
@@ -161,7 +162,8 @@ pub struct Forecast {
 
 /// Forecasts the next `horizon_s` model seconds under `config` from `state`: `replications`
 /// seeded runs (or the fluid approximation when they would cost more than
-/// [`SIMULATION_BUDGET_EVENTS`]), the backlog at `points` evenly spaced times.
+/// [`SIMULATION_BUDGET_EVENTS`] or [`QUEUE_SIMULATION_BUDGET_EVENTS`]), the backlog at
+/// `points` evenly spaced times.
 pub fn forecast(
     config: &TwinConfig,
     state: &TwinState,
@@ -177,7 +179,12 @@ pub fn forecast(
     };
     let points = points.max(2);
     let replications = replications.max(2);
-    if simulation_cost(config, state, horizon_s, replications) > SIMULATION_BUDGET_EVENTS {
+    let budget = if lindley_applies(config) {
+        SIMULATION_BUDGET_EVENTS
+    } else {
+        QUEUE_SIMULATION_BUDGET_EVENTS
+    };
+    if simulation_cost(config, state, horizon_s, replications) > budget {
         return fluid::forecast(config, state, horizon_s, points);
     }
     by_simulation(config, state, horizon_s, points, replications, seed)
@@ -256,11 +263,121 @@ pub fn by_simulation(
     let mut runs = Vec::with_capacity(replications);
     for r in 0..replications as u64 {
         let seed = seed_of_replication(seed, r);
-        let (replication, all_waits) = replicate(config, state, &times, seed, waits);
+        let (replication, all_waits) = if lindley_applies(config) {
+            replicate_fcfs(config, state, &times, seed, waits)
+        } else {
+            replicate(config, state, &times, seed, waits)
+        };
         waits = all_waits;
         runs.push(replication);
     }
     summarise(&runs, &waits, &times, horizon_s, replications)
+}
+
+/// The next arrival, from the forecast's start; never, with a rate of 0 (a paused source).
+fn next_arrival(config: &TwinConfig, state: &TwinState, arrivals: &mut Arrivals) -> Waiting {
+    if !(config.rate_per_s > 0.0 && config.rate_per_s.is_finite()) {
+        return Waiting {
+            arrival_s: f64::INFINITY,
+            demand_s: 0.0,
+        };
+    }
+    let mut event = arrivals.next();
+    event.arrival_s += state.arrivals_from_s;
+    event
+}
+
+/// Whether the pool is unbounded FCFS on full-speed servers, which the Lindley recursion runs.
+fn lindley_applies(config: &TwinConfig) -> bool {
+    let shared = matches!(config.cores, Some(cores) if config.servers > cores);
+    config.drops().is_none() && !shared
+}
+
+/// One run of an unbounded FCFS pool by the Lindley recursion (no queue kept, several times
+/// faster): starts come in arrival order, so the backlog at t is the events arrived by t less
+/// those started by t, counted per sample time; the backlog's area is the waits clipped to the
+/// horizon; it first empties at a start after which the next event arrives later.
+fn replicate_fcfs(
+    config: &TwinConfig,
+    state: &TwinState,
+    times: &[f64],
+    seed: u64,
+    waits: Histogram<u64>,
+) -> (Replication, Histogram<u64>) {
+    let horizon_s = times.last().copied().unwrap_or(0.0);
+    let step_s = horizon_s / (times.len() - 1).max(1) as f64;
+    // The first sample at or after `t`: arrivals and starts are counted from there on.
+    let from = |t: f64| -> usize {
+        if t <= 0.0 || step_s <= 0.0 {
+            0
+        } else {
+            ((t / step_s).ceil() as usize).min(times.len())
+        }
+    };
+    let mut arrivals = Arrivals::new(config, seed);
+    let preloaded = preload(state, &mut arrivals);
+    let mut servers = Servers::with_busy(config.servers, &state.busy_remaining_s);
+    let mut net = vec![0i64; times.len() + 1];
+    let mut run = TwinRun::recording_into(waits);
+    let mut drain_s = preloaded.is_empty().then_some(0.0);
+    let mut last_start = f64::NEG_INFINITY;
+    let mut take = |event: Waiting, run: &mut TwinRun, drain_s: &mut Option<f64>| {
+        if drain_s.is_none() && event.arrival_s > last_start && last_start >= 0.0 {
+            // Every earlier event had started when this one arrived: the backlog was empty.
+            *drain_s = Some(last_start);
+        }
+        let start = servers.take(event.arrival_s, event.demand_s);
+        last_start = start;
+        net[from(event.arrival_s)] += 1;
+        net[from(start)] -= 1;
+        let arrived = event.arrival_s.max(0.0);
+        run.queue_area += (start.min(horizon_s) - arrived).max(0.0);
+        if event.arrival_s >= 0.0 {
+            let wait = start - event.arrival_s;
+            run.arrivals += 1;
+            run.started += 1;
+            run.wait_sum_s += wait;
+            run.waits_ns.saturating_record((wait * 1e9) as u64);
+        }
+    };
+    for event in preloaded {
+        take(event, &mut run, &mut drain_s);
+    }
+    loop {
+        let event = next_arrival(config, state, &mut arrivals);
+        if event.arrival_s > horizon_s {
+            // Did the backlog empty after the last start, before this arrival?
+            take_end(&mut drain_s, last_start, event.arrival_s, horizon_s);
+            break;
+        }
+        take(event, &mut run, &mut drain_s);
+    }
+    let backlog = net[..times.len()]
+        .iter()
+        .scan(0i64, |sum, n| {
+            *sum += n;
+            Some(*sum as f64)
+        })
+        .collect();
+    let drain_s = drain_s.filter(|&t| t <= horizon_s);
+    let waits = std::mem::replace(
+        &mut run.waits_ns,
+        Histogram::new(1).expect("1 digit is valid"),
+    );
+    let replication = Replication {
+        backlog,
+        drain_s,
+        run,
+    };
+    (replication, waits)
+}
+
+/// After the last arrival within the horizon: the backlog empties at the last start if the
+/// next arrival comes later.
+fn take_end(drain_s: &mut Option<f64>, last_start: f64, next_arrival_s: f64, horizon_s: f64) {
+    if drain_s.is_none() && next_arrival_s > last_start && last_start <= horizon_s {
+        *drain_s = Some(last_start.max(0.0));
+    }
 }
 
 /// One run from `state` to the last of `times`, reading the backlog at each.
@@ -289,18 +406,8 @@ fn replicate(
         _ => Box::new(Servers::with_busy(config.servers, &state.busy_remaining_s)),
     };
     let mut backlog = Vec::with_capacity(times.len());
-    // No arrivals at all with a rate of 0 (a paused source).
-    let arriving = config.rate_per_s > 0.0 && config.rate_per_s.is_finite();
     loop {
-        let mut event = if arriving {
-            arrivals.next()
-        } else {
-            Waiting {
-                arrival_s: f64::INFINITY,
-                demand_s: 0.0,
-            }
-        };
-        event.arrival_s += state.arrivals_from_s;
+        let event = next_arrival(config, state, &mut arrivals);
         let until = event.arrival_s.min(horizon_s);
         while let Some(&t) = times.get(backlog.len()).filter(|&&t| t <= until) {
             pool.advance(t, &mut queue, &mut recorder);

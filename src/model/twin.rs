@@ -417,6 +417,19 @@ impl Servers {
     }
 }
 
+impl Servers {
+    /// The Lindley step: an event arriving at `arrival_s` takes the earliest free server (FCFS,
+    /// in arrival order) and holds it for `demand_s`; returns when it starts.
+    pub(crate) fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64 {
+        let Some(mut earliest) = self.free_at.peek_mut() else {
+            return arrival_s;
+        };
+        let start = earliest.0.0.max(arrival_s);
+        *earliest = Reverse(Time(start + demand_s));
+        start
+    }
+}
+
 impl Pool for Servers {
     fn advance(&mut self, now: f64, queue: &mut VecDeque<Waiting>, run: &mut Recorder<'_>) {
         while let Some(&Reverse(Time(free))) = self.free_at.peek() {
