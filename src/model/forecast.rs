@@ -304,34 +304,61 @@ fn replicate_fcfs(
     seed: u64,
     waits: Histogram<u64>,
 ) -> (Replication, Histogram<u64>) {
-    let horizon_s = times.last().copied().unwrap_or(0.0);
-    let step_s = horizon_s / (times.len() - 1).max(1) as f64;
-    // The first sample at or after `t`: arrivals and starts are counted from there on.
-    let from = |t: f64| -> usize {
-        if t <= 0.0 || step_s <= 0.0 {
-            0
-        } else {
-            ((t / step_s).ceil() as usize).min(times.len())
-        }
-    };
     let mut arrivals = Arrivals::new(config, seed);
     let preloaded = preload(state, &mut arrivals);
-    let mut servers = Servers::with_busy(config.servers, &state.busy_remaining_s);
-    let mut net = vec![0i64; times.len() + 1];
-    let mut run = TwinRun::recording_into(waits);
-    let mut drain_s = preloaded.is_empty().then_some(0.0);
-    let mut last_start = f64::NEG_INFINITY;
-    let mut take = |event: Waiting, run: &mut TwinRun, drain_s: &mut Option<f64>| {
-        if drain_s.is_none() && event.arrival_s > last_start && last_start >= 0.0 {
-            // Every earlier event had started when this one arrived: the backlog was empty.
-            *drain_s = Some(last_start);
+    let mut pool = Fcfs {
+        servers: Servers::with_busy(config.servers, &state.busy_remaining_s),
+        net: vec![0; times.len() + 1],
+        horizon_s: times.last().copied().unwrap_or(0.0),
+        step_s: times.last().copied().unwrap_or(0.0) / (times.len() - 1).max(1) as f64,
+        drain_s: preloaded.is_empty().then_some(0.0),
+        last_start: f64::NEG_INFINITY,
+        run: TwinRun::recording_into(waits),
+    };
+    for event in preloaded {
+        pool.take(event);
+    }
+    loop {
+        let event = next_arrival(config, state, &mut arrivals);
+        if event.arrival_s > pool.horizon_s {
+            return pool.end(event.arrival_s, times.len());
         }
-        let start = servers.take(event.arrival_s, event.demand_s);
-        last_start = start;
-        net[from(event.arrival_s)] += 1;
-        net[from(start)] -= 1;
-        let arrived = event.arrival_s.max(0.0);
-        run.queue_area += (start.min(horizon_s) - arrived).max(0.0);
+        pool.take(event);
+    }
+}
+
+/// A Lindley replication under way.
+struct Fcfs {
+    servers: Servers,
+    /// Arrivals less starts, by the first sample time at or after each.
+    net: Vec<i64>,
+    horizon_s: f64,
+    step_s: f64,
+    drain_s: Option<f64>,
+    last_start: f64,
+    run: TwinRun,
+}
+
+impl Fcfs {
+    /// The first sample at or after `t`.
+    fn sample_from(&self, t: f64) -> usize {
+        if t <= 0.0 || self.step_s <= 0.0 {
+            0
+        } else {
+            ((t / self.step_s).ceil() as usize).min(self.net.len() - 1)
+        }
+    }
+
+    /// The next event in arrival order takes the earliest free server.
+    fn take(&mut self, event: Waiting) {
+        self.emptied_before(event.arrival_s);
+        let start = self.servers.take(event.arrival_s, event.demand_s);
+        self.last_start = start;
+        let (arrived, started) = (self.sample_from(event.arrival_s), self.sample_from(start));
+        self.net[arrived] += 1;
+        self.net[started] -= 1;
+        let run = &mut self.run;
+        run.queue_area += (start.min(self.horizon_s) - event.arrival_s.max(0.0)).max(0.0);
         if event.arrival_s >= 0.0 {
             let wait = start - event.arrival_s;
             run.arrivals += 1;
@@ -339,45 +366,44 @@ fn replicate_fcfs(
             run.wait_sum_s += wait;
             run.waits_ns.saturating_record((wait * 1e9) as u64);
         }
-    };
-    for event in preloaded {
-        take(event, &mut run, &mut drain_s);
     }
-    loop {
-        let event = next_arrival(config, state, &mut arrivals);
-        if event.arrival_s > horizon_s {
-            // Did the backlog empty after the last start, before this arrival?
-            take_end(&mut drain_s, last_start, event.arrival_s, horizon_s);
-            break;
+
+    /// If every earlier event had started by `arrival_s`, the backlog emptied at the last start.
+    fn emptied_before(&mut self, arrival_s: f64) {
+        if self.drain_s.is_none() && arrival_s > self.last_start && self.last_start >= 0.0 {
+            self.drain_s = Some(self.last_start).filter(|&t| t <= self.horizon_s);
         }
-        take(event, &mut run, &mut drain_s);
     }
-    let backlog = net[..times.len()]
-        .iter()
-        .scan(0i64, |sum, n| {
-            *sum += n;
-            Some(*sum as f64)
-        })
-        .collect();
-    let drain_s = drain_s.filter(|&t| t <= horizon_s);
-    let waits = std::mem::replace(
-        &mut run.waits_ns,
-        Histogram::new(1).expect("1 digit is valid"),
-    );
+
+    /// The run, the next arrival past the horizon: the backlog at each of `points` times.
+    fn end(mut self, next_arrival_s: f64, points: usize) -> (Replication, Histogram<u64>) {
+        self.emptied_before(next_arrival_s);
+        let backlog = self.net[..points]
+            .iter()
+            .scan(0i64, |sum, n| {
+                *sum += n;
+                Some(*sum as f64)
+            })
+            .collect();
+        let drain_s = self.drain_s.filter(|&t| t <= self.horizon_s);
+        finish(self.run, backlog, drain_s)
+    }
+}
+
+/// A replication's outcome, and the shared wait histogram given back.
+fn finish(
+    mut run: TwinRun,
+    backlog: Vec<f64>,
+    drain_s: Option<f64>,
+) -> (Replication, Histogram<u64>) {
+    let placeholder = Histogram::new(1).expect("1 digit is valid");
+    let waits = std::mem::replace(&mut run.waits_ns, placeholder);
     let replication = Replication {
         backlog,
         drain_s,
         run,
     };
     (replication, waits)
-}
-
-/// After the last arrival within the horizon: the backlog empties at the last start if the
-/// next arrival comes later.
-fn take_end(drain_s: &mut Option<f64>, last_start: f64, next_arrival_s: f64, horizon_s: f64) {
-    if drain_s.is_none() && next_arrival_s > last_start && last_start <= horizon_s {
-        *drain_s = Some(last_start.max(0.0));
-    }
 }
 
 /// One run from `state` to the last of `times`, reading the backlog at each.
@@ -424,16 +450,7 @@ fn replicate(
     // arrivals never go ahead of them).
     recorder.last_arrival();
     pool.advance(f64::INFINITY, &mut queue, &mut recorder);
-    let waits = std::mem::replace(
-        &mut run.waits_ns,
-        Histogram::new(1).expect("1 digit is valid"),
-    );
-    let replication = Replication {
-        backlog,
-        drain_s,
-        run,
-    };
-    (replication, waits)
+    finish(run, backlog, drain_s)
 }
 
 /// The starting queue: the queued events, then the held ones, all arrived before the
