@@ -307,3 +307,45 @@ fn the_lindley_recursion_and_the_queue_agree_on_an_unbounded_pool() {
         assert_eq!((a.wait_p50_s, a.wait_p99_s), (b.wait_p50_s, b.wait_p99_s));
     }
 }
+
+#[test]
+fn extreme_inputs_give_finite_figures() {
+    let cases = [
+        // Paused (no arrivals) with a backlog; a zero service at a million a second; a
+        // hopeless overload; a zero horizon; a bounded queue with no room at all.
+        (fixed(0.0, Duration::from_secs(1), 2), 10, 30.0),
+        (poisson_exp(1e6, Duration::ZERO, 4), 0, 60.0),
+        (poisson_exp(1e6, Duration::from_secs(1), 1), 1000, 60.0),
+        (poisson_exp(5.0, Duration::from_millis(100), 1), 3, 0.0),
+        (
+            TwinConfig {
+                queue_cap: Some(0),
+                overflow: Overflow::DropOld,
+                ..poisson_exp(50.0, Duration::from_millis(100), 2)
+            },
+            0,
+            10.0,
+        ),
+    ];
+    for (config, queued, horizon_s) in cases {
+        let state = backlog_of(queued, config.service, 0);
+        let f = forecast(&config, &state, horizon_s, 11, 20, SEED);
+        let figures = [
+            f.p_drop,
+            f.mean_wait_s,
+            f.wait_p50_s,
+            f.wait_p99_s,
+            f.mean_queue_len,
+            f.queue_end.p10,
+            f.queue_end.p90,
+            f.growth_per_s,
+        ];
+        let drains = [f.drain_s_p10, f.drain_s_p50, f.drain_s_p90];
+        assert!(
+            figures.iter().all(|v| v.is_finite())
+                && drains.iter().flatten().all(|v| v.is_finite())
+                && f.path.iter().all(|p| p.backlog.p50.is_finite()),
+            "{config:?}: {f:?}"
+        );
+    }
+}

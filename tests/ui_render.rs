@@ -703,6 +703,7 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
 fn full_screen_never_panics_at_any_size() {
     let fixtures = [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::keeping_up(),
         fixtures::finished(),
         fixtures::many_workers(),
@@ -743,6 +744,7 @@ fn every_widget_survives_tiny_areas() {
     ];
     for snapshot in [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::many_workers(),
         fixtures::empty(),
         fixtures::finished(),
