@@ -151,7 +151,10 @@ fn json_summary_has_the_documented_schema() {
     assert_eq!(v["warnings"], serde_json::json!([]));
     assert_eq!(
         v["verdict"],
-        serde_json::json!({ "kind": "finished", "text": "finished", "drain_s": null, "growth_per_s": null })
+        serde_json::json!({
+            "kind": "finished", "text": "finished", "drain_s": null, "growth_per_s": null,
+            "drain_s_p10": null, "drain_s_p90": null
+        })
     );
 }
 

@@ -1559,5 +1559,58 @@ fn the_theory_takes_the_twins_estimate_for_the_current_settings_only() {
         five.mean_wait_s.unwrap() < 0.9 * four.mean_wait_s.unwrap(),
         "{four:?} {five:?}"
     );
+}
+
+/// The first snapshot, within `timeout`, that `done` accepts.
+fn snapshot_where(
+    handle: &backlog::engine::EngineHandle,
+    timeout: Duration,
+    done: impl Fn(&Snapshot) -> bool,
+) -> Option<std::sync::Arc<Snapshot>> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let s = handle.snapshot();
+        if done(&s) {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// The snapshot carries a forecast for the current settings, refreshed on a change.
+#[test]
+fn the_snapshot_carries_a_forecast_for_the_current_settings() {
+    let _serial = timing();
+    // falling-behind's start: 10/s against 4 workers of 500 ms grows by 2/s.
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(10.0),
+        service: Duration::from_millis(500),
+        service_dist: ServiceDist::Fixed,
+        workers: 4,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    let s = snapshot_where(&handle, Duration::from_secs(3), |s| s.forecast.is_some())
+        .expect("a forecast within 3 s");
+    let f = s.forecast.as_ref().unwrap();
+    assert!((f.growth_per_s - 2.0).abs() < 0.1, "{f:?}");
+    assert!(s.forecast_from_ns <= s.now_ns);
+    // A backlog of a few events, then 12/s of capacity.
+    std::thread::sleep(Duration::from_secs(2));
+    handle.send(Command::SetWorkers(6));
+    // From the change on, no snapshot shows the old settings' forecast...
+    let changed = snapshot_where(&handle, Duration::from_secs(1), |s| s.settings.workers == 6)
+        .expect("the change is applied");
+    let old = |s: &Snapshot| s.forecast.as_ref().is_some_and(|f| f.growth_per_s > 1.0);
+    assert!(!old(&changed), "{:?}", changed.forecast);
+    // ...and the new one comes within a few frames: 12/s of capacity drains the backlog.
+    let s = snapshot_where(&handle, Duration::from_secs(1), |s| {
+        s.forecast
+            .as_ref()
+            .is_some_and(|f| f.queue_end.p50 < f.path[0].backlog.p50)
+    });
+    assert!(s.is_some(), "{:?}", handle.snapshot().forecast);
     handle.send(Command::Stop);
 }

@@ -117,6 +117,8 @@ const NULLABLE: &[&str] = &[
     ".theory.mean_wait_ms_ci95",
     ".verdict.drain_s",
     ".verdict.growth_per_s",
+    ".verdict.drain_s_p10",
+    ".verdict.drain_s_p90",
     ".settings.queue_cap",
     ".phases[].settings.queue_cap",
     ".phases[].measured.growth_per_s",

@@ -218,3 +218,22 @@ fn the_issues_bounded_queue_is_predicted_exactly_and_the_twin_thread_s_estimate_
     eprintln!("predicted {:.4}, the twin {:?}", p.p_drop, twin.p_drop);
     agrees(twin.p_drop, p.p_drop, 0.05);
 }
+
+#[test]
+fn the_wait_histogram_holds_long_waits() {
+    // falling-behind's start, 10/s against 4 workers of 500 ms: waits grow linearly, so the
+    // median wait is the mean wait and the longest is the last event's.
+    let c = TwinConfig {
+        arrival: ArrivalProcess::Fixed,
+        service_dist: ServiceDist::Fixed,
+        ..config(10.0, 500, 4)
+    };
+    let run = simulate(&c, SEED, 0, 1200);
+    let median_s = run.waits_ns.value_at_quantile(0.5) as f64 / 1e9;
+    let mean_s = run.mean_wait_s();
+    assert!(mean_s > 10.0, "{mean_s}");
+    assert!(
+        (median_s - mean_s).abs() < 0.02 * mean_s,
+        "median {median_s} vs mean {mean_s}"
+    );
+}

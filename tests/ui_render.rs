@@ -88,6 +88,73 @@ fn overloaded_screen_200x50() {
 }
 
 #[test]
+fn forecast_screen_80x24() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 80, 24).backend());
+}
+
+#[test]
+fn forecast_screen_100x30() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 100, 30).backend());
+}
+
+#[test]
+fn forecast_screen_200x50() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 200, 50).backend());
+}
+
+/// The columns of `buf` where a plotted (Braille) cell has `fg`, below the border and the
+/// legend (whose marks are Braille too).
+fn columns_with(buf: &Buffer, fg: Color) -> Vec<u16> {
+    let area = buf.area;
+    let plotted = |x, y| {
+        let cell = &buf[(x, y)];
+        let braille = cell
+            .symbol()
+            .chars()
+            .next()
+            .is_some_and(|c| ('\u{2801}'..='\u{28FF}').contains(&c));
+        cell.fg == fg && braille
+    };
+    (area.x..area.x + area.width)
+        .filter(|&x| (area.y + 2..area.y + area.height).any(|y| plotted(x, y)))
+        .collect()
+}
+
+#[test]
+fn the_cone_is_drawn_right_of_now_and_only_there() {
+    let s = fixtures::overloaded_with_forecast();
+    let t = panel(100, 12, |area, buf| {
+        queue::QueuePanel {
+            snapshot: &s,
+            trend: Trend::of(&s),
+        }
+        .render(area, buf)
+    });
+    let buf = t.backend().buffer();
+    let history = columns_with(buf, ui::theme::QUEUE.fg.unwrap());
+    let median = columns_with(buf, ui::theme::FORECAST.fg.unwrap());
+    let band = columns_with(buf, ui::theme::FORECAST_BAND.fg.unwrap());
+    assert!(!median.is_empty() && !band.is_empty(), "no cone drawn");
+    // The legend names it; below it, the cone starts where the depth ends.
+    assert!(text(&t).contains("forecast p10-p90"));
+    let last_history = *history.iter().max().unwrap();
+    let first_cone = *median.iter().min().unwrap();
+    assert!(
+        first_cone + 1 >= last_history,
+        "cone at {first_cone}, history to {last_history}"
+    );
+    // The future is about a quarter of the chart.
+    let cone_width = median.iter().max().unwrap() - first_cone;
+    assert!(
+        (12..=30).contains(&cone_width),
+        "{cone_width} columns of cone"
+    );
+}
+
+#[test]
 fn keeping_up_screen_200x50() {
     insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 200, 50).backend());
 }
@@ -736,6 +803,7 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
 fn full_screen_never_panics_at_any_size() {
     let fixtures = [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::keeping_up(),
         fixtures::finished(),
         fixtures::many_workers(),
@@ -776,6 +844,7 @@ fn every_widget_survives_tiny_areas() {
     ];
     for snapshot in [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::many_workers(),
         fixtures::empty(),
         fixtures::finished(),

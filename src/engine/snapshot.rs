@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
+use crate::model::forecast::Forecast;
 use crate::model::theory::Prediction;
 
 /// Where the run is in its life.
@@ -296,6 +297,13 @@ pub struct Snapshot {
     /// Every phase of the run so far, in order; the current one last (see `stats::phases`).
     #[serde(default)]
     pub phases: Vec<Phase>,
+    /// The latest forecast from a recent state under the current settings (`model::forecast`):
+    /// none until the first is ready, nor while one for new settings is being made.
+    #[serde(default)]
+    pub forecast: Option<Forecast>,
+    /// Model time the forecast starts from, ns.
+    #[serde(default)]
+    pub forecast_from_ns: u64,
 }
 
 impl Snapshot {

@@ -298,6 +298,9 @@ pub struct VerdictJson {
     pub drain_s: Option<f64>,
     /// Events per second the backlog grows by (overloaded only).
     pub growth_per_s: Option<f64>,
+    /// The drain time's p10 and p90 from the forecast (draining only; null past its horizon).
+    pub drain_s_p10: Option<f64>,
+    pub drain_s_p90: Option<f64>,
 }
 
 impl From<&Verdict> for VerdictJson {
@@ -307,6 +310,8 @@ impl From<&Verdict> for VerdictJson {
             text: v.text(),
             drain_s: v.drain_s(),
             growth_per_s: v.growth_per_s(),
+            drain_s_p10: v.drain_band_s().0,
+            drain_s_p90: v.drain_band_s().1,
         }
     }
 }
@@ -725,6 +730,7 @@ mod tests {
             verdict: Verdict::Overloaded {
                 growth_per_s: 1.0,
                 needs: Some(5),
+                queued_in: None,
             },
         };
         assert_eq!(

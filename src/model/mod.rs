@@ -3,6 +3,9 @@
 
 pub mod achieved;
 pub mod exact;
+pub mod fluid;
+pub mod forecast;
+pub mod forecast_thread;
 pub mod lints;
 pub mod overhead;
 pub mod phase;

@@ -465,3 +465,26 @@ pub fn dropping() -> Snapshot {
         ..base(settings, RunState::Running, now_ns)
     }
 }
+
+/// `overloaded()` with the forecast the engine would make from it (seeded: the same on every
+/// run), over the chart's horizon, made at the snapshot's time.
+pub fn overloaded_with_forecast() -> Snapshot {
+    use backlog::model::forecast::{
+        POINTS, REPLICATIONS, TwinState, forecast, horizon_for, live_config,
+    };
+    let mut s = overloaded();
+    s.settings.arrival = ArrivalProcess::Poisson;
+    s.settings.service_dist = ServiceDist::Exp;
+    s.theory = predict(&TheoryInput::from_settings(&s.settings, s.cores));
+    let f = forecast(
+        &live_config(&s),
+        &TwinState::of(&s),
+        horizon_for(&s),
+        POINTS,
+        REPLICATIONS,
+        7,
+    );
+    s.forecast = Some(f);
+    s.forecast_from_ns = s.now_ns;
+    s
+}

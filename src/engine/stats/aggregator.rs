@@ -20,12 +20,16 @@ use crate::engine::snapshot::{
     LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
 };
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
+use crate::model::forecast::live_config;
+use crate::model::forecast_thread::{ForecastRequest, ForecastThread};
 use crate::model::theory::{TheoryInput, TwinAnswer};
 use crate::model::twin::TwinConfig;
 use crate::model::twin_thread::{TwinEstimate, TwinThread};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// How often a forecast is asked for while the settings stay the same (wall time).
+const FORECAST_EVERY: Duration = Duration::from_secs(1);
 /// After a stop, how long to wait for workers to leave before reporting anyway.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -87,6 +91,10 @@ pub(crate) struct Aggregator {
     twin_asked: Option<TwinConfig>,
     /// The events come from stdin or a trace: theory reads the measured load.
     measured_arrivals: bool,
+    /// Forecasts from the published state; none if its thread could not start.
+    forecasts: Option<ForecastThread>,
+    /// When the last forecast was asked for (wall), and for which configuration.
+    last_forecast: Option<(Instant, TwinConfig)>,
 }
 
 impl Aggregator {
@@ -138,6 +146,8 @@ impl Aggregator {
             twin: spawn_twin(config),
             twin_asked: None,
             measured_arrivals: !matches!(config.source, crate::engine::SourceKind::Generator),
+            forecasts: ForecastThread::spawn(config.seed).ok(),
+            last_forecast: None,
         };
         let thread = std::thread::Builder::new()
             .name("backlog-stats".into())
@@ -358,6 +368,7 @@ impl Aggregator {
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
         self.add_cpu_used(&mut snapshot.workers);
+        self.forecast(&mut snapshot);
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 
@@ -370,6 +381,27 @@ impl Aggregator {
                     .used_ns(event)
                     .map(|ns| self.shared.clock.model_ns(Duration::from_nanos(ns)));
             }
+        }
+    }
+
+    /// Asks for a forecast from this snapshot once a second, and at once when the settings
+    /// change; puts in the latest one made for the current settings. Never waits for it.
+    fn forecast(&mut self, snapshot: &mut Snapshot) {
+        let Some(forecasts) = &self.forecasts else {
+            return;
+        };
+        let config = live_config(snapshot);
+        let due = match &self.last_forecast {
+            Some((at, last)) => *last != config || at.elapsed() >= FORECAST_EVERY,
+            None => true,
+        };
+        if due && !snapshot.state.is_over() {
+            forecasts.request(ForecastRequest::of(snapshot));
+            self.last_forecast = Some((Instant::now(), config.clone()));
+        }
+        if let Some((from_ns, forecast)) = forecasts.for_config(&config) {
+            snapshot.forecast = Some(forecast);
+            snapshot.forecast_from_ns = from_ns;
         }
     }
 }

@@ -568,6 +568,8 @@ impl Stats {
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
             phases: self.phases.phases(),
+            forecast: None,
+            forecast_from_ns: 0,
         }
     }
 
