@@ -391,6 +391,10 @@ pub struct PhaseMeasured {
     pub service_mean_ns: Option<f64>,
     #[serde(default)]
     pub service_cv2: Option<f64>,
+    /// The phase's first arrival, model ns since the run began (a prediction of the phase
+    /// lines its schedule up with it).
+    #[serde(default)]
+    pub first_arrival_ns: Option<u64>,
 }
 
 /// One phase: the time between two changes of settings.
@@ -409,6 +413,9 @@ pub struct Phase {
     pub settings: Settings,
     pub start: PhaseStart,
     pub measured: PhaseMeasured,
+    /// When the source ended, if it did in this phase (nothing arrives after), model ns.
+    #[serde(default)]
+    pub source_end_ns: Option<u64>,
 }
 
 impl Phase {

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::engine::Snapshot;
 use crate::engine::settings::Settings;
 use crate::engine::snapshot::Phase;
+use crate::model::phase_prediction::{self, PhasePrediction};
 use crate::model::theory::Prediction;
 use crate::units;
 
@@ -18,6 +19,8 @@ pub struct PhaseJson {
     pub cause: &'static str,
     pub settings: Settings,
     pub measured: MeasuredJson,
+    /// What the twin predicts for the phase, from the state it began in over its length.
+    pub predicted: PhasePrediction,
 }
 
 /// What was measured for the events that arrived in a phase.
@@ -46,10 +49,12 @@ fn secs(ns: u64) -> f64 {
     ns as f64 / 1e9
 }
 
-impl From<&Phase> for PhaseJson {
-    fn from(p: &Phase) -> Self {
+impl PhaseJson {
+    /// The phase with the twin's prediction for it (`cores` and `seed` as in the run).
+    pub fn of(p: &Phase, cores: usize, seed: u64) -> Self {
         let m = &p.measured;
         Self {
+            predicted: phase_prediction::predict(p, cores, seed),
             index: p.index,
             start_s: secs(p.start_ns),
             end_s: secs(p.end_ns),
@@ -74,9 +79,12 @@ impl From<&Phase> for PhaseJson {
     }
 }
 
-/// Every phase of the run, for the JSON.
+/// Every phase of the run, each with its prediction, for the JSON.
 pub fn phases_json(s: &Snapshot) -> Vec<PhaseJson> {
-    s.phases.iter().map(PhaseJson::from).collect()
+    s.phases
+        .iter()
+        .map(|p| PhaseJson::of(p, s.cores, s.seed))
+        .collect()
 }
 
 /// What theory says of the settings, in a few words: the model and the wait or the growth.

@@ -49,6 +49,8 @@ pub struct TwinState {
     /// Model s from now at which the arrival schedule restarts (its first event one gap
     /// later); 0 when the phase of the source's schedule is not known.
     pub arrivals_from_s: f64,
+    /// Model s from now after which nothing arrives (a source that ended); none: arrivals go on.
+    pub arrivals_until_s: Option<f64>,
 }
 
 impl TwinState {
@@ -87,6 +89,7 @@ impl TwinState {
             held_at_source: s.counters.held_at_source,
             busy_remaining_s,
             arrivals_from_s: 0.0,
+            arrivals_until_s: None,
         }
     }
 
@@ -284,6 +287,12 @@ fn next_arrival(config: &TwinConfig, state: &TwinState, arrivals: &mut Arrivals)
     }
     let mut event = arrivals.next();
     event.arrival_s += state.arrivals_from_s;
+    if state
+        .arrivals_until_s
+        .is_some_and(|until| event.arrival_s > until)
+    {
+        event.arrival_s = f64::INFINITY;
+    }
     event
 }
 

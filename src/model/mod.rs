@@ -9,6 +9,7 @@ pub mod forecast_thread;
 pub mod lints;
 pub mod overhead;
 pub mod phase;
+pub mod phase_prediction;
 pub mod theory;
 pub mod trend;
 pub mod twin;

@@ -174,7 +174,10 @@ impl Aggregator {
                 panic!("injected panic in the statistics thread (BACKLOG_TEST_PANIC=engine)");
             }
             match self.messages.recv_deadline(next_publish) {
-                Ok(Msg::Reports { taken, reports }) => self.stats.apply_batch(taken, reports),
+                Ok(Msg::Reports { taken, reports }) => {
+                    self.stats.apply_batch(taken, reports);
+                    self.watch_drain();
+                }
                 Ok(Msg::ResetStats) => {
                     let (now, source) = self.read_source();
                     self.stats.arrivals_seen(self.shared.arrivals.totals());
@@ -213,6 +216,19 @@ impl Aggregator {
         }
     }
 
+    /// While the current phase's backlog has not been empty yet, looks at the queue itself on
+    /// every batch of reports (every few ms of wall time while workers finish events), so the
+    /// moment it first empties is not left to the next tick.
+    fn watch_drain(&mut self) {
+        if !self.stats.phase_awaits_drain() {
+            return;
+        }
+        let held = self.shared.held.load(Ordering::Acquire);
+        if self.queue.is_empty() && held == 0 {
+            self.stats.backlog_empty(self.shared.clock.now_ns());
+        }
+    }
+
     /// The phase log's view of now.
     fn phase_context<'a>(
         &self,
@@ -225,6 +241,12 @@ impl Aggregator {
             settings,
             source,
             queued_work_ns: self.shared.queued_demand_ns.load(Ordering::Acquire),
+            source_end_ns: self
+                .shared
+                .source_ended
+                .load(Ordering::Acquire)
+                .then(|| self.shared.source_end_ns.load(Ordering::Relaxed)),
+            queue_len: self.queue.len() as u64,
         }
     }
 

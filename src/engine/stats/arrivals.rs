@@ -37,7 +37,8 @@ pub struct PhaseCounts {
     pub arrivals: u64,
     pub dropped: u64,
     pub gaps: Moments,
-    /// The phase's latest arrival, model ns.
+    /// The phase's first and latest arrivals, model ns.
+    pub first_arrival_ns: Option<u64>,
     pub last_arrival_ns: Option<u64>,
 }
 
@@ -102,6 +103,7 @@ impl ArrivalLedger {
             l.totals.kept_arrival_sum_ns += u128::from(arrival_ns);
             let phase = l.phase_of(arrival_ns);
             phase.arrivals += 1;
+            phase.first_arrival_ns.get_or_insert(arrival_ns);
             if let Some(last) = phase.last_arrival_ns.replace(arrival_ns) {
                 phase.gaps.add(arrival_ns.saturating_sub(last) as f64 / 1e9);
             }

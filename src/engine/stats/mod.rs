@@ -360,6 +360,19 @@ impl Stats {
         let (tick, start) = self.phase_state(&now);
         self.phases.tick(tick, now.settings, || start);
         self.phases.set_counts(counts);
+        if let Some(end_ns) = now.source_end_ns {
+            self.phases.source_ended(end_ns);
+        }
+    }
+
+    /// Whether the current phase has yet to see its backlog empty (see `backlog_empty`).
+    pub(crate) fn phase_awaits_drain(&self) -> bool {
+        self.phases.awaits_drain()
+    }
+
+    /// The backlog was seen empty at `now_ns`: the current phase has drained, if not before.
+    pub(crate) fn backlog_empty(&mut self, now_ns: u64) {
+        self.phases.drained(now_ns);
     }
 
     /// Begins the phase a change of settings (`mark`) began, in the state `now`.
@@ -373,7 +386,7 @@ impl Stats {
         let counters = self.counters(now.source);
         let now_ns = now.now_ns;
         let start = PhaseStart {
-            queued: counters.queued,
+            queued: now.queue_len,
             held: counters.held_at_source,
             queued_work_ns: now.queued_work_ns,
             in_service_left_ns: self
@@ -389,7 +402,7 @@ impl Stats {
         };
         let tick = PhaseTick {
             now_ns,
-            backlog: counters.backlog(),
+            backlog: now.queue_len + counters.held_at_source,
             area: self.taken_totals.area(&self.arrivals, now_ns),
         };
         (tick, start)
@@ -630,6 +643,12 @@ pub(crate) struct PhaseContext<'a> {
     pub settings: &'a Settings,
     pub source: SourceCounts,
     pub queued_work_ns: u64,
+    /// When the source ended, if it has.
+    pub source_end_ns: Option<u64>,
+    /// The queue's own length now (the counters' lags by the reports on their way): a phase
+    /// starts from it, beside the queued work, which is exact too, and its backlog is
+    /// accounted from it.
+    pub queue_len: u64,
 }
 
 /// What the snapshot needs from outside the statistics.

@@ -112,6 +112,7 @@ impl PhaseLog {
             m.arrivals = c.arrivals;
             m.dropped = c.dropped;
             m.gap_cv2 = c.gaps.cv2();
+            m.first_arrival_ns = c.first_arrival_ns;
             // The rate while events arrive: one over the mean gap (a source that has ended,
             // or a stream that paused, does not dilute it); arrivals over the length before
             // there are gaps.
@@ -164,6 +165,7 @@ impl PhaseLog {
                 settings: settings.clone(),
                 start,
                 measured,
+                source_end_ns: None,
             },
             waits: new_histogram(WHOLE_SIGFIG),
             wait_sum_ns: 0,
@@ -205,6 +207,35 @@ impl PhaseLog {
                 m.completed += 1;
             } else {
                 m.failed += 1;
+            }
+        }
+    }
+
+    /// The source ended at `end_ns`: in the phase it ended in (the first told keeps it).
+    pub fn source_ended(&mut self, end_ns: u64) {
+        let i = self
+            .tracks
+            .partition_point(|t| t.phase.start_ns <= end_ns)
+            .saturating_sub(1);
+        let already = self.tracks.iter().any(|t| t.phase.source_end_ns.is_some());
+        if let (Some(track), false) = (self.tracks.get_mut(i), already) {
+            track.phase.source_end_ns = Some(end_ns);
+        }
+    }
+
+    /// Whether the current phase has yet to see its backlog empty.
+    pub fn awaits_drain(&self) -> bool {
+        self.tracks
+            .last()
+            .is_some_and(|t| t.phase.measured.drained_at_ns.is_none())
+    }
+
+    /// The backlog was seen empty at `now_ns` (between ticks: the queue's own length).
+    pub fn drained(&mut self, now_ns: u64) {
+        if let Some(track) = self.tracks.last_mut() {
+            let m = &mut track.phase.measured;
+            if m.drained_at_ns.is_none() && now_ns >= track.phase.start_ns {
+                m.drained_at_ns = Some(now_ns);
             }
         }
     }
