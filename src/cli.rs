@@ -265,7 +265,7 @@ fn parse_source(text: &str) -> Result<SourceKind, String> {
         "gen" => Ok(SourceKind::Generator),
         "stdin" => Ok(SourceKind::Stdin),
         _ => match text.strip_prefix("trace:") {
-            Some(path) => TraceFile::load(std::path::Path::new(path))
+            Some(path) => TraceFile::open(std::path::Path::new(path))
                 .map(|trace| SourceKind::Trace(trace, 1))
                 .map_err(|e| e.to_string()),
             None => Err(format!(
@@ -375,11 +375,27 @@ impl RunArgs {
         Ok(RunPlan { config, scenario })
     }
 
-    /// The source; a trace plays at its own rate unless `--rate` says otherwise.
-    fn source_for(&self, settings: &mut Settings) -> Result<SourceKind, Error> {
-        match self.source.clone().unwrap_or_default() {
+    /// The source (`--source`, else the scenario's); a trace plays at its own rate unless
+    /// `--rate` or the scenario's start says otherwise.
+    fn source_for(
+        &self,
+        settings: &mut Settings,
+        scenario: Option<&Scenario>,
+    ) -> Result<SourceKind, Error> {
+        let start = scenario.map(|s| &s.start);
+        let rate_given = self.rate.is_some()
+            || start.is_some_and(|s| {
+                s.changes
+                    .iter()
+                    .any(|c| matches!(c, crate::engine::Command::SetRate(_)))
+            });
+        let source = self
+            .source
+            .clone()
+            .or_else(|| start.and_then(|s| s.source.clone()));
+        match source.unwrap_or_default() {
             SourceKind::Trace(trace, _) => {
-                if self.rate.is_none() {
+                if !rate_given {
                     settings.rate = Rate::per_s(trace.mean_rate_per_s())
                         .map_err(|e| Error::Usage(format!("--source {}: {e}", trace.name)))?;
                 }
@@ -462,7 +478,7 @@ impl RunArgs {
             ));
         }
         let exec = self.exec_work(&mut settings)?;
-        let source = self.source_for(&mut settings)?;
+        let source = self.source_for(&mut settings, scenario)?;
         settings.validate()?;
         Ok(EngineConfig {
             settings,
