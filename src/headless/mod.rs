@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::engine::event::{DropReason, Trace};
 use crate::engine::settings::{Settings, format_duration};
-use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
+use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint, SourceType, SourceView};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::model::overhead::EngineOverhead;
@@ -97,20 +97,31 @@ impl std::fmt::Display for LogLine<'_> {
     }
 }
 
-/// One line describing the settings, for the top of a log.
-pub fn describe(settings: &Settings, seed: u64) -> String {
+/// One line describing the source and the settings, for the top of a log.
+pub fn describe(settings: &Settings, seed: u64, source: &SourceView) -> String {
     let queue = match settings.queue_cap {
         Some(cap) => format!("queue cap {cap} ({})", settings.overflow),
         None => "unbounded queue".into(),
     };
-    format!(
-        "# backlog: {} arrivals at {}, service {} {}, {} work, {} workers, {queue}, seed {seed}",
-        settings.arrival,
-        settings.rate,
+    let service = format!(
+        "service {} {}",
         format_duration(settings.service),
-        settings.service_dist,
-        settings.work,
-        settings.workers,
+        settings.service_dist
+    );
+    let (arrivals, service) = match (&source.kind, &source.trace) {
+        (SourceType::Trace, Some(trace)) => (
+            format!("trace {} at {}", trace.file, settings.rate),
+            "service from the trace".to_string(),
+        ),
+        (SourceType::Stdin, _) => ("lines from stdin".to_string(), service),
+        _ => (
+            format!("{} arrivals at {}", settings.arrival, settings.rate),
+            service,
+        ),
+    };
+    format!(
+        "# backlog: {arrivals}, {service}, {} work, {} workers, {queue}, seed {seed}",
+        settings.work, settings.workers,
     )
 }
 
@@ -163,6 +174,8 @@ impl Reorder {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub state: &'static str,
+    /// Where events came from: its kind, state and own counters.
+    pub source: SourceView,
     /// generated, completed, failed, dropped, queued, in_flight, held_at_source.
     #[serde(flatten)]
     pub counters: Counters,
@@ -288,6 +301,7 @@ impl Summary {
         let t = &s.theory;
         Self {
             state: s.state.name(),
+            source: s.source.clone(),
             counters: s.counters,
             duration_s: s.now_ns as f64 / 1e9,
             arrival_rate_per_s: s.arrival_rate_per_s,
@@ -361,6 +375,7 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
         ),
     ]
     .into_iter()
+    .chain(s.source.error.iter().map(|e| format!("# the source's input failed: {e}")))
     .chain(s.phases.iter().map(phase_closing_line))
     .collect()
 }
@@ -560,7 +575,11 @@ pub async fn run(
         writeln!(
             out,
             "{}",
-            describe(&handle.settings(), handle.snapshot().seed)
+            describe(
+                &handle.settings(),
+                handle.snapshot().seed,
+                &handle.snapshot().source
+            )
         )?;
         for line in &options.preamble {
             writeln!(out, "{line}")?;

@@ -19,6 +19,7 @@ use crate::engine::shared::{ChangeMark, Shared};
 use crate::engine::snapshot::{
     LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
 };
+use crate::engine::source::SourceFacts;
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 
 /// How often the aggregator publishes a snapshot (wall time).
@@ -63,6 +64,8 @@ pub(crate) struct Aggregator {
     snapshots: watch::Sender<Arc<Snapshot>>,
     seed: u64,
     cores: usize,
+    /// What the snapshots say of the source.
+    source_facts: SourceFacts,
     /// Test only: panic half a second in (see `InjectPanic`).
     inject_panic: bool,
 }
@@ -79,7 +82,8 @@ impl Aggregator {
         config: &EngineConfig,
     ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), EngineError> {
         let clock = shared.clock;
-        let placeholder = stats.snapshot(
+        let source_facts = SourceFacts::of(&config.source);
+        let mut placeholder = stats.snapshot(
             &SnapshotContext {
                 state: RunState::Running,
                 now_ns: 0,
@@ -93,6 +97,7 @@ impl Aggregator {
             },
             stats.latency(),
         );
+        placeholder.source = source_facts.view(&shared, settings.borrow().paused, 0);
         let (snapshots, snapshots_rx) = watch::channel(Arc::new(placeholder));
         // Keeps the snapshot channel open until a fault is recorded: faces that see it close
         // then find the fault, instead of taking the last snapshot for the end of the run.
@@ -110,6 +115,7 @@ impl Aggregator {
             snapshots,
             seed: config.seed,
             cores: config.cores,
+            source_facts,
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
         };
         let thread = std::thread::Builder::new()
@@ -303,6 +309,9 @@ impl Aggregator {
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
+        snapshot.source = self
+            .source_facts
+            .view(&self.shared, settings.paused, source.generated);
         self.add_cpu_used(&mut snapshot.workers);
         self.snapshots.send_replace(Arc::new(snapshot));
     }

@@ -564,6 +564,8 @@ impl Stats {
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
             phases: self.phases.phases(),
+            // The aggregator adds it (see `source::SourceFacts`).
+            source: Default::default(),
         }
     }
 
