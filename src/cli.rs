@@ -10,7 +10,7 @@ use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
 use crate::engine::source::TraceFile;
-use crate::engine::work::Exec;
+use crate::engine::work::{Exec, OutputFile};
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
 use std::sync::Arc;
@@ -127,6 +127,11 @@ pub struct RunArgs {
     /// With --exec: kill a command that runs longer than this (counted as failed).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, requires = "exec", help_heading = "Work")]
     pub exec_timeout: Option<Duration>,
+
+    /// With --exec: append every command's stdout to FILE, each job's output whole (without it,
+    /// stdout is discarded). Opened before the run.
+    #[arg(long, value_name = "FILE", requires = "exec", help_heading = "Work")]
+    pub exec_output: Option<PathBuf>,
 
     /// Fraction of events whose work fails (half of them by panicking). [default: 0]
     #[arg(long, value_parser = parse_fraction, allow_hyphen_values = true, help_heading = "Work")]
@@ -422,7 +427,16 @@ impl RunArgs {
             ));
         }
         settings.work = WorkMode::Exec;
-        let exec = Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut exec =
+            Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
+        if let Some(path) = &self.exec_output {
+            let file = OutputFile::open(path).map_err(|source| Error::Unwritable {
+                option: "--exec-output",
+                path: path.clone(),
+                source,
+            })?;
+            exec = exec.with_output(file);
+        }
         Ok(Some(Arc::new(exec)))
     }
 

@@ -217,6 +217,42 @@ fn trace_screen_100x30() {
 }
 
 #[test]
+fn exec_failure_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::exec_failing()), 100, 30).backend());
+}
+
+#[test]
+fn the_last_failure_shows_under_the_workers_in_red_as_room_allows() {
+    let s = fixtures::exec_failing();
+    // At 80x24 the status and the newest stderr line.
+    let t = screen(&app(s.clone()), 80, 24);
+    let small = text(&t);
+    assert!(
+        small.contains("✗ last failure ev 291 · exit status 3"),
+        "{small}"
+    );
+    assert!(small.contains("no images defined"), "{small}");
+    assert!(!small.contains("reading image.png"), "{small}");
+    let (x, y) = find(t.backend().buffer(), "ev 291 · exit").unwrap();
+    assert_eq!(t.backend().buffer()[(x, y)].fg, Color::Red);
+    // Given rows beside the workers' own, every kept line, oldest first.
+    let t = text(&panel(60, 13, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let order: Vec<usize> = ["reading image.png", "improper image", "no images defined"]
+        .iter()
+        .map(|needle| t.find(needle).unwrap_or_else(|| panic!("{needle}:\n{t}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{t}");
+    // With no row to spare the workers keep theirs; the failure goes in the border.
+    let t = text(&panel(60, 9, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    assert!(t.contains("#7 ○ idle"), "{t}");
+    assert!(t.contains("└✗ last failure ev 291 · exit status 3"), "{t}");
+}
+
+#[test]
 fn the_source_panel_says_which_source_it_is_and_marks_its_losses() {
     let source_text = |s: &Snapshot| {
         text(&panel(36, 11, |area, buf| {
@@ -792,6 +828,7 @@ fn every_widget_survives_tiny_areas() {
         fixtures::from_stdin(),
         fixtures::replaying_trace(),
         fixtures::stdin_failed(),
+        fixtures::exec_failing(),
     ] {
         let s = &snapshot;
         let lints = lints(s);

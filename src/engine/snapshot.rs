@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
+use super::work::Failure;
 use crate::model::theory::Prediction;
 
 /// Where the run is in its life.
@@ -299,6 +300,9 @@ pub struct Snapshot {
     /// Where events come from: its kind, state and own counters.
     #[serde(default)]
     pub source: SourceView,
+    /// The latest failed event, if any has failed (kept across a reset of the statistics).
+    #[serde(default)]
+    pub last_failure: Option<LastFailure>,
 }
 
 impl Snapshot {
@@ -506,4 +510,18 @@ impl TraceProgress {
     pub fn file_name(&self) -> &str {
         self.file.rsplit('/').next().unwrap_or(&self.file)
     }
+}
+
+/// The latest failed event: who failed it, when, why, and for `exec` work the last lines of its
+/// command's stderr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastFailure {
+    pub event: u64,
+    pub worker: u32,
+    /// Model time it failed, ns since the run began.
+    pub at_ns: u64,
+    pub failure: Failure,
+    /// The last lines (at most `work::STDERR_LINES`) of the command's stderr: `exec` work only.
+    #[serde(default)]
+    pub stderr: Vec<String>,
 }

@@ -21,7 +21,10 @@ use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
 use crate::terminal::QuitSignals;
 
+mod failure;
 mod phases;
+
+pub use failure::{LastFailureJson, last_failure_line};
 
 pub use phases::{PhaseJson, phase_closing_line};
 use phases::{PhaseLines, phases_json};
@@ -176,6 +179,8 @@ pub struct Summary {
     pub state: &'static str,
     /// Where events came from: its kind, state and own counters.
     pub source: SourceView,
+    /// The latest failed event (null if none failed).
+    pub last_failure: Option<LastFailureJson>,
     /// generated, completed, failed, dropped, queued, in_flight, held_at_source.
     #[serde(flatten)]
     pub counters: Counters,
@@ -302,6 +307,7 @@ impl Summary {
         Self {
             state: s.state.name(),
             source: s.source.clone(),
+            last_failure: s.last_failure.as_ref().map(Into::into),
             counters: s.counters,
             duration_s: s.now_ns as f64 / 1e9,
             arrival_rate_per_s: s.arrival_rate_per_s,
@@ -376,6 +382,7 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
     ]
     .into_iter()
     .chain(s.source.error.iter().map(|e| format!("# the source's input failed: {e}")))
+    .chain(s.last_failure.iter().map(last_failure_line))
     .chain(s.phases.iter().map(phase_closing_line))
     .collect()
 }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::snapshot::{
-    Counters, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, SourceState, SourceType,
-    SourceView, TraceProgress, WorkerActivity, WorkerView,
+    Counters, LastFailure, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    SourceState, SourceType, SourceView, TraceProgress, WorkerActivity, WorkerView,
 };
 use backlog::model::theory::{Prediction, TheoryInput, predict};
 
@@ -434,5 +434,25 @@ pub fn stdin_failed() -> Snapshot {
     let mut s = from_stdin();
     s.source.state = SourceState::Error;
     s.source.error = Some("Is a directory (os error 21)".into());
+    s
+}
+
+/// `from_stdin` with exec work whose event 291 failed with exit status 3 and three lines of stderr.
+pub fn exec_failing() -> Snapshot {
+    let mut s = from_stdin();
+    s.settings.work = WorkMode::Exec;
+    s.counters.failed = 4;
+    s.counters.completed -= 4;
+    s.last_failure = Some(LastFailure {
+        event: 291,
+        worker: 2,
+        at_ns: 298 * S,
+        failure: backlog::engine::work::Failure::ExitStatus(3),
+        stderr: vec![
+            "convert: reading image.png".into(),
+            "convert: improper image header `image.png'".into(),
+            "convert: no images defined `out.png'".into(),
+        ],
+    });
     s
 }

@@ -66,6 +66,8 @@ pub(crate) struct Aggregator {
     cores: usize,
     /// What the snapshots say of the source.
     source_facts: SourceFacts,
+    /// `exec` work's command: the stderr of its failures.
+    exec: Option<Arc<work::Exec>>,
     /// Test only: panic half a second in (see `InjectPanic`).
     inject_panic: bool,
 }
@@ -116,6 +118,7 @@ impl Aggregator {
             seed: config.seed,
             cores: config.cores,
             source_facts,
+            exec: config.exec.clone(),
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
         };
         let thread = std::thread::Builder::new()
@@ -309,11 +312,17 @@ impl Aggregator {
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
-        snapshot.source = self
-            .source_facts
-            .view(&self.shared, settings.paused, source.generated);
+        self.add_source(&mut snapshot, settings.paused, source.generated);
         self.add_cpu_used(&mut snapshot.workers);
         self.snapshots.send_replace(Arc::new(snapshot));
+    }
+
+    /// The source's view, and the stderr of the last failure's command (`exec` work).
+    fn add_source(&self, snapshot: &mut Snapshot, paused: bool, generated: u64) {
+        snapshot.source = self.source_facts.view(&self.shared, paused, generated);
+        if let (Some(failure), Some(exec)) = (snapshot.last_failure.as_mut(), &self.exec) {
+            failure.stderr = exec.stderr_of(failure.event).unwrap_or_default();
+        }
     }
 
     /// Each busy worker's CPU time received for its event, from its meter (cpu work only).
