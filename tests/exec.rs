@@ -288,3 +288,27 @@ fn an_exec_output_that_cannot_be_written_is_refused_before_the_run() {
     }
     assert!(!std::path::Path::new("out.txt").exists());
 }
+
+#[test]
+fn a_long_payload_reaches_a_command_that_writes_while_it_reads() {
+    // cat writes each piece of its stdin as it reads it: a 512 KiB line fills the pipe of its
+    // stdout long before it has all of its stdin, so both must be served at once.
+    let path = output_path("cat");
+    let mut line = vec![b'y'; 512 << 10];
+    line.push(b'\n');
+    let s = exec_json(
+        "cat",
+        &line,
+        "1",
+        &[
+            "--exec-timeout",
+            "10s",
+            "--exec-output",
+            path.to_str().unwrap(),
+        ],
+    );
+    let written = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    std::fs::remove_file(&path).ok();
+    assert_eq!(done_and_failed(&s), (1, 0), "{}", s["last_failure"]);
+    assert_eq!(written, 512 << 10);
+}

@@ -1,7 +1,8 @@
-//! What an `exec` command writes: its stdout whole (for `--exec-output`), the tail of its stderr
-//! (for the last failure). Both pipes are read without blocking while the command runs, so a
-//! command that writes a lot never stalls on a full pipe, and the worker wakes as soon as the
-//! command closes them (it has ended) instead of at its next poll.
+//! What an `exec` command is given and writes: its payload on stdin, its stdout whole (for
+//! `--exec-output`), the tail of its stderr (for the last failure). The pipes are served without
+//! blocking while the command runs, so a command that writes a lot never stalls on a full pipe
+//! (nor the worker on a payload the command has not read yet), and the worker wakes as soon as
+//! the command closes them (it has ended) instead of at its next poll.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -74,19 +75,53 @@ fn set_nonblocking(fd: RawFd) {
     }
 }
 
-/// A running command's stdout (when it is kept) and stderr.
-pub(crate) struct Output {
+/// The payload on its way to the command's stdin, written as the command takes it.
+struct Feed<'a> {
+    pipe: File,
+    rest: &'a [u8],
+}
+
+impl Feed<'_> {
+    /// Writes what the pipe takes now; true when all is written (or the command closed its
+    /// stdin: a command that does not read it is not a failure of the job).
+    fn write_available(&mut self) -> bool {
+        while !self.rest.is_empty() {
+            match self.pipe.write(self.rest) {
+                Ok(0) => return true,
+                Ok(n) => self.rest = &self.rest[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(_) => return true,
+            }
+        }
+        true
+    }
+}
+
+/// A running command's stdin (while its payload is being written), stdout (when it is kept)
+/// and stderr. All three are served at once: a command may write more than a pipe holds
+/// before it has read all of its stdin.
+pub(crate) struct Output<'a> {
+    stdin: Option<Feed<'a>>,
     stdout: Option<Drain>,
     stderr: Option<Drain>,
 }
 
-impl Output {
-    /// Takes the child's piped stdout and stderr (those it has).
-    pub fn take(child: &mut Child) -> Self {
-        Self {
+impl<'a> Output<'a> {
+    /// Takes the child's piped stdin (to write `payload` to), stdout and stderr (those it has).
+    pub fn take(child: &mut Child, payload: Option<&'a [u8]>) -> Self {
+        let stdin = child.stdin.take().zip(payload).map(|(pipe, rest)| {
+            let pipe = File::from(std::os::fd::OwnedFd::from(pipe));
+            set_nonblocking(pipe.as_raw_fd());
+            Feed { pipe, rest }
+        });
+        let mut output = Self {
+            stdin,
             stdout: child.stdout.take().map(|p| Drain::new(p, false)),
             stderr: child.stderr.take().map(|p| Drain::new(p, true)),
-        }
+        };
+        output.serve();
+        output
     }
 
     fn open(&mut self) -> impl Iterator<Item = &mut Drain> {
@@ -96,15 +131,22 @@ impl Output {
             .filter(|d| d.open)
     }
 
-    /// Waits up to `timeout` for output or the pipes' end, and reads what came.
+    /// Waits up to `timeout` for output, room for the payload or the pipes' end, and serves
+    /// them.
     pub fn wait(&mut self, timeout: Duration) {
+        let poll = |fd: RawFd, events| libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        let feed = self
+            .stdin
+            .as_ref()
+            .map(|f| poll(f.pipe.as_raw_fd(), libc::POLLOUT));
         let mut fds: Vec<libc::pollfd> = self
             .open()
-            .map(|d| libc::pollfd {
-                fd: d.pipe.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            })
+            .map(|d| poll(d.pipe.as_raw_fd(), libc::POLLIN))
+            .chain(feed)
             .collect();
         if fds.is_empty() {
             std::thread::sleep(timeout);
@@ -122,6 +164,15 @@ impl Output {
                 &wait,
                 std::ptr::null(),
             );
+        }
+        self.serve();
+    }
+
+    /// Writes what the command's stdin takes now (closing it once the payload is all written,
+    /// so the command sees its end), and reads what its stdout and stderr hold.
+    fn serve(&mut self) {
+        if self.stdin.as_mut().is_some_and(Feed::write_available) {
+            self.stdin = None;
         }
         self.read_now();
     }
@@ -223,7 +274,7 @@ mod tests {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut output = Output::take(&mut child);
+        let mut output = Output::take(&mut child, None);
         while child.try_wait().unwrap().is_none() {
             output.wait(Duration::from_millis(2));
         }

@@ -6,7 +6,6 @@
 //! or a timeout kills it and whatever it started. Its stdout goes to `--exec-output` (else
 //! nowhere); the end of its stderr is kept for the last failure (see `capture`).
 
-use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -127,13 +126,8 @@ impl Work for Exec {
         let Ok(mut child) = self.command(job).spawn() else {
             return Ok(Outcome::Failed(Failure::CannotStart));
         };
-        let mut output = Output::take(&mut child);
-        if let (Some(mut stdin), Some(payload)) = (child.stdin.take(), job.event.payload()) {
-            // A command that does not read its stdin closes it: not a failure of the job.
-            // (A payload is at most a line of 1 MiB; a command that reads it while writing
-            // more than a pipe's worth of output before reading the rest would wait on us.)
-            let _ = stdin.write_all(payload);
-        }
+        // The payload goes to its stdin as the command takes it, between reads of its output.
+        let mut output = Output::take(&mut child, job.event.payload());
         let ended = self.wait_for(&mut child, &mut output, cancel);
         output.read_now();
         if let Some(file) = &self.output {
@@ -152,7 +146,7 @@ impl Exec {
     fn wait_for(
         &self,
         child: &mut Child,
-        output: &mut Output,
+        output: &mut Output<'_>,
         cancel: &AtomicBool,
     ) -> Result<Outcome, Cancelled> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
