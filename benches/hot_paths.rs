@@ -8,6 +8,7 @@ use backlog::engine::settings::Settings;
 use backlog::engine::snapshot::RunState;
 use backlog::engine::stats::{SnapshotContext, SourceCounts, Stats};
 use backlog::engine::work::Outcome;
+use backlog::model::theory::TwinAnswer;
 use divan::{Bencher, black_box};
 use hdrhistogram::Histogram;
 use ratatui::{buffer::Buffer, layout::Rect};
@@ -123,6 +124,8 @@ fn snapshot_64_workers(bencher: Bencher) {
         },
         source_end_ns: None,
         series_interval_ns: 250_000_000,
+        twin: &TwinAnswer::Pending,
+        measured_arrivals: false,
     };
     bencher.bench_local(|| black_box(stats.snapshot(&context, stats.latency())));
 }
@@ -175,4 +178,27 @@ fn twin_events(bencher: Bencher, kind: &str) {
     bencher
         .counter(divan::counter::ItemsCount::new(EVENTS))
         .bench_local(|| black_box(simulate(&config, 1, 0, EVENTS)));
+}
+
+/// One live forecast (100 replications of a 60 s horizon, 41 points) from an empty pool at
+/// ρ = 0.8 (Poisson arrivals, exp service of 100 ms): at 1/s and 100/s it is simulated in
+/// full, at 1000/s it is the fluid approximation. The goal is at most 100 ms each.
+#[divan::bench(args = [1.0, 100.0, 1000.0])]
+fn twin_forecast(bencher: Bencher, rate_per_s: f64) {
+    use backlog::engine::settings::{ArrivalProcess, Overflow, ServiceDist};
+    use backlog::model::forecast::{POINTS, REPLICATIONS, TwinState, forecast};
+    use backlog::model::twin::TwinConfig;
+    let config = TwinConfig {
+        arrival: ArrivalProcess::Poisson,
+        rate_per_s,
+        burst: 1,
+        service: std::time::Duration::from_millis(100),
+        service_dist: ServiceDist::Exp,
+        servers: (rate_per_s * 0.1 / 0.8).ceil() as usize,
+        cores: None,
+        queue_cap: None,
+        overflow: Overflow::Block,
+    };
+    let state = TwinState::default();
+    bencher.bench_local(|| black_box(forecast(&config, &state, 60.0, POINTS, REPLICATIONS, 1)));
 }

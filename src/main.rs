@@ -15,7 +15,8 @@ use backlog::tui::{self, TuiOptions};
 
 /// Test only, read once at startup: `BACKLOG_TEST_PANIC=render|engine|worker` makes the program
 /// panic about half a second in, inside rendering, in the engine's statistics thread, or in a
-/// worker's loop, so tests can check that the terminal is restored and the panic reported.
+/// worker's loop, so tests can check that the terminal is restored and the panic reported;
+/// `twin` makes the twin panic at its first estimate, so tests can check that the run goes on.
 const TEST_PANIC_VAR: &str = "BACKLOG_TEST_PANIC";
 
 /// Where `BACKLOG_TEST_PANIC` asks for a panic.
@@ -30,6 +31,7 @@ fn test_panic() -> Option<TestPanic> {
         "render" => Some(TestPanic::Render),
         "engine" => Some(TestPanic::Engine(InjectPanic::Statistics)),
         "worker" => Some(TestPanic::Engine(InjectPanic::Worker)),
+        "twin" => Some(TestPanic::Engine(InjectPanic::Twin)),
         _ => None,
     }
 }

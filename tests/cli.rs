@@ -151,7 +151,10 @@ fn json_summary_has_the_documented_schema() {
     assert_eq!(v["warnings"], serde_json::json!([]));
     assert_eq!(
         v["verdict"],
-        serde_json::json!({ "kind": "finished", "text": "finished", "drain_s": null, "growth_per_s": null })
+        serde_json::json!({
+            "kind": "finished", "text": "finished", "drain_s": null, "growth_per_s": null,
+            "drain_s_p10": null, "drain_s_p90": null
+        })
     );
 }
 
@@ -919,4 +922,196 @@ fn the_json_says_how_much_of_a_wait_is_the_engines_own() {
         "{overhead}"
     );
     assert_eq!(overhead["speed"], 10.0);
+}
+
+/// The issue's bounded queue: Poisson 120/s against 2 workers of 20 ms (exp), 10 places,
+/// `drop-new`: M/M/2/12, which drops 18.55% of arrivals.
+const BOUNDED_MM2: [&str; 14] = [
+    "--arrival",
+    "poisson",
+    "--service-dist",
+    "exp",
+    "--rate",
+    "120/s",
+    "--service",
+    "20ms",
+    "--workers",
+    "2",
+    "--queue-cap",
+    "10",
+    "--overflow",
+    "drop-new",
+];
+
+/// The bounded queue's twin at `service_s`, 10 places, dropping new arrivals.
+fn bounded_mm2_twin(service_s: f64) -> TwinConfig {
+    TwinConfig {
+        arrival: ArrivalProcess::Poisson,
+        rate_per_s: 120.0,
+        burst: 1,
+        service: std::time::Duration::from_secs_f64(service_s),
+        service_dist: ServiceDist::Exp,
+        servers: 2,
+        cores: None,
+        queue_cap: Some(10),
+        overflow: Overflow::DropNew,
+    }
+}
+
+#[test]
+fn a_bounded_mm2_run_drops_what_mmck_predicts() {
+    let _serial = timing();
+    // 60 s of model time at --speed 2 (30 s of wall time): a late wake-up (0.2-0.5 ms of wall
+    // time) is 0.4-1 ms of model time on a 20 ms service, and p_drop moves 3.5 times as much as
+    // the service does, so the run is compared with M/M/2/12 at the service it measured.
+    let v = summary(&[&BOUNDED_MM2[..], &["--duration", "60s", "--speed", "2"][..]].concat());
+    let t = &v["theory"];
+    assert_eq!(
+        (t["method"].as_str(), t["formula"].as_str()),
+        (Some("exact"), Some("M/M/c/K"))
+    );
+    let predicted = t["p_drop"].as_f64().unwrap();
+    assert!((predicted / 0.1855 - 1.0).abs() < 0.03, "{t}");
+    assert_eq!(t["stable"], true, "a queue that sheds cannot grow: {t}");
+    assert!(
+        t["backlog_growth_per_s"].is_null() && t["mean_wait_ms_ci95"].is_null(),
+        "{t}"
+    );
+    assert_eq!(v["verdict"]["kind"], "finished");
+
+    let generated = v["generated"].as_u64().unwrap();
+    let measured = v["dropped"].as_f64().unwrap() / generated as f64;
+    let service_s = v["latency_ms"]["service"]["mean"].as_f64().unwrap() / 1e3;
+    assert!(
+        (0.98..1.2).contains(&(service_s / 0.020)),
+        "service {service_s}s"
+    );
+    let rate = v["arrival_rate_per_s"].as_f64().unwrap();
+    let at_its_load = backlog::model::exact::mmck(rate, service_s, 2, 12).p_drop;
+    // A run's drop fraction varies more than a binomial's: drops come in runs while the queue
+    // is full. Its spread over 60 s runs, from the twin's replications of this many arrivals:
+    let runs: Vec<f64> = (0..40)
+        .map(|seed| simulate(&bounded_mm2_twin(service_s), seed, 0, generated).p_drop())
+        .collect();
+    let mean = runs.iter().sum::<f64>() / runs.len() as f64;
+    let run_sd = (runs.iter().map(|p| (p - mean).powi(2)).sum::<f64>() / 39.0).sqrt();
+    let binomial_sd = (at_its_load * (1.0 - at_its_load) / generated as f64).sqrt();
+    let bound = 1.96 * run_sd.max(binomial_sd);
+    eprintln!(
+        "dropped {measured:.4} of {generated}; M/M/2/12 {predicted:.4}, at the run's load \
+         ({rate:.1}/s, {:.2} ms) {at_its_load:.4} ± {bound:.4} (binomial ± {:.4})",
+        service_s * 1e3,
+        1.96 * binomial_sd
+    );
+    assert!(
+        (measured - at_its_load).abs() <= bound,
+        "dropped {measured} vs {at_its_load} ± {bound}"
+    );
+}
+
+/// The bundled `burst` scenario's start: groups of 20 every 2 s, exp 300 ms, 4 workers.
+const BURST: [&str; 14] = [
+    "--arrival",
+    "bursty",
+    "--burst",
+    "20",
+    "--rate",
+    "10/s",
+    "--service",
+    "300ms",
+    "--service-dist",
+    "exp",
+    "--workers",
+    "4",
+    "--duration",
+    "20s",
+];
+
+#[test]
+fn a_burst_is_predicted_by_the_twin_once_it_is_ready() {
+    let _serial = timing();
+    // 20 s of model time at --speed 20 is a second of wall time: the twin's first estimate
+    // (about 200,000 events, 10-20 ms of a core) is ready long before the end.
+    let v = summary(&[&BURST[..], &["--speed", "20"][..]].concat());
+    let t = &v["theory"];
+    assert_eq!(
+        (t["method"].as_str(), t["formula"].as_str()),
+        (Some("simulated"), Some("twin"))
+    );
+    let wait_ms = t["mean_wait_ms"].as_f64().unwrap();
+    let ci: Vec<f64> = t["mean_wait_ms_ci95"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(ci[0] < wait_ms && wait_ms < ci[1], "{t}");
+    // The twin's own long run: 10 runs of a million events each.
+    let config = TwinConfig {
+        arrival: ArrivalProcess::Bursty,
+        rate_per_s: 10.0,
+        burst: 20,
+        service: std::time::Duration::from_millis(300),
+        service_dist: ServiceDist::Exp,
+        servers: 4,
+        cores: None,
+        queue_cap: None,
+        overflow: Overflow::Block,
+    };
+    let long = backlog::model::twin::steady_state(&config, 7, 10, 1_000_000);
+    let long_ms = long.mean_wait_s.mean * 1e3;
+    eprintln!("burst: predicted {wait_ms:.1} ms {ci:?}, the twin's long run {long_ms:.1} ms");
+    assert!(
+        (wait_ms / long_ms - 1.0).abs() < 0.15,
+        "{wait_ms} vs {long_ms}"
+    );
+    // Allen-Cunneen says about 1.53 s: nearly three times too long.
+    assert!(wait_ms < 1000.0, "{t}");
+}
+
+#[test]
+fn a_panic_in_the_twin_leaves_a_labelled_approximation_and_the_run_goes_on() {
+    let _serial = timing();
+    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args([&BURST[..], &["--speed", "20", "--headless", "--json"][..]].concat())
+        .env("BACKLOG_TEST_PANIC", "twin")
+        .output()
+        .expect("the binary runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let t = &v["theory"];
+    assert_eq!(
+        (t["method"].as_str(), t["formula"].as_str()),
+        (Some("approximation"), Some("Allen-Cunneen")),
+        "{t}"
+    );
+    assert_eq!(v["state"], "finished");
+    assert_eq!(v["generated"], v["completed"], "{v}");
+}
+
+#[test]
+fn the_log_says_a_bounded_queue_drops_about_a_fifth() {
+    let _serial = timing();
+    let out = backlog(
+        &[
+            &BOUNDED_MM2[..],
+            &["--duration", "5s", "--speed", "10", "--headless"][..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = stdout(&out);
+    assert!(
+        log.lines()
+            .any(|l| l.ends_with(" verdict  bounded queue: drops about 19% of arrivals")),
+        "{log}"
+    );
 }

@@ -1513,3 +1513,104 @@ fn the_achieved_rate_leaves_out_paused_and_finished_time() {
         achieved(&last)
     );
 }
+
+/// The twin off the hot path: a burst's theory turns simulated once the twin's estimate is
+/// ready, and after a change of settings no snapshot carries the estimate of the old ones.
+#[test]
+fn the_theory_takes_the_twins_estimate_for_the_current_settings_only() {
+    use backlog::model::theory::Method;
+    let _serial = timing();
+    let settings = Settings {
+        arrival: ArrivalProcess::Bursty,
+        burst: 20,
+        rate: rate(10.0),
+        service: Duration::from_millis(300),
+        service_dist: ServiceDist::Exp,
+        workers: 4,
+        ..Settings::default()
+    };
+    let handle = Engine::start(EngineConfig {
+        speed: 20.0,
+        ..config(settings)
+    })
+    .unwrap();
+    let simulated_for = |workers: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let s = fresh_snapshot(&handle);
+            let t = &s.theory;
+            if t.servers == workers {
+                // Until the twin has these settings, the prediction is the labelled
+                // approximation, never the estimate of other settings.
+                match t.method {
+                    Method::Simulated => return t.clone(),
+                    method => assert_eq!(method, Method::Approximation, "{t:?}"),
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "{t:?}");
+        }
+    };
+    let four = simulated_for(4);
+    assert_eq!(four.formula, "twin");
+    handle.send(Command::SetWorkers(5));
+    let five = simulated_for(5);
+    // One worker more at 75% busy: the bursts drain a row faster.
+    assert!(
+        five.mean_wait_s.unwrap() < 0.9 * four.mean_wait_s.unwrap(),
+        "{four:?} {five:?}"
+    );
+}
+
+/// The first snapshot, within `timeout`, that `done` accepts.
+fn snapshot_where(
+    handle: &backlog::engine::EngineHandle,
+    timeout: Duration,
+    done: impl Fn(&Snapshot) -> bool,
+) -> Option<std::sync::Arc<Snapshot>> {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        let s = handle.snapshot();
+        if done(&s) {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
+/// The snapshot carries a forecast for the current settings, refreshed on a change.
+#[test]
+fn the_snapshot_carries_a_forecast_for_the_current_settings() {
+    let _serial = timing();
+    // falling-behind's start: 10/s against 4 workers of 500 ms grows by 2/s.
+    let settings = Settings {
+        arrival: ArrivalProcess::Fixed,
+        rate: rate(10.0),
+        service: Duration::from_millis(500),
+        service_dist: ServiceDist::Fixed,
+        workers: 4,
+        ..Settings::default()
+    };
+    let handle = Engine::start(config(settings)).unwrap();
+    let s = snapshot_where(&handle, Duration::from_secs(3), |s| s.forecast.is_some())
+        .expect("a forecast within 3 s");
+    let f = s.forecast.as_ref().unwrap();
+    assert!((f.growth_per_s - 2.0).abs() < 0.1, "{f:?}");
+    assert!(s.forecast_from_ns <= s.now_ns);
+    // A backlog of a few events, then 12/s of capacity.
+    std::thread::sleep(Duration::from_secs(2));
+    handle.send(Command::SetWorkers(6));
+    // From the change on, no snapshot shows the old settings' forecast...
+    let changed = snapshot_where(&handle, Duration::from_secs(1), |s| s.settings.workers == 6)
+        .expect("the change is applied");
+    let old = |s: &Snapshot| s.forecast.as_ref().is_some_and(|f| f.growth_per_s > 1.0);
+    assert!(!old(&changed), "{:?}", changed.forecast);
+    // ...and the new one comes within a few frames: 12/s of capacity drains the backlog.
+    let s = snapshot_where(&handle, Duration::from_secs(1), |s| {
+        s.forecast
+            .as_ref()
+            .is_some_and(|f| f.queue_end.p50 < f.path[0].backlog.p50)
+    });
+    assert!(s.is_some(), "{:?}", handle.snapshot().forecast);
+    handle.send(Command::Stop);
+}

@@ -114,10 +114,19 @@ const NULLABLE: &[&str] = &[
     ".theory.mean_queue_len",
     ".theory.backlog_growth_per_s",
     ".theory.min_stable_workers",
+    ".theory.mean_wait_ms_ci95",
     ".verdict.drain_s",
     ".verdict.growth_per_s",
+    ".verdict.drain_s_p10",
+    ".verdict.drain_s_p90",
     ".settings.queue_cap",
+    ".phases[].settings.queue_cap",
+    ".phases[].measured.growth_per_s",
+    ".phases[].measured.drained_at_s",
 ];
+
+/// Fields that may be negative: a backlog that shrinks.
+const SIGNED: &[&str] = &[".phases[].measured.growth_per_s"];
 
 /// Every number in the summary is finite and non-negative, and a null appears only where the
 /// schema allows one: serde_json writes NaN and infinities as null, so a null anywhere else is
@@ -131,7 +140,8 @@ fn assert_sane(args: &[&str], v: &serde_json::Value) {
             ),
             serde_json::Value::Number(n) => {
                 let x = n.as_f64().unwrap();
-                assert!(x.is_finite() && x >= 0.0, "{args:?}: {path} = {x}");
+                let sign_ok = x >= 0.0 || SIGNED.contains(&path);
+                assert!(x.is_finite() && sign_ok, "{args:?}: {path} = {x}");
             }
             serde_json::Value::Object(map) => map
                 .iter()

@@ -88,6 +88,73 @@ fn overloaded_screen_200x50() {
 }
 
 #[test]
+fn forecast_screen_80x24() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 80, 24).backend());
+}
+
+#[test]
+fn forecast_screen_100x30() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 100, 30).backend());
+}
+
+#[test]
+fn forecast_screen_200x50() {
+    let s = fixtures::overloaded_with_forecast();
+    insta::assert_snapshot!(screen(&app(s), 200, 50).backend());
+}
+
+/// The columns of `buf` where a plotted (Braille) cell has `fg`, below the border and the
+/// legend (whose marks are Braille too).
+fn columns_with(buf: &Buffer, fg: Color) -> Vec<u16> {
+    let area = buf.area;
+    let plotted = |x, y| {
+        let cell = &buf[(x, y)];
+        let braille = cell
+            .symbol()
+            .chars()
+            .next()
+            .is_some_and(|c| ('\u{2801}'..='\u{28FF}').contains(&c));
+        cell.fg == fg && braille
+    };
+    (area.x..area.x + area.width)
+        .filter(|&x| (area.y + 2..area.y + area.height).any(|y| plotted(x, y)))
+        .collect()
+}
+
+#[test]
+fn the_cone_is_drawn_right_of_now_and_only_there() {
+    let s = fixtures::overloaded_with_forecast();
+    let t = panel(100, 12, |area, buf| {
+        queue::QueuePanel {
+            snapshot: &s,
+            trend: Trend::of(&s),
+        }
+        .render(area, buf)
+    });
+    let buf = t.backend().buffer();
+    let history = columns_with(buf, ui::theme::QUEUE.fg.unwrap());
+    let median = columns_with(buf, ui::theme::FORECAST.fg.unwrap());
+    let band = columns_with(buf, ui::theme::FORECAST_BAND.fg.unwrap());
+    assert!(!median.is_empty() && !band.is_empty(), "no cone drawn");
+    // The legend names it; below it, the cone starts where the depth ends.
+    assert!(text(&t).contains("forecast p10-p90"));
+    let last_history = *history.iter().max().unwrap();
+    let first_cone = *median.iter().min().unwrap();
+    assert!(
+        first_cone + 1 >= last_history,
+        "cone at {first_cone}, history to {last_history}"
+    );
+    // The future is about a quarter of the chart.
+    let cone_width = median.iter().max().unwrap() - first_cone;
+    assert!(
+        (12..=30).contains(&cone_width),
+        "{cone_width} columns of cone"
+    );
+}
+
+#[test]
 fn keeping_up_screen_200x50() {
     insta::assert_snapshot!(screen(&app(fixtures::keeping_up()), 200, 50).backend());
 }
@@ -110,6 +177,21 @@ fn cpu_screen_80x24() {
 #[test]
 fn bounded_screen_80x24() {
     insta::assert_snapshot!(screen(&app(fixtures::bounded()), 80, 24).backend());
+}
+
+#[test]
+fn dropping_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 80, 24).backend());
+}
+
+#[test]
+fn dropping_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 100, 30).backend());
+}
+
+#[test]
+fn dropping_screen_200x50() {
+    insta::assert_snapshot!(screen(&app(fixtures::dropping()), 200, 50).backend());
 }
 
 #[test]
@@ -598,6 +680,51 @@ fn theory_panel() {
     insta::assert_snapshot!(t.backend());
 }
 
+/// After a change of settings the measured column is the current phase: "settling" while it is
+/// young, then its own figures, never the whole run's.
+#[test]
+fn the_theory_panel_measures_the_current_phase_after_a_change() {
+    use backlog::engine::snapshot::{Phase, PhaseMeasured};
+    let mut s = fixtures::keeping_up();
+    let now_ns = s.now_ns;
+    let phase = |index, start_ns, started| Phase {
+        index,
+        start_ns,
+        settings: s.settings.clone(),
+        measured: PhaseMeasured {
+            started,
+            mean_wait_ns: 4.2e9,
+            mean_queue_len: 7.5,
+            ..PhaseMeasured::default()
+        },
+        ..Phase::default()
+    };
+    let theory_text = |s: &Snapshot| {
+        text(&panel(60, 8, |area, buf| {
+            theory::TheoryPanel {
+                snapshot: s,
+                verdict: &Verdict::of(s),
+            }
+            .render(area, buf)
+        }))
+    };
+    s.phases = vec![phase(1, 0, 500), phase(2, now_ns - 1_000_000_000, 3)];
+    let young = theory_text(&s);
+    assert!(young.contains("settling (changed 1s ago)"), "{young}");
+    let row = young.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(row.contains("settling"), "{row}");
+    s.phases[1] = phase(2, now_ns - 60_000_000_000, 300);
+    let settled = theory_text(&s);
+    assert!(settled.contains("since the change 1m ago"), "{settled}");
+    let row = settled.lines().find(|l| l.contains("mean wait")).unwrap();
+    assert!(row.contains("4.2s"), "{row}");
+    let row = settled
+        .lines()
+        .find(|l| l.contains("queue length"))
+        .unwrap();
+    assert!(row.contains("7.50"), "{row}");
+}
+
 #[test]
 fn the_theory_panel_says_server_for_one_and_gives_a_zero_wait_its_unit() {
     let mut s = fixtures::keeping_up();
@@ -758,6 +885,7 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
         ("cpu", fixtures::cpu_past_cores()),
         ("bounded", fixtures::bounded()),
         ("finished", fixtures::finished()),
+        ("dropping", fixtures::dropping()),
     ] {
         // 120x36 too: a cpu warning there used to push the table's figures off the panel.
         for (width, height) in [(80, 24), (120, 36)] {
@@ -772,6 +900,17 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
             assert!(footer.contains("? help"), "{name}: {footer}");
         }
     }
+    // The predicted share dropped beside the measured one (1,336 of 7,200).
+    let dropping = text(&screen(&app(fixtures::dropping()), 80, 24));
+    let dropped = line_with(&dropping, "dropped  ");
+    assert!(
+        dropped.contains("18.6%") && dropped.contains("18.6%"),
+        "{dropped}"
+    );
+    assert!(
+        dropping.contains("bounded queue: drops about 19% of arrivals"),
+        "{dropping}"
+    );
     let bounded = text(&screen(&app(fixtures::bounded()), 80, 24));
     assert!(bounded.contains("cap 40, drop-new"), "{bounded}");
     let cpu = text(&screen(&app(fixtures::cpu_past_cores()), 80, 24));
@@ -782,6 +921,7 @@ fn every_panel_keeps_its_essential_figures_at_80x24() {
 fn full_screen_never_panics_at_any_size() {
     let fixtures = [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::keeping_up(),
         fixtures::finished(),
         fixtures::many_workers(),
@@ -822,6 +962,7 @@ fn every_widget_survives_tiny_areas() {
     ];
     for snapshot in [
         fixtures::overloaded(),
+        fixtures::overloaded_with_forecast(),
         fixtures::many_workers(),
         fixtures::empty(),
         fixtures::finished(),

@@ -113,6 +113,8 @@ pub enum InjectPanic {
     Statistics,
     /// Worker 1's loop, outside the work's own `catch_unwind`.
     Worker,
+    /// The twin's estimator, at its first estimate (not half a second in).
+    Twin,
 }
 
 impl Default for EngineConfig {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
 use super::work::Failure;
+use crate::model::forecast::Forecast;
 use crate::model::theory::Prediction;
 
 /// Where the run is in its life.
@@ -303,6 +304,13 @@ pub struct Snapshot {
     /// The latest failed event, if any has failed (kept across a reset of the statistics).
     #[serde(default)]
     pub last_failure: Option<LastFailure>,
+    /// The latest forecast from a recent state under the current settings (`model::forecast`):
+    /// none until the first is ready, nor while one for new settings is being made.
+    #[serde(default)]
+    pub forecast: Option<Forecast>,
+    /// Model time the forecast starts from, ns.
+    #[serde(default)]
+    pub forecast_from_ns: u64,
 }
 
 impl Snapshot {
@@ -377,6 +385,19 @@ pub struct PhaseMeasured {
     /// Model time the backlog was first seen empty on a statistics tick in the phase (its
     /// start, if it started empty), ns since the run began; none if it never was.
     pub drained_at_ns: Option<u64>,
+    /// The load as it arrived: arrivals per model second while they arrived (one over the
+    /// mean gap between them), and the squared coefficient of variation of the gaps (none
+    /// before two gaps).
+    #[serde(default)]
+    pub arrival_rate_per_s: f64,
+    #[serde(default)]
+    pub gap_cv2: Option<f64>,
+    /// The service the phase's finished events took: mean (model ns) and squared coefficient
+    /// of variation (none before two).
+    #[serde(default)]
+    pub service_mean_ns: Option<f64>,
+    #[serde(default)]
+    pub service_cv2: Option<f64>,
 }
 
 /// One phase: the time between two changes of settings.

@@ -16,6 +16,7 @@ use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint, SourceType,
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::model::overhead::EngineOverhead;
+use crate::model::theory::Prediction;
 use crate::model::verdict::Verdict;
 use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
@@ -276,6 +277,34 @@ pub struct TheoryJson {
     pub backlog_growth_per_s: Option<f64>,
     pub min_stable_workers: Option<usize>,
     pub stable: bool,
+    /// `exact`, `simulated` (the twin) or `approximation`.
+    pub method: &'static str,
+    /// `D/D/c`, `Erlang C`, `M/M/c/K`, `Pollaczek-Khinchine`, `twin`, `Allen-Cunneen`, ...
+    pub formula: String,
+    /// Fraction of arrivals a full `drop-new` or `drop-old` queue sheds; 0 otherwise.
+    pub p_drop: f64,
+    /// The simulated mean wait's 95% interval, ms; null unless `method` is `simulated`.
+    pub mean_wait_ms_ci95: Option<[f64; 2]>,
+}
+
+impl From<&Prediction> for TheoryJson {
+    fn from(t: &Prediction) -> Self {
+        Self {
+            model: t.model.clone(),
+            servers: t.servers,
+            utilization: t.utilization,
+            p_wait: t.p_wait,
+            mean_wait_ms: t.mean_wait_s.map(|w| w * 1e3),
+            mean_queue_len: t.mean_queue_len,
+            backlog_growth_per_s: t.backlog_growth_per_s,
+            min_stable_workers: t.min_stable_workers,
+            stable: t.stable,
+            method: t.method.name(),
+            formula: t.formula.clone(),
+            p_drop: t.p_drop,
+            mean_wait_ms_ci95: t.mean_wait_ci95_s.map(|ci| ci.map(|s| s * 1e3)),
+        }
+    }
 }
 
 /// The verdict as the JSON summary reports it.
@@ -287,6 +316,9 @@ pub struct VerdictJson {
     pub drain_s: Option<f64>,
     /// Events per second the backlog grows by (overloaded only).
     pub growth_per_s: Option<f64>,
+    /// The drain time's p10 and p90 from the forecast (draining only; null past its horizon).
+    pub drain_s_p10: Option<f64>,
+    pub drain_s_p90: Option<f64>,
 }
 
 impl From<&Verdict> for VerdictJson {
@@ -296,6 +328,8 @@ impl From<&Verdict> for VerdictJson {
             text: v.text(),
             drain_s: v.drain_s(),
             growth_per_s: v.growth_per_s(),
+            drain_s_p10: v.drain_band_s().0,
+            drain_s_p90: v.drain_band_s().1,
         }
     }
 }
@@ -303,7 +337,6 @@ impl From<&Verdict> for VerdictJson {
 impl Summary {
     /// The summary of a run that ended in `s`, with the lints `warnings` saw on the way.
     pub fn from_snapshot(s: &Snapshot, warnings: &WarningHistory) -> Self {
-        let t = &s.theory;
         Self {
             state: s.state.name(),
             source: s.source.clone(),
@@ -320,17 +353,7 @@ impl Summary {
                 service: (&s.latency.service).into(),
                 end_to_end: (&s.latency.end_to_end).into(),
             },
-            theory: TheoryJson {
-                model: t.model.clone(),
-                servers: t.servers,
-                utilization: t.utilization,
-                p_wait: t.p_wait,
-                mean_wait_ms: t.mean_wait_s.map(|w| w * 1e3),
-                mean_queue_len: t.mean_queue_len,
-                backlog_growth_per_s: t.backlog_growth_per_s,
-                min_stable_workers: t.min_stable_workers,
-                stable: t.stable,
-            },
+            theory: (&s.theory).into(),
             verdict: (&Verdict::of(s)).into(),
             warnings: warnings.spans(),
             settings: s.settings.clone(),
@@ -733,6 +756,7 @@ mod tests {
             verdict: Verdict::Overloaded {
                 growth_per_s: 1.0,
                 needs: Some(5),
+                queued_in: None,
             },
         };
         assert_eq!(

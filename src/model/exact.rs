@@ -3,43 +3,133 @@
 //! the twin (`twin.rs`) is checked against each.
 
 /// The bounded M/M/c/K queue in its steady state: `K` places in all (`c` in service, `K − c`
-/// waiting); an arrival that finds all `K` taken is lost.
+/// waiting); an arrival that finds all `K` taken is lost (`drop-new`), or evicts the oldest
+/// waiting event (`drop-old`, see [`mmck_drop_old`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MmcK {
-    /// Probability an arrival is lost (finds the system full): p_K.
+    /// Probability an arrival is lost (finds the system full): p_K. With `drop-old` the loss
+    /// is an evicted event instead of the arrival, at the same rate.
     pub p_drop: f64,
-    /// Mean queue wait of the admitted arrivals, s.
+    /// Probability an event that is served waited first.
+    pub p_wait: f64,
+    /// Mean queue wait of the events that are served, s.
     pub mean_wait_s: f64,
     /// Time-average number waiting.
     pub mean_queue_len: f64,
 }
 
-/// M/M/c/K with arrivals at `rate_per_s`, mean service `service_s`, `servers` servers and
-/// `capacity` places in all (at least `servers`).
-pub fn mmck(rate_per_s: f64, service_s: f64, servers: usize, capacity: usize) -> MmcK {
+/// The places of an M/M/c/K queue: `c` servers (at least 1) and `k` places in all (at least c).
+fn places(servers: usize, capacity: usize) -> (usize, usize) {
     let c = servers.max(1);
-    let k = capacity.max(c);
-    let a = rate_per_s * service_s;
-    // p_n ∝ a^n / n! for n ≤ c, a^n / (c! c^(n−c)) above: built term by term, no overflow.
+    (c, capacity.max(c))
+}
+
+/// p_n, n = 0..=k, the steady-state probability that n events are in the system (PASTA: also
+/// what an arrival finds). p_n ∝ a^n / n! for n ≤ c, a^n / (c! c^(n−c)) above: built term by
+/// term, rescaled whenever they grow large, so no load overflows them.
+fn occupancy(offered_load: f64, c: usize, k: usize) -> Vec<f64> {
     let mut terms = Vec::with_capacity(k + 1);
     terms.push(1.0_f64);
     for n in 1..=k {
-        terms.push(terms[n - 1] * a / n.min(c) as f64);
+        let term = terms[n - 1] * offered_load / n.min(c) as f64;
+        terms.push(term);
+        if term > 1e200 {
+            terms.iter_mut().for_each(|t| *t /= term);
+        }
     }
     let total: f64 = terms.iter().sum();
-    let p = |n: usize| terms[n] / total;
-    let p_drop = p(k);
-    let mean_queue_len: f64 = (c..=k).map(|n| (n - c) as f64 * p(n)).sum();
+    terms.iter().map(|t| t / total).collect()
+}
+
+/// M/M/c/K with arrivals at `rate_per_s`, mean service `service_s`, `servers` servers and
+/// `capacity` places in all (at least `servers`); a full system drops the arrival (`drop-new`).
+pub fn mmck(rate_per_s: f64, service_s: f64, servers: usize, capacity: usize) -> MmcK {
+    let (c, k) = places(servers, capacity);
+    let p = occupancy(rate_per_s * service_s, c, k);
+    let p_drop = p[k];
+    let mean_queue_len: f64 = (c..=k).map(|n| (n - c) as f64 * p[n]).sum();
     let admitted_per_s = rate_per_s * (1.0 - p_drop);
     let mean_wait_s = if admitted_per_s > 0.0 {
         mean_queue_len / admitted_per_s
     } else {
         0.0
     };
+    let waited: f64 = p[c..k].iter().sum();
     MmcK {
         p_drop,
+        p_wait: if p_drop < 1.0 {
+            waited / (1.0 - p_drop)
+        } else {
+            0.0
+        },
         mean_wait_s,
         mean_queue_len,
+    }
+}
+
+/// M/M/c/K where a full system evicts the oldest waiting event to admit the arrival
+/// (`drop-old`). The number in the system moves exactly as with `drop-new`, so the loss, the
+/// queue length and who waits are [`mmck`]'s; the waits of the events served are shorter (the
+/// evicted ones had waited longest). Their mean follows one arrival through the queue.
+pub fn mmck_drop_old(rate_per_s: f64, service_s: f64, servers: usize, capacity: usize) -> MmcK {
+    let new = mmck(rate_per_s, service_s, servers, capacity);
+    let (c, k) = places(servers, capacity);
+    if k == c || rate_per_s <= 0.0 || service_s <= 0.0 {
+        return new; // no waiting room (nobody waits, nothing to evict), or no load
+    }
+    let p = occupancy(rate_per_s * service_s, c, k);
+    let tagged = TaggedWait::solve(rate_per_s, c as f64 / service_s, k - c);
+    // An arrival that finds n in the system: served at once below c, else at the back of the
+    // queue (place n − c + 1; a full queue first evicts its oldest).
+    let (mut served, mut wait_sum) = (p[..c].iter().sum::<f64>(), 0.0);
+    for (n, &p_n) in p.iter().enumerate().skip(c) {
+        let (p_served, wait) = tagged.from((n - c + 1).min(k - c), 0);
+        served += p_n * p_served;
+        wait_sum += p_n * wait;
+    }
+    MmcK {
+        mean_wait_s: if served > 0.0 { wait_sum / served } else { 0.0 },
+        ..new
+    }
+}
+
+/// One event waiting in a full pool whose queue evicts its oldest (`drop-old`): from place i
+/// (1 at the front) with b events behind it, the probability it is served and E[wait · 1{served}].
+/// Its place only moves forward (a service ends at rate cμ; an arrival to a full queue evicts
+/// the front), so the states solve in order, front first, fullest first.
+struct TaggedWait {
+    /// (p_served, E[wait · 1{served}]) by [i − 1][b].
+    table: Vec<Vec<(f64, f64)>>,
+}
+
+impl TaggedWait {
+    fn solve(rate_per_s: f64, service_rate_per_s: f64, queue_places: usize) -> Self {
+        let total = rate_per_s + service_rate_per_s;
+        let (p_arrive, p_serve) = (rate_per_s / total, service_rate_per_s / total);
+        let mut table: Vec<Vec<(f64, f64)>> = Vec::with_capacity(queue_places);
+        for i in 1..=queue_places {
+            let mut row = vec![(0.0, 0.0); queue_places - i + 1];
+            for b in (0..row.len()).rev() {
+                let ahead = |b: usize| if i == 1 { (1.0, 0.0) } else { table[i - 2][b] };
+                let served_next = ahead(b);
+                let arrival_next = if i + b < queue_places {
+                    row[b + 1]
+                } else if i == 1 {
+                    (0.0, 0.0) // evicted
+                } else {
+                    table[i - 2][b + 1]
+                };
+                let p_served = p_serve * served_next.0 + p_arrive * arrival_next.0;
+                let wait = p_served / total + p_serve * served_next.1 + p_arrive * arrival_next.1;
+                row[b] = (p_served, wait);
+            }
+            table.push(row);
+        }
+        Self { table }
+    }
+
+    fn from(&self, place: usize, behind: usize) -> (f64, f64) {
+        self.table[place - 1][behind]
     }
 }
 
@@ -84,6 +174,52 @@ mod tests {
     }
 
     #[test]
+    fn drop_old_serves_as_many_as_drop_new_and_they_wait_less() {
+        let (new, old) = (
+            mmck(120.0, 0.020, 2, 12),
+            mmck_drop_old(120.0, 0.020, 2, 12),
+        );
+        assert_eq!(
+            (old.p_drop, old.p_wait, old.mean_queue_len),
+            (new.p_drop, new.p_wait, new.mean_queue_len)
+        );
+        assert!(old.mean_wait_s < new.mean_wait_s, "{old:?} {new:?}");
+        // The arrivals the chain sees served are the (1 − p_K) that are not lost.
+        let (c, k) = (2, 12);
+        let p = occupancy(2.4, c, k);
+        let tagged = TaggedWait::solve(120.0, 100.0, k - c);
+        let served: f64 = p[..c].iter().sum::<f64>()
+            + (c..=k)
+                .map(|n| p[n] * tagged.from((n - c + 1).min(k - c), 0).0)
+                .sum::<f64>();
+        assert!(close(served, 1.0 - new.p_drop, 1e-12), "{served}");
+    }
+
+    #[test]
+    fn drop_old_with_one_place_is_worked_out_by_hand() {
+        // M/M/1/2, one waiting place, λ = μ = 1: the waiting event is served if the service ends
+        // before the next arrival (1/2), after an exponential time of rate 2 given that: E[W·1] =
+        // 1/2 · 1/2 = 1/4. Arrivals find 0, 1, 2 with 1/3 each; those finding 1 or 2 wait.
+        let q = mmck_drop_old(1.0, 1.0, 1, 2);
+        let served = 1.0 / 3.0 + 2.0 / 3.0 * 0.5;
+        let wait_sum = 2.0 / 3.0 * 0.25;
+        assert!(close(q.mean_wait_s, wait_sum / served, 1e-12), "{q:?}");
+        assert!(close(q.p_drop, 1.0 / 3.0, 1e-12));
+    }
+
+    #[test]
+    fn p_wait_is_the_share_of_admitted_arrivals_that_find_every_server_busy() {
+        // M/M/1/2 at λ = μ: p = 1/3 each; of the 2/3 admitted, the half finding one in service wait.
+        assert!(close(mmck(1.0, 1.0, 1, 2).p_wait, 0.5, 1e-12));
+        // A large capacity: Erlang C.
+        assert!(close(
+            mmck(2.4, 1.0, 3, 2000).p_wait,
+            erlang_c(3, 2.4),
+            1e-9
+        ));
+    }
+
+    #[test]
     fn a_large_capacity_is_erlang_c() {
         // M/M/3 at ρ = 0.8: Wq = C(3, 2.4) / (3μ − λ).
         let (rate, service) = (2.4, 1.0);
@@ -91,6 +227,14 @@ mod tests {
         let wq = erlang_c(3, 2.4) / (3.0 / service - rate);
         assert!(close(q.mean_wait_s, wq, 1e-9), "{} vs {wq}", q.mean_wait_s);
         assert!(q.p_drop < 1e-100);
+    }
+
+    #[test]
+    fn a_huge_load_fills_the_queue_without_overflowing() {
+        // a = 8.64e12 erlangs on 4,096 servers: nearly every arrival is lost, as a fluid says.
+        let q = mmck(1e8, 86_400.0, 4_096, 4_103);
+        assert!(close(q.p_drop, 1.0 - 4_096.0 / 8.64e12, 1e-6), "{q:?}");
+        assert!(close(q.mean_queue_len, 7.0, 1e-6), "{q:?}");
     }
 
     #[test]

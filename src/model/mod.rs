@@ -3,8 +3,12 @@
 
 pub mod achieved;
 pub mod exact;
+pub mod fluid;
+pub mod forecast;
+pub mod forecast_thread;
 pub mod lints;
 pub mod overhead;
+pub mod phase;
 pub mod theory;
 pub mod trend;
 pub mod twin;

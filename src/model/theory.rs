@@ -2,11 +2,21 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings, WorkMode};
+use super::exact::{self, MmcK};
+use super::twin::SteadyState;
+use crate::engine::settings::{
+    ArrivalProcess, LOGNORMAL_CV, Overflow, ServiceDist, Settings, WorkMode,
+};
+use crate::units;
 
 /// Relative slack when judging D/D/c at exactly rho == 1: the article's case (1/s, 5 s, 5 workers)
 /// must count as keeping up even if floating point lands a hair above 1.
 const DD_TOLERANCE: f64 = 1e-9;
+
+/// M/M/c/K is solved exactly up to this many waiting places (drop-old: a table of about
+/// half its square), each time the settings change; past it, the twin answers.
+const MAX_EXACT_PLACES: usize = 1_000;
+const MAX_EXACT_DROP_OLD_PLACES: usize = 300;
 
 /// What theory needs to know; build it from Settings with `TheoryInput::from_settings(&Settings, cores)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +39,37 @@ pub struct TheoryInput {
     pub work: WorkMode,
     /// In Cpu mode the effective server count is min(workers, cores).
     pub cores: usize,
+    /// The queue's waiting places (the events in service are apart); None: unbounded.
+    pub queue_cap: Option<usize>,
+    pub overflow: Overflow,
+    /// A load nobody configured (stdin, a trace, exec work): what was measured stands in for
+    /// the settings' arrivals and service; see [`TheoryInput::with_measured`].
+    pub measured: Option<MeasuredLoad>,
+}
+
+/// A load as measured over the current phase: the arrivals (rate and the squared coefficient
+/// of variation of the gaps) and the service (mean and its squared coefficient of variation),
+/// each where the settings do not describe it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MeasuredLoad {
+    /// Events per second and ca²; none: the settings' arrival process.
+    pub arrival: Option<(f64, f64)>,
+    /// Mean service, s, and cs²; none: the settings' service.
+    pub service: Option<(f64, f64)>,
+}
+
+impl MeasuredLoad {
+    /// "measured λ 8.7/s, ca² 1.4; service 412ms, cs² 0.9" (only the measured parts).
+    pub fn text(&self) -> String {
+        let arrival = self
+            .arrival
+            .map(|(rate, ca2)| format!("λ {}, ca² {ca2:.2}", units::per_s(rate)));
+        let service = self
+            .service
+            .map(|(mean, cs2)| format!("service {}, cs² {cs2:.2}", units::duration_s(mean)));
+        let parts: Vec<String> = arrival.into_iter().chain(service).collect();
+        format!("measured {}", parts.join("; "))
+    }
 }
 
 impl TheoryInput {
@@ -48,7 +89,30 @@ impl TheoryInput {
             workers: settings.workers,
             work: settings.work,
             cores,
+            queue_cap: settings.queue_cap,
+            overflow: settings.overflow,
+            measured: None,
         }
+    }
+
+    /// The settings' input with what was `measured` in place of the arrivals and the service
+    /// it covers: no Kendall letter but G then, no twin (it needs distributions, not moments),
+    /// and Allen-Cunneen for the waits, labelled as an approximation on a measured load.
+    pub fn with_measured(self, measured: MeasuredLoad) -> Self {
+        let mut input = Self {
+            measured: Some(measured),
+            ..self
+        };
+        if let Some((rate, _)) = measured.arrival {
+            input.rate_per_s = if rate.is_finite() { rate.max(0.0) } else { 0.0 };
+        }
+        if let Some((mean, cs2)) = measured.service {
+            input.service_mean_s = if mean.is_finite() { mean.max(0.0) } else { 0.0 };
+            input.service_cv2 = cs2;
+            input.service_fixed = false;
+            input.service_exponential = false;
+        }
+        input
     }
 
     /// Workers that actually add capacity: CPU-bound work cannot use more workers than cores.
@@ -67,6 +131,17 @@ impl TheoryInput {
         }
     }
 
+    /// More cpu workers than cores share them (processor sharing): no FCFS formula holds.
+    fn shares_cores(&self) -> bool {
+        self.work == WorkMode::Cpu && self.workers > self.cores
+    }
+
+    /// The waiting places of a queue that sheds events when full (`drop-new`, `drop-old`);
+    /// None if it never does (unbounded, or `block`: the source falls behind instead).
+    pub fn shedding_places(&self) -> Option<usize> {
+        self.queue_cap.filter(|_| self.overflow != Overflow::Block)
+    }
+
     /// Nothing to queue for: the source is paused or work takes no time.
     fn idle(&self) -> bool {
         !(self.rate_per_s > 0.0 && self.service_mean_s > 0.0)
@@ -76,6 +151,57 @@ impl TheoryInput {
     fn offered_load(&self) -> f64 {
         finite(self.rate_per_s * self.service_mean_s)
     }
+
+    /// Whether the twin's estimate would be the best prediction: no closed form fits, and there
+    /// is a steady state to estimate. The aggregator asks the twin only then.
+    pub fn needs_twin(&self) -> bool {
+        if self.measured.is_some() {
+            return false;
+        }
+        let shape = Shape::of(self);
+        !self.idle() && stable(self, shape) && closed_form(self, shape).is_none()
+    }
+}
+
+/// How a prediction was obtained (the JSON's `theory.method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// A closed form that holds exactly for these settings.
+    #[default]
+    Exact,
+    /// The twin's steady-state estimate, with its 95% confidence interval.
+    Simulated,
+    /// A quick formula standing in while the twin has no answer.
+    Approximation,
+}
+
+impl Method {
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Exact => "exact",
+            Method::Simulated => "simulated",
+            Method::Approximation => "approximation",
+        }
+    }
+}
+
+/// What the twin has for the current settings, as whoever asked it found it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TwinAnswer {
+    /// Not asked, or still simulating these settings.
+    Pending,
+    Ready(SteadyState),
+    /// It failed: there will be no estimate.
+    Unavailable,
+}
+
+/// Why the prediction is an approximation where the twin would answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TwinState {
+    Pending,
+    Unavailable,
 }
 
 /// What the theory expects at the given settings.
@@ -102,6 +228,27 @@ pub struct Prediction {
     /// prediction (the verdict, a drain time) needs no second copy of the settings' theory input.
     pub rate_per_s: f64,
     pub service_mean_s: f64,
+    /// How the figures were obtained, and by which formula ("Erlang C", "M/M/c/K", "twin", ...).
+    #[serde(default)]
+    pub method: Method,
+    #[serde(default)]
+    pub formula: String,
+    /// Fraction of arrivals a full queue sheds (dropped, or evicted): 0 unless `drop-new` or
+    /// `drop-old` caps the queue.
+    #[serde(default)]
+    pub p_drop: f64,
+    /// The 95% confidence interval of the mean wait, seconds: simulated predictions only.
+    #[serde(default)]
+    pub mean_wait_ci95_s: Option<[f64; 2]>,
+    /// Events the twin simulated for a simulated prediction.
+    #[serde(default)]
+    pub simulated_events: Option<u64>,
+    /// For an approximation standing in for the twin: whether it is pending or failed.
+    #[serde(default)]
+    pub twin: Option<TwinState>,
+    /// The measured load it was predicted for, when the settings do not describe the load.
+    #[serde(default)]
+    pub measured: Option<MeasuredLoad>,
 }
 
 impl Default for Prediction {
@@ -118,6 +265,13 @@ impl Default for Prediction {
             stable: true,
             rate_per_s: 0.0,
             service_mean_s: 0.0,
+            method: Method::Exact,
+            formula: String::new(),
+            p_drop: 0.0,
+            mean_wait_ci95_s: None,
+            simulated_events: None,
+            twin: None,
+            measured: None,
         }
     }
 }
@@ -144,17 +298,75 @@ impl Prediction {
         let seconds = queued as f64 / spare;
         seconds.is_finite().then_some(seconds)
     }
+
+    /// The Kendall notation alone: the model without its formula ("M/M/c", "D^B/M/c/K").
+    pub fn kendall(&self) -> &str {
+        self.model.split(" (").next().unwrap_or_default()
+    }
+
+    /// How the figures were obtained, in a few words: "exact: Erlang C", "simulated: 220k
+    /// events, ±2%", "approx: Allen-Cunneen (twin pending)".
+    pub fn method_label(&self) -> String {
+        match self.method {
+            Method::Exact if self.formula.is_empty() || self.formula == self.kendall() => {
+                "exact".into()
+            }
+            Method::Exact => format!("exact: {}", self.formula),
+            Method::Simulated => {
+                let events = units::compact(self.simulated_events.unwrap_or(0) as f64);
+                format!("simulated: {events} events, ±{}", self.wait_ci_percent())
+            }
+            Method::Approximation => {
+                let why = match (self.twin, self.measured) {
+                    (_, Some(measured)) => format!(" on {}", measured.text()),
+                    (Some(TwinState::Pending), _) => " (twin pending)".into(),
+                    (Some(TwinState::Unavailable), _) => " (twin failed)".into(),
+                    (None, None) => String::new(),
+                };
+                format!("approx: {}{why}", self.formula)
+            }
+        }
+    }
+
+    /// The simulated mean wait's 95% half-width relative to it: "2%", "0.4%".
+    fn wait_ci_percent(&self) -> String {
+        let (Some([lo, hi]), Some(mean)) = (self.mean_wait_ci95_s, self.mean_wait_s) else {
+            return "?".into();
+        };
+        if mean <= 0.0 {
+            return "0%".into();
+        }
+        let percent = (hi - lo) / 2.0 / mean * 100.0;
+        if percent < 1.0 {
+            format!("{percent:.1}%")
+        } else {
+            format!("{percent:.0}%")
+        }
+    }
 }
 
-/// How the wait is computed.
+/// How variable arrivals and service are, as far as stability and the formulas care.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Method {
+enum Kind {
     /// D/D/c: no randomness, so no queue while capacity suffices.
-    Exact,
-    /// M/M/c: Erlang C is exact.
+    Deterministic,
+    /// M/M/c: memoryless on both sides.
+    Markov,
+    /// Anything else.
+    General,
+}
+
+/// The closed forms that hold exactly for some settings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ClosedForm {
+    /// D/D/c: nobody waits while it keeps up (a bounded queue never fills).
+    Ddc,
+    /// M/M/c unbounded (or `block`).
     ErlangC,
-    /// Anything else: Allen-Cunneen scales the M/M/c wait by the variability (ca2 + cs2) / 2.
-    AllenCunneen,
+    /// M/M/c with a queue of `places` that sheds.
+    Mmck { places: usize, drop_old: bool },
+    /// M/G/1 unbounded (or `block`).
+    PollaczekKhinchine,
 }
 
 /// Arrival and service variability, with their Kendall letters.
@@ -170,7 +382,11 @@ struct Shape {
 
 impl Shape {
     fn of(input: &TheoryInput) -> Self {
-        let (arrival, ca2) = arrival_variability(input.arrival, input.burst);
+        let measured_gaps = input.measured.and_then(|m| m.arrival);
+        let (arrival, ca2) = match measured_gaps {
+            Some((_, ca2)) => ("G", if ca2.is_finite() { ca2.max(0.0) } else { 1.0 }),
+            None => arrival_variability(input.arrival, input.burst),
+        };
         let (service, cs2) = service_variability(
             input.service_fixed,
             input.service_exponential,
@@ -184,20 +400,22 @@ impl Shape {
         }
     }
 
-    fn method(self) -> Method {
+    fn kind(self) -> Kind {
         match (self.arrival, self.service) {
-            ("D", "D") => Method::Exact,
-            ("M", "M") => Method::ErlangC,
-            _ => Method::AllenCunneen,
+            ("D", "D") => Kind::Deterministic,
+            ("M", "M") => Kind::Markov,
+            _ => Kind::General,
         }
     }
 
-    fn name(self) -> String {
-        match self.method() {
-            Method::Exact => "D/D/c".into(),
-            Method::ErlangC => "M/M/c (Erlang C)".into(),
-            Method::AllenCunneen => format!("{}/{}/c (Allen-Cunneen)", self.arrival, self.service),
-        }
+    /// "D^B/G/c", with "/K" for a queue that sheds.
+    fn kendall(self, input: &TheoryInput) -> String {
+        let k = if input.shedding_places().is_some() {
+            "/K"
+        } else {
+            ""
+        };
+        format!("{}/{}/c{k}", self.arrival, self.service)
     }
 }
 
@@ -230,66 +448,268 @@ fn service_variability(fixed: bool, exponential: bool, cv2: f64) -> (&'static st
     }
 }
 
-/// Predicts utilization, wait, queue length, backlog growth and the workers needed.
-///
-/// For anything but D/D/c and M/M/c this is the Allen-Cunneen approximation: the wait is the
-/// M/M/c wait times (ca2 + cs2) / 2, and `p_wait` is simply Erlang C, the M/M/c probability of
-/// waiting (an approximation; exact for M/M/c, and for c = 1 the wait matches Pollaczek-Khinchine).
+/// Whether the pool keeps up. A queue that sheds always does (it cannot grow past its cap);
+/// otherwise (`block` too: the source falls behind) the load must fit the servers.
+fn stable(input: &TheoryInput, shape: Shape) -> bool {
+    if input.shedding_places().is_some() {
+        return true;
+    }
+    let utilization = finite(input.offered_load() / input.servers() as f64);
+    match shape.kind() {
+        Kind::Deterministic => utilization <= 1.0 + DD_TOLERANCE,
+        Kind::Markov | Kind::General => utilization < 1.0,
+    }
+}
+
+/// The closed form that is exact for these settings, if any (for a stable pool).
+fn closed_form(input: &TheoryInput, shape: Shape) -> Option<ClosedForm> {
+    if input.shares_cores() {
+        return None;
+    }
+    let keeps_up = input.offered_load() <= input.servers() as f64 * (1.0 + DD_TOLERANCE);
+    match (input.shedding_places(), shape.kind()) {
+        (Some(_), Kind::Deterministic) if keeps_up => Some(ClosedForm::Ddc),
+        (Some(places), Kind::Markov) => {
+            let drop_old = input.overflow == Overflow::DropOld;
+            let max = if drop_old {
+                MAX_EXACT_DROP_OLD_PLACES
+            } else {
+                MAX_EXACT_PLACES
+            };
+            (places <= max).then_some(ClosedForm::Mmck { places, drop_old })
+        }
+        (Some(_), _) => None,
+        (None, Kind::Deterministic) => Some(ClosedForm::Ddc),
+        (None, Kind::Markov) => Some(ClosedForm::ErlangC),
+        (None, Kind::General) if shape.arrival == "M" && input.servers() == 1 => {
+            Some(ClosedForm::PollaczekKhinchine)
+        }
+        (None, Kind::General) => None,
+    }
+}
+
+/// The stable pool's figures: what the prediction says of waits, queue and drops.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Figures {
+    p_wait: f64,
+    wait_s: f64,
+    queue_len: f64,
+    p_drop: f64,
+}
+
+impl Figures {
+    /// Unbounded queue: Lq = lambda * Wq, nothing dropped.
+    fn unbounded(input: &TheoryInput, p_wait: f64, wait_s: f64) -> Self {
+        Self {
+            p_wait,
+            wait_s: finite(wait_s),
+            queue_len: finite(input.rate_per_s * wait_s),
+            p_drop: 0.0,
+        }
+    }
+
+    fn of_mmck(q: MmcK) -> Self {
+        Self {
+            p_wait: finite(q.p_wait),
+            wait_s: finite(q.mean_wait_s),
+            queue_len: finite(q.mean_queue_len),
+            p_drop: finite(q.p_drop),
+        }
+    }
+}
+
+/// Predicts without the twin: exact where a closed form holds, an approximation (labelled,
+/// the twin pending) elsewhere. See [`best`].
 pub fn predict(input: &TheoryInput) -> Prediction {
+    best(input, &TwinAnswer::Pending)
+}
+
+/// The best prediction for the settings: a closed form where one is exact (D/D/c; Erlang C;
+/// M/M/c/K for a bounded M/M/c that sheds; Pollaczek-Khinchine for M/G/1), else the twin's
+/// steady-state estimate if it is ready, else Allen-Cunneen (or M/M/c/K for a queue that
+/// sheds) as a labelled approximation. An unstable pool gets its growth λ − cμ (fluid, exact
+/// in the long run) and no waits.
+pub fn best(input: &TheoryInput, twin: &TwinAnswer) -> Prediction {
+    // The twin simulates the settings' distributions: a measured load is not one of them.
+    let twin = if input.measured.is_some() {
+        &TwinAnswer::Pending
+    } else {
+        twin
+    };
     let shape = Shape::of(input);
-    let method = shape.method();
     let servers = input.servers();
     let base = Prediction {
-        model: shape.name(),
         servers,
         rate_per_s: input.rate_per_s,
         service_mean_s: input.service_mean_s,
         ..Prediction::default()
     };
     if input.idle() {
-        return idle_prediction(base);
+        return idle_prediction(Prediction {
+            model: shape.kendall(input),
+            ..base
+        });
     }
-
     let load = input.offered_load();
-    let utilization = finite(load / servers as f64);
-    let stable = match method {
-        Method::Exact => utilization <= 1.0 + DD_TOLERANCE,
-        Method::ErlangC | Method::AllenCunneen => utilization < 1.0,
-    };
-    let min_stable_workers = min_stable_workers(load, method, input.server_cap());
     let base = Prediction {
-        utilization,
-        stable,
-        min_stable_workers,
+        utilization: finite(load / servers as f64),
+        stable: stable(input, shape),
+        min_stable_workers: min_stable_workers(load, shape.kind(), input.server_cap()),
         ..base
     };
-    if !stable {
+    if !base.stable {
         let growth = backlog_growth(input.rate_per_s, servers, input.service_mean_s);
         return Prediction {
+            model: unstable_name(shape),
+            formula: "fluid".into(),
             backlog_growth_per_s: Some(growth),
             ..base
         };
     }
+    match (closed_form(input, shape), twin) {
+        (Some(form), _) => exact_prediction(input, shape, form, base),
+        (None, TwinAnswer::Ready(steady)) => simulated_prediction(input, shape, steady, base),
+        (None, TwinAnswer::Pending) => approximation(input, shape, TwinState::Pending, base),
+        (None, TwinAnswer::Unavailable) => {
+            approximation(input, shape, TwinState::Unavailable, base)
+        }
+    }
+}
 
-    let (p_wait, wait_s) = match method {
-        Method::Exact => (0.0, 0.0),
-        Method::ErlangC => erlang_wait(servers, load, input.service_mean_s),
-        Method::AllenCunneen => {
-            let (p_wait, mm_wait_s) = erlang_wait(servers, load, input.service_mean_s);
-            (p_wait, finite(mm_wait_s * (shape.ca2 + shape.cs2) / 2.0))
+fn with_figures(base: Prediction, f: Figures) -> Prediction {
+    Prediction {
+        p_wait: Some(f.p_wait.clamp(0.0, 1.0)),
+        mean_wait_s: Some(f.wait_s.max(0.0)),
+        mean_queue_len: Some(f.queue_len.max(0.0)),
+        p_drop: f.p_drop.clamp(0.0, 1.0),
+        ..base
+    }
+}
+
+fn exact_prediction(
+    input: &TheoryInput,
+    shape: Shape,
+    form: ClosedForm,
+    base: Prediction,
+) -> Prediction {
+    let (servers, load, s) = (base.servers, input.offered_load(), input.service_mean_s);
+    let (model, formula, figures) = match form {
+        ClosedForm::Ddc => ("D/D/c".into(), "D/D/c", Figures::unbounded(input, 0.0, 0.0)),
+        ClosedForm::ErlangC => {
+            let (p_wait, wait_s) = erlang_wait(servers, load, s);
+            let figures = Figures::unbounded(input, p_wait, wait_s);
+            ("M/M/c (Erlang C)".into(), "Erlang C", figures)
+        }
+        ClosedForm::Mmck { places, drop_old } => {
+            let solve = if drop_old {
+                exact::mmck_drop_old
+            } else {
+                exact::mmck
+            };
+            let q = solve(input.rate_per_s, s, servers, servers + places);
+            ("M/M/c/K".into(), "M/M/c/K", Figures::of_mmck(q))
+        }
+        ClosedForm::PollaczekKhinchine => {
+            let wait_s = exact::pollaczek_khinchine(input.rate_per_s, s, shape.cs2).unwrap_or(0.0);
+            let figures = Figures::unbounded(input, load.min(1.0), wait_s);
+            let model = format!("M/{}/1 (P-K)", shape.service);
+            (model, "Pollaczek-Khinchine", figures)
         }
     };
-    Prediction {
-        p_wait: Some(p_wait),
-        mean_wait_s: Some(wait_s),
-        mean_queue_len: Some(finite(input.rate_per_s * wait_s)),
-        ..base
+    with_figures(
+        Prediction {
+            model,
+            formula: formula.into(),
+            method: Method::Exact,
+            ..base
+        },
+        figures,
+    )
+}
+
+fn simulated_prediction(
+    input: &TheoryInput,
+    shape: Shape,
+    steady: &SteadyState,
+    base: Prediction,
+) -> Prediction {
+    let wait = steady.mean_wait_s;
+    let figures = Figures {
+        p_wait: steady.p_wait.mean,
+        wait_s: wait.mean,
+        queue_len: steady.mean_queue_len.mean,
+        p_drop: steady.p_drop.mean,
+    };
+    let ci = [
+        finite(wait.mean - wait.half_width).max(0.0),
+        finite(wait.mean + wait.half_width),
+    ];
+    with_figures(
+        Prediction {
+            model: format!("{} (twin)", shape.kendall(input)),
+            formula: "twin".into(),
+            method: Method::Simulated,
+            mean_wait_ci95_s: Some(ci),
+            simulated_events: Some(steady.events),
+            ..base
+        },
+        figures,
+    )
+}
+
+/// Allen-Cunneen (the M/M/c wait scaled by (ca2 + cs2) / 2, `p_wait` Erlang C's); for a queue
+/// that sheds, M/M/c/K at the same load (its places capped for the cost).
+fn approximation(
+    input: &TheoryInput,
+    shape: Shape,
+    twin: TwinState,
+    base: Prediction,
+) -> Prediction {
+    let (servers, load, s) = (base.servers, input.offered_load(), input.service_mean_s);
+    let (model, formula, figures) = match input.shedding_places() {
+        Some(places) => {
+            let places = places.min(MAX_EXACT_PLACES);
+            let q = exact::mmck(input.rate_per_s, s, servers, servers + places);
+            let model = format!("{} (approx.)", shape.kendall(input));
+            (model, "M/M/c/K", Figures::of_mmck(q))
+        }
+        None => {
+            let (p_wait, mm_wait_s) = erlang_wait(servers, load, s);
+            let wait_s = mm_wait_s * (shape.ca2 + shape.cs2) / 2.0;
+            let model = format!("{} (Allen-Cunneen)", shape.kendall(input));
+            (
+                model,
+                "Allen-Cunneen",
+                Figures::unbounded(input, p_wait, wait_s),
+            )
+        }
+    };
+    with_figures(
+        Prediction {
+            model,
+            formula: formula.into(),
+            method: Method::Approximation,
+            twin: input.measured.is_none().then_some(twin),
+            measured: input.measured,
+            ..base
+        },
+        figures,
+    )
+}
+
+/// An overloaded pool's model: its Kendall notation and what gives its growth.
+fn unstable_name(shape: Shape) -> String {
+    match shape.kind() {
+        Kind::Deterministic => "D/D/c".into(),
+        Kind::Markov => "M/M/c (Erlang C)".into(),
+        Kind::General => format!("{}/{}/c (fluid)", shape.arrival, shape.service),
     }
 }
 
 /// Paused source or zero-time work: nothing ever waits and one worker is plenty.
 fn idle_prediction(base: Prediction) -> Prediction {
     Prediction {
+        formula: "no load".into(),
         utilization: 0.0,
         p_wait: Some(0.0),
         mean_wait_s: Some(0.0),
@@ -324,10 +744,10 @@ fn backlog_growth(rate_per_s: f64, servers: usize, service_s: f64) -> f64 {
 /// Smallest worker count c' that keeps up with offered load `load`: the first c' > a
 /// (for D/D/c the first c' >= a, with the same slack as the stability test). With a server cap
 /// (cpu mode: cores), workers beyond the cap add nothing, so a load needing more is hopeless.
-fn min_stable_workers(load: f64, method: Method, cap: Option<usize>) -> Option<usize> {
-    let needed = match method {
-        Method::Exact => (load / (1.0 + DD_TOLERANCE)).ceil(),
-        Method::ErlangC | Method::AllenCunneen => load.floor() + 1.0,
+fn min_stable_workers(load: f64, kind: Kind, cap: Option<usize>) -> Option<usize> {
+    let needed = match kind {
+        Kind::Deterministic => (load / (1.0 + DD_TOLERANCE)).ceil(),
+        Kind::Markov | Kind::General => load.floor() + 1.0,
     }
     .max(1.0);
     // A load beyond any usize (only from absurd inputs) cannot be met by any count.
@@ -403,6 +823,9 @@ mod tests {
             workers,
             work: WorkMode::Sleep,
             cores: 4,
+            queue_cap: None,
+            overflow: Overflow::Block,
+            measured: None,
         }
     }
 
@@ -602,7 +1025,11 @@ mod tests {
                 1,
             ));
             let mm1 = predict(&mm(lambda, service, 1));
-            assert_eq!(md1.model, "M/D/c (Allen-Cunneen)");
+            assert_eq!(md1.model, "M/D/1 (P-K)");
+            assert_eq!(
+                (md1.method, md1.formula.as_str()),
+                (Method::Exact, "Pollaczek-Khinchine")
+            );
             assert!(close(
                 md1.mean_wait_s.unwrap(),
                 mm1.mean_wait_s.unwrap() / 2.0,
@@ -688,6 +1115,167 @@ mod tests {
         assert_eq!(predict(&single).model, "D/D/c");
     }
 
+    fn bounded(inp: TheoryInput, places: usize, overflow: Overflow) -> TheoryInput {
+        TheoryInput {
+            queue_cap: Some(places),
+            overflow,
+            ..inp
+        }
+    }
+
+    fn label(p: &Prediction) -> (Method, &str) {
+        (p.method, p.formula.as_str())
+    }
+
+    fn twin_says(wait_s: f64, p_drop: f64) -> TwinAnswer {
+        let est = |mean: f64| crate::model::twin::Estimate {
+            mean,
+            half_width: 0.02 * mean,
+        };
+        TwinAnswer::Ready(SteadyState {
+            mean_wait_s: est(wait_s),
+            mean_queue_len: est(2.0 * wait_s),
+            p_drop: est(p_drop),
+            p_wait: est(0.5),
+            events: 220_000,
+        })
+    }
+
+    #[test]
+    fn the_method_label_says_how_in_a_few_words() {
+        assert_eq!(predict(&mm(3.0, 1.0, 4)).method_label(), "exact: Erlang C");
+        let dd = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 5);
+        assert_eq!(predict(&dd).method_label(), "exact");
+        let bursty = input(ArrivalProcess::Bursty, 10.0, 0.3, ServiceDist::Exp, 4);
+        assert_eq!(
+            predict(&bursty).method_label(),
+            "approx: Allen-Cunneen (twin pending)"
+        );
+        assert_eq!(
+            best(&bursty, &TwinAnswer::Unavailable).method_label(),
+            "approx: Allen-Cunneen (twin failed)"
+        );
+        let simulated = best(&bursty, &twin_says(0.55, 0.0));
+        assert_eq!(simulated.method_label(), "simulated: 220k events, ±2%");
+        assert_eq!(simulated.kendall(), "D^B/M/c");
+    }
+
+    #[test]
+    fn closed_forms_are_exact_where_they_hold() {
+        let dd = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 5);
+        assert_eq!(label(&predict(&dd)), (Method::Exact, "D/D/c"));
+        // A D/D/c that keeps up never fills its queue, whatever it drops.
+        let dd_capped = predict(&bounded(dd, 3, Overflow::DropNew));
+        assert_eq!(label(&dd_capped), (Method::Exact, "D/D/c"));
+        assert_eq!(dd_capped.p_drop, 0.0);
+        let mm = predict(&mm(3.0, 1.0, 4));
+        assert_eq!(label(&mm), (Method::Exact, "Erlang C"));
+        assert_eq!((mm.p_drop, mm.mean_wait_ci95_s, mm.twin), (0.0, None, None));
+        let mg1 = input(ArrivalProcess::Poisson, 0.5, 1.0, ServiceDist::Lognormal, 1);
+        assert_eq!(
+            label(&predict(&mg1)),
+            (Method::Exact, "Pollaczek-Khinchine")
+        );
+        // Paused: nothing waits, exactly.
+        let paused = TheoryInput {
+            rate_per_s: 0.0,
+            ..mg1
+        };
+        assert_eq!(label(&predict(&paused)), (Method::Exact, "no load"));
+    }
+
+    #[test]
+    fn a_bounded_mmc_that_sheds_is_mmck_and_never_unstable() {
+        // The issue's case: 120/s, 2 workers of 20 ms, 10 places: M/M/2/12 drops 18.55%.
+        let capped = bounded(mm(120.0, 0.020, 2), 10, Overflow::DropNew);
+        let p = predict(&capped);
+        assert_eq!(label(&p), (Method::Exact, "M/M/c/K"));
+        assert_eq!(p.model, "M/M/c/K");
+        assert!(close(p.p_drop, 0.1855, 0.03), "{p:?}");
+        assert!(p.stable && p.backlog_growth_per_s.is_none(), "{p:?}");
+        // Drop-old loses as many (evicted instead of new), and those served wait less.
+        let old = predict(&bounded(mm(120.0, 0.020, 2), 10, Overflow::DropOld));
+        assert_eq!(label(&old), (Method::Exact, "M/M/c/K"));
+        assert!(close(old.p_drop, p.p_drop, 1e-12));
+        assert!(old.mean_wait_s.unwrap() < p.mean_wait_s.unwrap());
+        // Far past capacity it still keeps up, by shedding most arrivals.
+        let flooded = predict(&bounded(mm(1_000.0, 0.020, 2), 10, Overflow::DropNew));
+        assert!(flooded.stable && flooded.p_drop > 0.85, "{flooded:?}");
+        // Block sheds nothing: the source falls behind, waits as unbounded (Erlang C).
+        let block = predict(&bounded(mm(90.0, 0.020, 2), 10, Overflow::Block));
+        assert_eq!(label(&block), (Method::Exact, "Erlang C"));
+        assert_eq!(block.p_drop, 0.0);
+        assert!(!predict(&bounded(mm(120.0, 0.020, 2), 10, Overflow::Block)).stable);
+    }
+
+    #[test]
+    fn without_a_closed_form_the_twin_answers_once_ready() {
+        let bursty = TheoryInput {
+            burst: 20,
+            ..input(ArrivalProcess::Bursty, 10.0, 0.3, ServiceDist::Exp, 4)
+        };
+        assert!(bursty.needs_twin());
+        let pending = predict(&bursty);
+        assert_eq!(label(&pending), (Method::Approximation, "Allen-Cunneen"));
+        assert_eq!(pending.twin, Some(TwinState::Pending));
+        let p = best(&bursty, &twin_says(0.55, 0.0));
+        assert_eq!(label(&p), (Method::Simulated, "twin"));
+        assert_eq!(p.model, "D^B/M/c (twin)");
+        assert_eq!(p.mean_wait_s, Some(0.55));
+        let [lo, hi] = p.mean_wait_ci95_s.unwrap();
+        assert!(close(lo, 0.55 * 0.98, 1e-12) && close(hi, 0.55 * 1.02, 1e-12));
+        assert_eq!((p.simulated_events, p.twin), (Some(220_000), None));
+        let failed = best(&bursty, &TwinAnswer::Unavailable);
+        assert_eq!(label(&failed), (Method::Approximation, "Allen-Cunneen"));
+        assert_eq!(failed.twin, Some(TwinState::Unavailable));
+        // Exact settings ignore the twin, and need none.
+        let exact = mm(3.0, 1.0, 4);
+        assert!(!exact.needs_twin());
+        assert_eq!(best(&exact, &twin_says(9.0, 0.0)), predict(&exact));
+    }
+
+    #[test]
+    fn a_shedding_queue_without_a_closed_form_is_simulated_or_approximated_by_mmck() {
+        let bursty = bounded(
+            input(ArrivalProcess::Bursty, 10.0, 0.3, ServiceDist::Exp, 4),
+            10,
+            Overflow::DropNew,
+        );
+        assert!(bursty.needs_twin());
+        let pending = predict(&bursty);
+        assert_eq!(label(&pending), (Method::Approximation, "M/M/c/K"));
+        assert!(pending.stable && pending.p_drop > 0.0);
+        let p = best(&bursty, &twin_says(0.2, 0.12));
+        assert_eq!(label(&p), (Method::Simulated, "twin"));
+        assert_eq!((p.model.as_str(), p.p_drop), ("D^B/M/c/K (twin)", 0.12));
+    }
+
+    #[test]
+    fn cpu_work_sharing_the_cores_has_no_closed_form() {
+        let shared = TheoryInput {
+            work: WorkMode::Cpu,
+            cores: 2,
+            ..mm(80.0, 0.020, 4)
+        };
+        assert!(shared.needs_twin());
+        assert_eq!(predict(&shared).method, Method::Approximation);
+        // Within the cores it is plain M/M/c.
+        let within = TheoryInput {
+            workers: 2,
+            ..shared
+        };
+        assert_eq!(label(&predict(&within)), (Method::Exact, "Erlang C"));
+    }
+
+    #[test]
+    fn an_overloaded_pool_needs_no_twin_its_growth_is_fluid() {
+        let over = input(ArrivalProcess::Bursty, 30.0, 0.3, ServiceDist::Exp, 4);
+        assert!(!over.needs_twin());
+        let p = best(&over, &twin_says(1.0, 0.0));
+        assert_eq!(label(&p), (Method::Exact, "fluid"));
+        assert!(!p.stable && p.mean_wait_s.is_none());
+    }
+
     #[test]
     fn unstable_mmc_reports_growth_only() {
         let p = predict(&mm(10.0, 1.0, 4));
@@ -765,6 +1353,7 @@ mod tests {
                                             ..input(arrival, rate, service, dist, c)
                                         };
                                         check_sane(&inp);
+                                        check_sane(&bounded(inp, 7, Overflow::DropOld));
                                     }
                                 }
                             }
@@ -787,6 +1376,7 @@ mod tests {
         ];
         assert!(numbers.iter().flatten().all(|&v| ok(v)), "{inp:?} -> {p:?}");
         assert!(p.p_wait.is_none_or(|w| w <= 1.0), "{inp:?} -> {p:?}");
+        assert!((0.0..=1.0).contains(&p.p_drop), "{inp:?} -> {p:?}");
         assert_eq!(p.stable, p.mean_wait_s.is_some(), "{inp:?} -> {p:?}");
         assert_eq!(
             p.stable,
@@ -797,5 +1387,40 @@ mod tests {
         for queued in [0, 1, u64::MAX] {
             assert!(p.drain_time_s(queued).is_none_or(ok), "{inp:?} -> {p:?}");
         }
+    }
+
+    #[test]
+    fn a_measured_load_replaces_the_settings_and_says_so() {
+        // The settings say D/D at 1/s; the stream measured 8/s with Poisson-like gaps and a
+        // service of 0.4 s with cs² 0.5: Allen-Cunneen on those, never the twin.
+        let settings = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 4);
+        let load = MeasuredLoad {
+            arrival: Some((8.0, 1.0)),
+            service: Some((0.4, 0.5)),
+        };
+        let measured = settings.with_measured(load);
+        assert!(!measured.needs_twin());
+        let p = best(&measured, &twin_says(9.0, 0.0));
+        assert_eq!(p.method, Method::Approximation);
+        assert_eq!(p.formula, "Allen-Cunneen");
+        assert_eq!(p.kendall(), "G/G/c");
+        let (p_wait, mm_wait) = erlang_wait(4, 8.0 * 0.4, 0.4);
+        assert!(close(
+            p.mean_wait_s.unwrap(),
+            mm_wait * (1.0 + 0.5) / 2.0,
+            1e-12
+        ));
+        assert_eq!(p.p_wait, Some(p_wait));
+        assert_eq!(p.rate_per_s, 8.0);
+        assert_eq!(
+            p.method_label(),
+            "approx: Allen-Cunneen on measured λ 8/s, ca² 1.00; service 400ms, cs² 0.50"
+        );
+        // Only the service measured (exec work on the generator's arrivals).
+        let exec = settings.with_measured(MeasuredLoad {
+            arrival: None,
+            service: Some((0.4, 0.5)),
+        });
+        assert_eq!(best(&exec, &TwinAnswer::Pending).kendall(), "D/G/c");
     }
 }

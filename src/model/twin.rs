@@ -53,7 +53,7 @@ impl TwinConfig {
     }
 
     /// Whether a full queue sheds arrivals (`drop-new`, `drop-old`) rather than holding them.
-    fn drops(&self) -> Option<usize> {
+    pub(crate) fn drops(&self) -> Option<usize> {
         self.queue_cap.filter(|_| self.overflow != Overflow::Block)
     }
 }
@@ -81,6 +81,28 @@ pub struct TwinRun {
 }
 
 impl TwinRun {
+    /// Nothing measured yet.
+    pub fn empty() -> Self {
+        // Bounded: `saturating_record` clamps to the highest trackable value, which for an
+        // auto-resizing histogram is its initial 2 ns.
+        Self::recording_into(wait_histogram())
+    }
+
+    /// Nothing measured yet; waits are added to `waits_ns` (a forecast's replications share one).
+    pub(crate) fn recording_into(waits_ns: Histogram<u64>) -> Self {
+        Self {
+            arrivals: 0,
+            started: 0,
+            dropped: 0,
+            waits_ns,
+            wait_sum_s: 0.0,
+            finished: 0,
+            sojourn_sum_s: 0.0,
+            queue_area: 0.0,
+            span_s: 0.0,
+        }
+    }
+
     pub fn mean_wait_s(&self) -> f64 {
         if self.started == 0 {
             0.0
@@ -107,6 +129,17 @@ impl TwinRun {
         }
     }
 
+    /// Fraction of the events that started that waited first (a wait above the histogram's
+    /// zero bucket).
+    pub fn p_wait(&self) -> f64 {
+        let started = self.waits_ns.len();
+        if started == 0 {
+            0.0
+        } else {
+            1.0 - self.waits_ns.count_at(0) as f64 / started as f64
+        }
+    }
+
     /// Fraction of arrivals dropped.
     pub fn p_drop(&self) -> f64 {
         if self.arrivals == 0 {
@@ -117,28 +150,24 @@ impl TwinRun {
     }
 }
 
+/// A histogram of waits from 1 µs to a year, to 2 significant digits (1%: percentiles need no
+/// more, and it stays small enough, ~30 kB, to make one per run).
+pub(crate) fn wait_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1_000, 365 * 86_400 * 1_000_000_000, 2).expect("valid bounds")
+}
+
 /// One waiting event: when it arrived and its demand, s.
 #[derive(Debug, Clone, Copy)]
-struct Waiting {
-    arrival_s: f64,
-    demand_s: f64,
+pub(crate) struct Waiting {
+    pub(crate) arrival_s: f64,
+    pub(crate) demand_s: f64,
 }
 
 /// Simulates `events` arrivals under `config` with `seed`, after `warmup` arrivals that are
 /// simulated but not counted (so a steady-state estimate does not start from an empty pool).
 pub fn simulate(config: &TwinConfig, seed: u64, warmup: u64, events: u64) -> TwinRun {
     let mut arrivals = Arrivals::new(config, seed);
-    let mut run = TwinRun {
-        arrivals: 0,
-        started: 0,
-        dropped: 0,
-        waits_ns: Histogram::new(3).expect("3 significant digits is valid"),
-        wait_sum_s: 0.0,
-        finished: 0,
-        sojourn_sum_s: 0.0,
-        queue_area: 0.0,
-        span_s: 0.0,
-    };
+    let mut run = TwinRun::empty();
     match config.cores {
         Some(cores) if config.servers > cores => {
             let mut pool = SharedCores::new(config.servers, cores);
@@ -191,7 +220,7 @@ fn lindley(servers: usize, arrivals: &mut Arrivals, warmup: u64, events: u64, ru
 }
 
 /// The arrivals and their demands, drawn as the engine's generator draws them.
-struct Arrivals {
+pub(crate) struct Arrivals {
     schedule: ArrivalSchedule,
     arrival_rng: Xoshiro256PlusPlus,
     service_rng: Xoshiro256PlusPlus,
@@ -200,7 +229,7 @@ struct Arrivals {
 }
 
 impl Arrivals {
-    fn new(config: &TwinConfig, seed: u64) -> Self {
+    pub(crate) fn new(config: &TwinConfig, seed: u64) -> Self {
         let mut arrival_rng = stream_rng(seed, ARRIVAL_STREAM);
         let schedule = ArrivalSchedule::new(
             config.arrival,
@@ -218,19 +247,23 @@ impl Arrivals {
         }
     }
 
-    fn next(&mut self) -> Waiting {
+    pub(crate) fn next(&mut self) -> Waiting {
         let arrival_s = self.schedule.next_due_ns() as f64 / 1e9;
         self.schedule.advance(&mut self.arrival_rng);
-        let demand_s = sample_demand_ns(self.dist, self.mean, &mut self.service_rng) as f64 / 1e9;
         Waiting {
             arrival_s,
-            demand_s,
+            demand_s: self.demand_s(),
         }
+    }
+
+    /// One demand drawn from the service distribution, s.
+    pub(crate) fn demand_s(&mut self) -> f64 {
+        sample_demand_ns(self.dist, self.mean, &mut self.service_rng) as f64 / 1e9
     }
 }
 
 /// A pool's side of the simulation: what happens up to an arrival, and at it.
-trait Pool {
+pub(crate) trait Pool {
     /// Starts queued events on servers that free up by `now` (in order), recording their waits.
     fn advance(&mut self, now: f64, queue: &mut VecDeque<Waiting>, run: &mut Recorder<'_>);
     /// Starts `event` at once if a server is free at its arrival; gives it back if not.
@@ -245,60 +278,77 @@ trait Pool {
         out: &mut TwinRun,
     ) {
         let mut queue: VecDeque<Waiting> = VecDeque::new();
-        let cap = config.drops();
-        let mut recorder = Recorder {
-            out,
-            counting: warmup == 0,
-            last_s: 0.0,
-            first_s: 0.0,
-            queue_len: 0,
-            ended: false,
-        };
+        let mut recorder = Recorder::new(out, warmup == 0);
         for n in 0..warmup + events {
             let event = arrivals.next();
             if n == warmup {
                 recorder.begin(event.arrival_s, queue.len());
             }
-            self.advance(event.arrival_s, &mut queue, &mut recorder);
-            recorder.arrive(event.arrival_s);
-            let waiting = if queue.is_empty() {
-                self.try_start(event, &mut recorder)
-            } else {
-                Some(event)
-            };
-            let Some(event) = waiting else { continue };
-            match cap {
-                Some(cap) if queue.len() >= cap => {
-                    recorder.drop_one();
-                    if config.overflow == Overflow::DropOld && cap > 0 {
-                        queue.pop_front();
-                        queue.push_back(event);
-                    }
-                }
-                _ => queue.push_back(event),
-            }
-            recorder.queue_is(event.arrival_s, queue.len());
+            self.offer(config, event, &mut queue, &mut recorder);
         }
         // The events still waiting at the last arrival start too, so the long waits at the end
         // count (a run cut there would leave them out); the time-average ends at that arrival.
         recorder.last_arrival();
         self.advance(f64::INFINITY, &mut queue, &mut recorder);
     }
+
+    /// One arrival: the pool catches up to it, then it starts, waits, or a full queue drops.
+    fn offer(
+        &mut self,
+        config: &TwinConfig,
+        event: Waiting,
+        queue: &mut VecDeque<Waiting>,
+        recorder: &mut Recorder<'_>,
+    ) {
+        self.advance(event.arrival_s, queue, recorder);
+        recorder.arrive(event.arrival_s);
+        let waiting = if queue.is_empty() {
+            self.try_start(event, recorder)
+        } else {
+            Some(event)
+        };
+        let Some(event) = waiting else { return };
+        match config.drops() {
+            Some(cap) if queue.len() >= cap => {
+                recorder.drop_one();
+                if config.overflow == Overflow::DropOld && cap > 0 {
+                    queue.pop_front();
+                    queue.push_back(event);
+                }
+            }
+            _ => queue.push_back(event),
+        }
+        recorder.queue_is(event.arrival_s, queue.len());
+    }
 }
 
 /// Counts what happens after the warm-up, and integrates the queue length over time.
-struct Recorder<'a> {
-    out: &'a mut TwinRun,
+pub(crate) struct Recorder<'a> {
+    pub(crate) out: &'a mut TwinRun,
     counting: bool,
     first_s: f64,
     last_s: f64,
     queue_len: usize,
     /// After the last arrival: waits still count, the queue's time-average no longer.
     ended: bool,
+    /// When a start first left the queue empty (a forecast's drain time).
+    pub(crate) emptied_at_s: Option<f64>,
 }
 
-impl Recorder<'_> {
-    fn begin(&mut self, now: f64, queue_len: usize) {
+impl<'a> Recorder<'a> {
+    pub(crate) fn new(out: &'a mut TwinRun, counting: bool) -> Self {
+        Self {
+            out,
+            counting,
+            first_s: 0.0,
+            last_s: 0.0,
+            queue_len: 0,
+            ended: false,
+            emptied_at_s: None,
+        }
+    }
+
+    pub(crate) fn begin(&mut self, now: f64, queue_len: usize) {
         self.counting = true;
         self.first_s = now;
         self.last_s = now;
@@ -306,7 +356,7 @@ impl Recorder<'_> {
     }
 
     /// The queue holds `len` events from `now` on.
-    fn queue_is(&mut self, now: f64, len: usize) {
+    pub(crate) fn queue_is(&mut self, now: f64, len: usize) {
         if self.counting && !self.ended && now > self.last_s {
             self.out.queue_area += self.queue_len as f64 * (now - self.last_s);
             self.out.span_s = now - self.first_s;
@@ -315,7 +365,7 @@ impl Recorder<'_> {
         self.queue_len = len;
     }
 
-    fn last_arrival(&mut self) {
+    pub(crate) fn last_arrival(&mut self) {
         self.ended = true;
     }
 
@@ -349,21 +399,45 @@ impl Recorder<'_> {
             self.out.wait_sum_s += wait;
             self.out.waits_ns.saturating_record((wait * 1e9) as u64);
         }
+        if queue_len == 0 && self.emptied_at_s.is_none() {
+            self.emptied_at_s = Some(start_s);
+        }
         self.queue_is(start_s, queue_len);
     }
 }
 
 /// `c` servers, each serving one event at full speed (sleep work, or cpu work within the
 /// cores): a min-heap of the times they free up.
-struct Servers {
+pub(crate) struct Servers {
     free_at: BinaryHeap<Reverse<Time>>,
 }
 
 impl Servers {
     fn new(servers: usize) -> Self {
+        Self::with_busy(servers, &[])
+    }
+
+    /// `servers` servers, the first of them busy for the `remaining_s` given (model s from 0).
+    pub(crate) fn with_busy(servers: usize, remaining_s: &[f64]) -> Self {
+        let servers = servers.max(1);
+        let busy = remaining_s.iter().take(servers).map(|&r| r.max(0.0));
+        let idle = std::iter::repeat_n(0.0, servers.saturating_sub(remaining_s.len()));
         Self {
-            free_at: (0..servers.max(1)).map(|_| Reverse(Time(0.0))).collect(),
+            free_at: busy.chain(idle).map(|t| Reverse(Time(t))).collect(),
         }
+    }
+}
+
+impl Servers {
+    /// The Lindley step: an event arriving at `arrival_s` takes the earliest free server (FCFS,
+    /// in arrival order) and holds it for `demand_s`; returns when it starts.
+    pub(crate) fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64 {
+        let Some(mut earliest) = self.free_at.peek_mut() else {
+            return arrival_s;
+        };
+        let start = earliest.0.0.max(arrival_s);
+        *earliest = Reverse(Time(start + demand_s));
+        start
     }
 }
 
@@ -402,7 +476,7 @@ impl Pool for Servers {
 /// `workers` servers sharing `cores` equally: with n busy, each runs at min(1, cores / n).
 /// Work is counted on a virtual clock that advances at that rate, so a job's end on it is
 /// fixed when it starts (its start plus its demand) and a min-heap finds the next.
-struct SharedCores {
+pub(crate) struct SharedCores {
     workers: usize,
     cores: usize,
     /// Virtual-clock ends of the jobs in service, with their arrival times.
@@ -414,10 +488,22 @@ struct SharedCores {
 
 impl SharedCores {
     fn new(workers: usize, cores: usize) -> Self {
+        Self::with_busy(workers, cores, &[])
+    }
+
+    /// The pool with jobs already in service, each with `remaining_s` of work left (their
+    /// arrival before any counted, so their waits are not recorded).
+    pub(crate) fn with_busy(workers: usize, cores: usize, remaining_s: &[f64]) -> Self {
+        let workers = workers.max(1);
+        let ends = remaining_s
+            .iter()
+            .take(workers)
+            .map(|&r| Reverse((Time(r.max(0.0)), Time(f64::NEG_INFINITY))))
+            .collect();
         Self {
-            workers: workers.max(1),
+            workers,
             cores: cores.max(1),
-            ends: BinaryHeap::new(),
+            ends,
             now: 0.0,
             virtual_now: 0.0,
         }
@@ -510,7 +596,7 @@ pub struct Estimate {
 }
 
 impl Estimate {
-    fn of(samples: &[f64]) -> Self {
+    pub(crate) fn of(samples: &[f64]) -> Self {
         let n = samples.len() as f64;
         let mean = samples.iter().sum::<f64>() / n;
         if samples.len() < 2 {
@@ -539,6 +625,8 @@ pub struct SteadyState {
     pub mean_wait_s: Estimate,
     pub mean_queue_len: Estimate,
     pub p_drop: Estimate,
+    /// Probability that an event served waited first.
+    pub p_wait: Estimate,
     /// Events simulated in all (warm-ups included).
     pub events: u64,
 }
@@ -551,22 +639,21 @@ pub fn steady_state(
 ) -> SteadyState {
     let warmup = events / 10;
     let runs: Vec<TwinRun> = (0..replications.max(2) as u64)
-        .map(|r| {
-            simulate(
-                config,
-                seed.wrapping_add(r.wrapping_mul(0x5851_F42D)),
-                warmup,
-                events,
-            )
-        })
+        .map(|r| simulate(config, seed_of_replication(seed, r), warmup, events))
         .collect();
     let of = |f: fn(&TwinRun) -> f64| Estimate::of(&runs.iter().map(f).collect::<Vec<_>>());
     SteadyState {
         mean_wait_s: of(TwinRun::mean_wait_s),
         mean_queue_len: of(TwinRun::mean_queue_len),
         p_drop: of(TwinRun::p_drop),
+        p_wait: of(TwinRun::p_wait),
         events: runs.len() as u64 * (warmup + events),
     }
+}
+
+/// The seed of replication `r` of a run seeded `seed`: independent streams for each.
+pub(crate) fn seed_of_replication(seed: u64, r: u64) -> u64 {
+    seed.wrapping_add(r.wrapping_mul(0x5851_F42D))
 }
 
 /// The 97.5% quantile of Student's t with `df` degrees of freedom (table, then the normal).

@@ -11,8 +11,8 @@ use super::twin::{SteadyState, TwinConfig, steady_state};
 
 /// Replications per estimate, and arrivals in each (after a tenth as warm-up): about 200,000
 /// events, 10-20 ms of one core.
-const REPLICATIONS: usize = 10;
-const EVENTS: u64 = 20_000;
+pub const REPLICATIONS: usize = 10;
+pub const EVENTS: u64 = 20_000;
 
 /// Turns a configuration and a seed into a steady-state estimate.
 pub type Estimator = fn(&TwinConfig, u64) -> SteadyState;
@@ -110,7 +110,7 @@ impl Drop for TwinThread {
     }
 }
 
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())

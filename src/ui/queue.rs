@@ -1,5 +1,6 @@
 //! The queue panel: the current depth in big digits, its maximum and trend, a chart of depth
-//! over time, and arrivals/s against completions/s under it (growth and draining at a glance).
+//! over time with the forecast's cone right of "now", and arrivals/s against completions/s
+//! under it (growth and draining at a glance).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -8,6 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Chart, Dataset, GraphType, Paragraph, Widget};
 
 use crate::engine::snapshot::{SeriesPoint, Snapshot};
+use crate::model::forecast::{Forecast, Quantiles};
 use crate::model::trend::Trend;
 use crate::units::round_significant;
 
@@ -47,6 +49,7 @@ impl Widget for &QueuePanel<'_> {
                 interval_ns: s.series_interval_ns,
                 arrivals_per_s: s.recent_arrival_rate_per_s,
                 completions_per_s: s.recent_throughput_per_s,
+                forecast: s.forecast.as_ref().map(|f| Cone::of(f, s.forecast_from_ns)),
             }
             .render_into(charts, buf);
         }
@@ -164,6 +167,39 @@ pub struct QueueCharts<'a> {
     /// Rates over the engine's recent window, for the legend (steadier than the last point).
     pub arrivals_per_s: f64,
     pub completions_per_s: f64,
+    /// The forecast's p10 / p50 / p90 backlog, drawn right of the last sample.
+    pub forecast: Option<Cone>,
+}
+
+/// A forecast's backlog path as chart points: (model s since the run began, backlog).
+pub struct Cone {
+    pub p10: Vec<(f64, f64)>,
+    pub p50: Vec<(f64, f64)>,
+    pub p90: Vec<(f64, f64)>,
+    /// Model s the forecast ends.
+    pub end_s: f64,
+}
+
+impl Cone {
+    pub fn of(f: &Forecast, from_ns: u64) -> Self {
+        let from_s = from_ns as f64 / 1e9;
+        let line = |q: fn(&Quantiles) -> f64| -> Vec<(f64, f64)> {
+            f.path
+                .iter()
+                .map(|p| (from_s + p.t_s, q(&p.backlog)))
+                .collect()
+        };
+        Self {
+            p10: line(|q| q.p10),
+            p50: line(|q| q.p50),
+            p90: line(|q| q.p90),
+            end_s: from_s + f.horizon_s,
+        }
+    }
+
+    fn peak(&self) -> f64 {
+        self.p90.iter().map(|p| p.1).fold(0.0, f64::max)
+    }
 }
 
 impl QueueCharts<'_> {
@@ -201,10 +237,10 @@ impl QueueCharts<'_> {
             |p| p.completions_per_s,
             Combine::Mean,
         );
-        let x_bounds = [
-            t_s(&self.series[0]),
-            t_s(&self.series[self.series.len() - 1]),
-        ];
+        let now_s = t_s(&self.series[self.series.len() - 1]);
+        // The future, when forecast, takes the right of both charts (their x axes line up).
+        let end_s = self.forecast.as_ref().map_or(now_s, |c| c.end_s.max(now_s));
+        let x_bounds = [t_s(&self.series[0]), end_s];
         self.render_depth(&depth, x_bounds, depth_area, buf);
         let legend = (self.arrivals_per_s, self.completions_per_s);
         render_rates(&arrivals, &completions, legend, x_bounds, rates_area, buf);
@@ -213,29 +249,54 @@ impl QueueCharts<'_> {
     fn render_depth(&self, depth: &[(f64, f64)], x_bounds: [f64; 2], area: Rect, buf: &mut Buffer) {
         let peak = depth.iter().map(|p| p.1).fold(0.0, f64::max);
         let [legend, plot] = split_legend(area);
-        Paragraph::new(Line::from(vec![
+        let mut words = Line::from(vec![
             Span::styled("⣿ queue depth", theme::QUEUE),
             Span::styled(format!("  peak {}", format::compact(peak)), theme::DIM),
-        ]))
-        .render(legend, buf);
-        let y_top = nice_ceiling(peak);
-        Chart::new(vec![
-            Dataset::default()
-                .data(depth)
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(theme::QUEUE),
-        ])
-        .x_axis(Axis::default().bounds(x_bounds))
-        .y_axis(
-            Axis::default()
-                .bounds([0.0, y_top])
-                .labels([pad(0.0), pad(y_top)])
-                .style(theme::DIM),
-        )
-        .legend_position(None)
-        .render(plot, buf);
+        ]);
+        if self.forecast.is_some() {
+            // Each part only if it fits whole, and the band's words only after the median's.
+            for part in [
+                Span::styled("  ⠒ forecast", theme::FORECAST),
+                Span::styled(" p10-p90", theme::FORECAST_BAND),
+            ] {
+                if words.width() + part.width() > usize::from(legend.width) {
+                    break;
+                }
+                words.push_span(part);
+            }
+        }
+        Paragraph::new(words).render(legend, buf);
+        let y_top = nice_ceiling(self.forecast.as_ref().map_or(peak, |c| c.peak().max(peak)));
+        let now = [(depth.last().map_or(x_bounds[0], |p| p.0), 0.0)];
+        let now_line = self.forecast.as_ref().map(|_| [now[0], (now[0].0, y_top)]);
+        let mut datasets = vec![line(depth, theme::QUEUE)];
+        if let (Some(cone), Some(now_line)) = (&self.forecast, &now_line) {
+            // The band first, so the median drawn over it stays whole.
+            datasets.push(line(now_line, theme::DIM));
+            datasets.push(line(&cone.p10, theme::FORECAST_BAND));
+            datasets.push(line(&cone.p90, theme::FORECAST_BAND));
+            datasets.push(line(&cone.p50, theme::FORECAST));
+        }
+        Chart::new(datasets)
+            .x_axis(Axis::default().bounds(x_bounds))
+            .y_axis(
+                Axis::default()
+                    .bounds([0.0, y_top])
+                    .labels([pad(0.0), pad(y_top)])
+                    .style(theme::DIM),
+            )
+            .legend_position(None)
+            .render(plot, buf);
     }
+}
+
+/// A Braille line through `points`.
+fn line(points: &[(f64, f64)], style: ratatui::style::Style) -> Dataset<'_> {
+    Dataset::default()
+        .data(points)
+        .marker(Marker::Braille)
+        .graph_type(GraphType::Line)
+        .style(style)
 }
 
 /// Arrivals (Braille line) and completions (a line of dots): different marks and the rates in

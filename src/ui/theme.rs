@@ -30,6 +30,9 @@ pub const ERROR: Style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD
 pub const QUEUE: Style = Style::new().fg(Color::Yellow);
 pub const QUEUE_BIG: Style = Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD);
 /// Arrivals (the source side) in charts and sparklines.
+/// The forecast right of "now": its median, and the p10-p90 band dimmer.
+pub const FORECAST: Style = Style::new().fg(Color::Cyan);
+pub const FORECAST_BAND: Style = Style::new().fg(Color::Blue);
 pub const ARRIVALS: Style = Style::new().fg(Color::Magenta);
 /// Completions (the worker side) in charts.
 pub const COMPLETIONS: Style = Style::new().fg(Color::Green);

@@ -7,8 +7,11 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
+use crate::engine::settings::Overflow;
 use crate::engine::snapshot::Snapshot;
 use crate::model::lints::{self, Lint};
+use crate::model::phase::Measured;
+use crate::model::theory::Method;
 use crate::model::verdict::Verdict;
 
 use super::format;
@@ -21,6 +24,7 @@ pub fn verdict_line(verdict: &Verdict) -> (String, Style) {
         Verdict::NotCatchingUp { .. } => (symbol::STEADY, theme::WARN),
         Verdict::Overloaded { .. } => (symbol::BAD, theme::ERROR),
         Verdict::Draining { .. } => (symbol::DRAIN, theme::WARN),
+        Verdict::Dropping { .. } => (symbol::WARN, theme::WARN),
         Verdict::Finished => (symbol::FINISHED, theme::BANNER),
     };
     (format!("{mark} {}", verdict.text()), style)
@@ -68,7 +72,7 @@ impl TheoryPanel<'_> {
         full.push(Line::from(vec![
             Span::styled(format!("{:<14}", ""), theme::LABEL),
             Span::styled(format!("{:<11}", "theory"), theme::LABEL),
-            Span::styled("measured", theme::LABEL),
+            Span::styled(measured_heading(&Measured::of(s)), theme::LABEL),
         ]));
         full.extend(self.rows(false));
         if wrapped_height(&full, inner.width) <= usize::from(inner.height) {
@@ -81,33 +85,97 @@ impl TheoryPanel<'_> {
         compact
     }
 
-    /// The table's two rows; `labelled` names the columns in each row (no header row above).
-    fn rows(&self, labelled: bool) -> [Line<'static>; 2] {
+    /// The table's rows (a queue that drops has a third, the share of arrivals dropped);
+    /// `labelled` names the columns in each row (no header row above), the theory's by its method.
+    fn rows(&self, labelled: bool) -> Vec<Line<'static>> {
         let s = self.snapshot;
         let t = &s.theory;
-        let measured_wait =
-            (s.latency.queue_wait.count > 0).then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9));
-        let measured_len = Some(queue_len_text(s.mean_queue_len));
-        [
-            ("mean wait", t.mean_wait_s.map(wait_text), measured_wait),
-            (
-                "queue length",
-                t.mean_queue_len.map(queue_len_text),
-                measured_len,
-            ),
-        ]
-        .map(|(label, theory, measured)| compare_row(label, theory, t.stable, measured, labelled))
+        let m = MeasuredFigures::of(s);
+        let mut rows = vec![
+            ("mean wait", t.mean_wait_s.map(wait_text), m.wait),
+            ("queue length", t.mean_queue_len.map(queue_len_text), m.len),
+        ];
+        let sheds = s.settings.queue_cap.is_some() && s.settings.overflow != Overflow::Block;
+        if sheds {
+            rows.push(("dropped", Some(drop_text(t.p_drop)), m.dropped));
+        }
+        let theory = if labelled && t.stable {
+            method_word(t.method)
+        } else {
+            "theory"
+        };
+        rows.into_iter()
+            .map(|(label, predicted, measured)| {
+                let row = Row {
+                    label,
+                    theory,
+                    predicted,
+                    measured,
+                };
+                compare_row(row, t.stable, labelled)
+            })
+            .collect()
     }
 }
 
-/// "M/M/c (Erlang C) · 5 servers · ρ 96% · P(wait) 72%"
+/// The measured column's heading: the whole run, or the phase since the last change.
+fn measured_heading(measured: &Measured<'_>) -> String {
+    match *measured {
+        Measured::Run => "measured".into(),
+        Measured::Phase { age_s, .. } => {
+            format!("since the change {} ago", format::duration_s(age_s))
+        }
+        Measured::Settling { age_s } => {
+            format!("settling (changed {} ago)", format::duration_s(age_s))
+        }
+    }
+}
+
+/// The measured figures in words, from the whole run or the current phase; "settling" while
+/// the phase is too young.
+struct MeasuredFigures {
+    wait: Option<String>,
+    len: Option<String>,
+    dropped: Option<String>,
+}
+
+impl MeasuredFigures {
+    fn of(s: &Snapshot) -> Self {
+        let share = |dropped: u64, of: u64| (of > 0).then(|| drop_text(dropped as f64 / of as f64));
+        match Measured::of(s) {
+            Measured::Run => Self {
+                wait: (s.latency.queue_wait.count > 0)
+                    .then(|| wait_text(s.latency.queue_wait.mean_ns / 1e9)),
+                len: Some(queue_len_text(s.mean_queue_len)),
+                dropped: share(s.counters.dropped, s.counters.generated),
+            },
+            Measured::Phase { phase, .. } => {
+                let m = &phase.measured;
+                Self {
+                    wait: (m.started > 0).then(|| wait_text(m.mean_wait_ns / 1e9)),
+                    len: Some(queue_len_text(m.mean_queue_len)),
+                    dropped: share(m.dropped, m.arrivals),
+                }
+            }
+            Measured::Settling { .. } => Self {
+                wait: Some("settling".into()),
+                len: Some("settling".into()),
+                dropped: Some("settling".into()),
+            },
+        }
+    }
+}
+
+/// "M/M/c · exact: Erlang C · 5 servers · ρ 96% · P(wait) 72%"
 fn model_line(s: &Snapshot) -> Line<'static> {
     let t = &s.theory;
     let sep = || Span::styled(" · ", theme::DIM);
     // D/D/c at exactly 100% keeps up: red only when theory says the queue grows.
     let rho_style = if t.stable { theme::VALUE } else { theme::ERROR };
     let mut spans = vec![
-        Span::styled(t.model.clone(), theme::VALUE),
+        Span::styled(t.kendall().to_string(), theme::VALUE),
+        sep(),
+        Span::styled(t.method_label(), theme::LABEL),
         sep(),
         Span::styled(plural(t.servers, "server"), theme::LABEL),
         sep(),
@@ -139,34 +207,52 @@ fn cpu_note(s: &Snapshot) -> Option<Line<'static>> {
     ))
 }
 
-/// A row of the table. Theory gives no figure for an unstable queue: its wait only grows.
-/// `labelled`: "mean wait  theory grows  measured 12.9s", for a panel with no room for a header.
-fn compare_row(
+/// A row of the table: what it compares, what theory predicts (by `theory`: its method, or
+/// just "theory") and what was measured.
+struct Row {
     label: &'static str,
-    theory: Option<String>,
-    stable: bool,
+    theory: &'static str,
+    predicted: Option<String>,
     measured: Option<String>,
-    labelled: bool,
-) -> Line<'static> {
-    let (theory, theory_style) = match theory {
+}
+
+/// A row of the table. Theory gives no figure for an unstable queue: its wait only grows.
+/// `labelled`: "mean wait  exact 810ms  measured 765ms", for a panel with no room for a header.
+fn compare_row(row: Row, stable: bool, labelled: bool) -> Line<'static> {
+    let (predicted, theory_style) = match row.predicted {
         Some(text) => (text, theme::VALUE),
         None if !stable => ("grows".to_string(), theme::ERROR),
         None => ("-".to_string(), theme::DIM),
     };
-    let measured = Span::styled(measured.unwrap_or_else(|| "-".into()), theme::VALUE);
+    let measured = Span::styled(row.measured.unwrap_or_else(|| "-".into()), theme::VALUE);
+    let label = row.label;
     if labelled {
         return Line::from(vec![
-            Span::styled(format!("{label}  theory "), theme::LABEL),
-            Span::styled(theory, theory_style),
+            Span::styled(format!("{label}  {} ", row.theory), theme::LABEL),
+            Span::styled(predicted, theory_style),
             Span::styled("  measured ", theme::LABEL),
             measured,
         ]);
     }
     Line::from(vec![
         Span::styled(format!("{label:<14}"), theme::LABEL),
-        Span::styled(format!("{theory:<11}"), theory_style),
+        Span::styled(format!("{predicted:<11}"), theory_style),
         measured,
     ])
+}
+
+/// The method as a compact row names its theory column: "mean wait  approx 1.53s ...".
+fn method_word(method: Method) -> &'static str {
+    match method {
+        Method::Exact => "exact",
+        Method::Simulated => "simulated",
+        Method::Approximation => "approx",
+    }
+}
+
+/// A share of arrivals dropped, to a tenth of a percent: "18.6%".
+fn drop_text(fraction: f64) -> String {
+    format!("{:.1}%", fraction * 100.0)
 }
 
 /// "1 server", "5 servers".

@@ -21,9 +21,16 @@ use crate::engine::snapshot::{
 };
 use crate::engine::source::SourceFacts;
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
+use crate::model::forecast::live_config;
+use crate::model::forecast_thread::{ForecastRequest, ForecastThread};
+use crate::model::theory::{TheoryInput, TwinAnswer};
+use crate::model::twin::TwinConfig;
+use crate::model::twin_thread::{TwinEstimate, TwinThread};
 
 /// How often the aggregator publishes a snapshot (wall time).
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// How often a forecast is asked for while the settings stay the same (wall time).
+const FORECAST_EVERY: Duration = Duration::from_secs(1);
 /// After a stop, how long to wait for workers to leave before reporting anyway.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -48,6 +55,19 @@ fn refresh<T: Clone>(
     }
 }
 
+/// The twin's thread for this run (seeded like the run); a test may ask for one that panics.
+fn spawn_twin(config: &EngineConfig) -> Option<TwinThread> {
+    let twin = if config.inject_panic == Some(InjectPanic::Twin) {
+        TwinThread::spawn_with(config.seed, |_, _| {
+            std::panic::panic_any(work::InjectedPanic)
+        })
+    } else {
+        TwinThread::spawn(config.seed)
+    };
+    // Without the twin the run goes on: its predictions are approximations, said to be.
+    twin.ok()
+}
+
 /// When a test-only injected panic happens (wall time into the run).
 pub(crate) const INJECTED_PANIC_AFTER: Duration = Duration::from_millis(500);
 
@@ -70,6 +90,16 @@ pub(crate) struct Aggregator {
     exec: Option<Arc<work::Exec>>,
     /// Test only: panic half a second in (see `InjectPanic`).
     inject_panic: bool,
+    /// The twin, on its own thread (None if it could not start: no estimates then), and the
+    /// configuration last asked of it.
+    twin: Option<TwinThread>,
+    twin_asked: Option<TwinConfig>,
+    /// The events come from stdin or a trace: theory reads the measured load.
+    measured_arrivals: bool,
+    /// Forecasts from the published state; none if its thread could not start.
+    forecasts: Option<ForecastThread>,
+    /// When the last forecast was asked for (wall), and for which configuration.
+    last_forecast: Option<(Instant, TwinConfig)>,
 }
 
 impl Aggregator {
@@ -96,6 +126,8 @@ impl Aggregator {
                 source: SourceCounts::default(),
                 source_end_ns: None,
                 series_interval_ns: clock.model_ns(SERIES_INTERVAL),
+                twin: &TwinAnswer::Pending,
+                measured_arrivals: false,
             },
             stats.latency(),
         );
@@ -120,6 +152,11 @@ impl Aggregator {
             source_facts,
             exec: config.exec.clone(),
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
+            twin: spawn_twin(config),
+            twin_asked: None,
+            measured_arrivals: !matches!(config.source, crate::engine::SourceKind::Generator),
+            forecasts: ForecastThread::spawn(config.seed).ok(),
+            last_forecast: None,
         };
         let thread = std::thread::Builder::new()
             .name("backlog-stats".into())
@@ -273,8 +310,33 @@ impl Aggregator {
         }
     }
 
+    /// What the twin has for `settings`: asks it for them when they changed (and need it),
+    /// and reads its latest estimate without waiting; one for other settings is pending.
+    fn twin_answer(&mut self, settings: &Settings) -> TwinAnswer {
+        if !TheoryInput::from_settings(settings, self.cores).needs_twin() {
+            return TwinAnswer::Pending;
+        }
+        let Some(twin) = &self.twin else {
+            return TwinAnswer::Unavailable;
+        };
+        let config = TwinConfig::from_settings(settings, self.cores);
+        if self.twin_asked.as_ref() != Some(&config) {
+            twin.predict(&config);
+            self.twin_asked = Some(config.clone());
+        }
+        match twin.estimate() {
+            TwinEstimate::Ready {
+                config: done,
+                steady,
+            } if done == config => TwinAnswer::Ready(steady),
+            TwinEstimate::Unavailable(_) => TwinAnswer::Unavailable,
+            TwinEstimate::Ready { .. } | TwinEstimate::Pending => TwinAnswer::Pending,
+        }
+    }
+
     fn publish(&mut self, state: RunState, now_ns: u64, source: SourceCounts) {
         let settings = self.settings.borrow().clone();
+        let twin = self.twin_answer(&settings);
         let source_end_ns = self
             .shared
             .source_ended
@@ -290,6 +352,8 @@ impl Aggregator {
             source,
             source_end_ns,
             series_interval_ns: self.shared.clock.model_ns(SERIES_INTERVAL),
+            twin: &twin,
+            measured_arrivals: self.measured_arrivals,
         };
         // Latency summaries cost the most: the recent window's are refreshed a few times a
         // second, the whole run's (costlier, and slower to change) once a second; the last
@@ -314,6 +378,7 @@ impl Aggregator {
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
         self.add_source(&mut snapshot, settings.paused, source.generated);
         self.add_cpu_used(&mut snapshot.workers);
+        self.forecast(&mut snapshot);
         self.snapshots.send_replace(Arc::new(snapshot));
     }
 
@@ -334,6 +399,27 @@ impl Aggregator {
                     .used_ns(event)
                     .map(|ns| self.shared.clock.model_ns(Duration::from_nanos(ns)));
             }
+        }
+    }
+
+    /// Asks for a forecast from this snapshot once a second, and at once when the settings
+    /// change; puts in the latest one made for the current settings. Never waits for it.
+    fn forecast(&mut self, snapshot: &mut Snapshot) {
+        let Some(forecasts) = &self.forecasts else {
+            return;
+        };
+        let config = live_config(snapshot);
+        let due = match &self.last_forecast {
+            Some((at, last)) => *last != config || at.elapsed() >= FORECAST_EVERY,
+            None => true,
+        };
+        if due && !snapshot.state.is_over() {
+            forecasts.request(ForecastRequest::of(snapshot));
+            self.last_forecast = Some((Instant::now(), config.clone()));
+        }
+        if let Some((from_ns, forecast)) = forecasts.for_config(&config) {
+            snapshot.forecast = Some(forecast);
+            snapshot.forecast_from_ns = from_ns;
         }
     }
 }

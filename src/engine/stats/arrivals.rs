@@ -30,11 +30,42 @@ struct Ledger {
     phase_counts: Vec<PhaseCounts>,
 }
 
-/// Events that arrived in a phase (by their scheduled arrival), and of them, those dropped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Events that arrived in a phase (by their scheduled arrival), and of them, those dropped;
+/// and the gaps between its arrivals (for the theory of a stream nobody configured).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct PhaseCounts {
     pub arrivals: u64,
     pub dropped: u64,
+    pub gaps: Moments,
+    /// The phase's latest arrival, model ns.
+    pub last_arrival_ns: Option<u64>,
+}
+
+/// Count, sum and sum of squares of a sample: its mean and squared coefficient of variation.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub n: u64,
+    pub sum: f64,
+    pub sum_sq: f64,
+}
+
+impl Moments {
+    pub fn add(&mut self, x: f64) {
+        self.n += 1;
+        self.sum += x;
+        self.sum_sq += x * x;
+    }
+
+    pub fn mean(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.sum / self.n as f64)
+    }
+
+    /// Variance over the mean squared (population); none before two values or for a zero mean.
+    pub fn cv2(&self) -> Option<f64> {
+        let mean = self.mean()?;
+        let var = (self.sum_sq / self.n as f64 - mean * mean).max(0.0);
+        (self.n >= 2 && mean > 0.0).then(|| var / (mean * mean))
+    }
 }
 
 impl Default for Ledger {
@@ -69,7 +100,11 @@ impl ArrivalLedger {
         self.update(|l| {
             l.totals.kept += 1;
             l.totals.kept_arrival_sum_ns += u128::from(arrival_ns);
-            l.phase_of(arrival_ns).arrivals += 1;
+            let phase = l.phase_of(arrival_ns);
+            phase.arrivals += 1;
+            if let Some(last) = phase.last_arrival_ns.replace(arrival_ns) {
+                phase.gaps.add(arrival_ns.saturating_sub(last) as f64 / 1e9);
+            }
         });
     }
 
@@ -168,19 +203,11 @@ mod tests {
         // An event of phase 1 dropped in phase 2 counts in phase 1.
         ledger.dropped(10, 1_030);
         assert!(!ledger.begin_phase(2_000, merge, 2), "at most 2 phases");
-        let counts = ledger.phase_counts();
-        assert_eq!(
-            counts,
-            [
-                PhaseCounts {
-                    arrivals: 1,
-                    dropped: 1
-                },
-                PhaseCounts {
-                    arrivals: 2,
-                    dropped: 0
-                }
-            ]
-        );
+        let counts: Vec<_> = ledger
+            .phase_counts()
+            .iter()
+            .map(|c| (c.arrivals, c.dropped, c.gaps.mean()))
+            .collect();
+        assert_eq!(counts, [(1, 1, None), (2, 0, Some(10.0 / 1e9)),]);
     }
 }

@@ -9,7 +9,7 @@ mod phases;
 pub use aggregator::PUBLISH_EVERY;
 pub(crate) use aggregator::{Aggregator, INJECTED_PANIC_AFTER};
 pub(crate) use arrivals::ArrivalLedger;
-pub use arrivals::{ArrivalTotals, PhaseCounts};
+pub use arrivals::{ArrivalTotals, Moments, PhaseCounts};
 pub use phases::MAX_PHASES;
 pub(crate) use phases::PhaseTick;
 
@@ -20,14 +20,14 @@ use flume::Sender;
 use hdrhistogram::Histogram;
 
 use super::event::{EventMeta, Report, Trace};
-use super::settings::Settings;
+use super::settings::{Settings, WorkMode};
 use super::shared::ChangeMark;
 use super::snapshot::{
     Counters, LastFailure, LatencyKind, LatencySet, LatencySummary, PhaseStart, RunState,
     SeriesPoint, Snapshot, WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
-use crate::model::theory::{self, TheoryInput};
+use crate::model::theory::{self, MeasuredLoad, TheoryInput, TwinAnswer};
 use arrivals::TakenTotals;
 use histogram::{Latencies, WHOLE_SIGFIG, WINDOW_SIGFIG};
 use phases::PhaseLog;
@@ -256,7 +256,8 @@ impl Stats {
                 });
             }
         }
-        self.phases.finished(event.arrival_ns, outcome.is_success());
+        self.phases
+            .finished(event.arrival_ns, service, outcome.is_success());
         self.record(LatencyKind::Service, service);
         self.record(
             LatencyKind::EndToEnd,
@@ -541,7 +542,10 @@ impl Stats {
         let (ra, rc) = tail.fold((0.0, 0.0), |(a, c), p| {
             (a + p.arrivals_per_s, c + p.completions_per_s)
         });
-        let theory_input = TheoryInput::from_settings(view.settings, view.cores);
+        let mut theory_input = TheoryInput::from_settings(view.settings, view.cores);
+        if let Some(load) = self.measured_load(view) {
+            theory_input = theory_input.with_measured(load);
+        }
         Snapshot {
             state: view.state,
             now_ns,
@@ -566,7 +570,7 @@ impl Stats {
             recent_window_ns,
             series: self.series.iter().copied().collect(),
             series_interval_ns: view.series_interval_ns,
-            theory: theory::predict(&theory_input),
+            theory: theory::best(&theory_input, view.twin),
             // The aggregator adds the source's (see `Shared::lateness`).
             source_lateness: LatencySummary::default(),
             // The aggregator adds it, refreshed like the lateness.
@@ -579,7 +583,27 @@ impl Stats {
             // The aggregator adds it (see `source::SourceFacts`).
             source: Default::default(),
             last_failure: self.last_failure.clone(),
+            forecast: None,
+            forecast_from_ns: 0,
         }
+    }
+
+    /// The load the current phase measured, where the settings do not describe it: arrivals
+    /// from a source other than the generator, the service of exec work (or of demands such a
+    /// source brings). None for the generator's own sleep or cpu work.
+    fn measured_load(&self, view: &SnapshotContext<'_>) -> Option<MeasuredLoad> {
+        let service_measured = view.measured_arrivals || view.settings.work == WorkMode::Exec;
+        if !service_measured {
+            return None;
+        }
+        let m = &self.phases.current()?.measured;
+        let arrival = view
+            .measured_arrivals
+            .then(|| (m.arrival_rate_per_s, m.gap_cv2.unwrap_or(1.0)));
+        let service = m
+            .service_mean_ns
+            .map(|mean| (mean / 1e9, m.service_cv2.unwrap_or(1.0)));
+        Some(MeasuredLoad { arrival, service })
     }
 
     /// Arrivals over the source's active time in the last `points` samples; none if it was
@@ -634,4 +658,9 @@ pub struct SnapshotContext<'a> {
     pub source: SourceCounts,
     pub source_end_ns: Option<u64>,
     pub series_interval_ns: u64,
+    /// What the twin has for these settings (the theory's best prediction may be its estimate).
+    pub twin: &'a TwinAnswer,
+    /// The events come from a source other than the generator (stdin, a trace): the theory
+    /// reads the arrivals, and the service, from what the current phase measured.
+    pub measured_arrivals: bool,
 }

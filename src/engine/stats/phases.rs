@@ -9,8 +9,8 @@
 
 use hdrhistogram::Histogram;
 
-use super::PhaseCounts;
 use super::histogram::{WHOLE_SIGFIG, new_histogram, summarise};
+use super::{Moments, PhaseCounts};
 use crate::engine::settings::Settings;
 use crate::engine::shared::ChangeMark;
 use crate::engine::snapshot::{Phase, PhaseCause, PhaseMeasured, PhaseStart};
@@ -70,6 +70,8 @@ struct Track {
     dirty: bool,
     area_at_start: f64,
     fit: Fit,
+    /// Service times of the phase's finished events, ns.
+    service: Moments,
 }
 
 /// Every phase of the run, the current one last.
@@ -105,8 +107,20 @@ impl PhaseLog {
     /// Each phase's arrivals and drops (`ArrivalLedger::phase_counts`), in phase order.
     pub fn set_counts(&mut self, counts: &[PhaseCounts]) {
         for (track, c) in self.tracks.iter_mut().zip(counts) {
-            track.phase.measured.arrivals = c.arrivals;
-            track.phase.measured.dropped = c.dropped;
+            let length_s = track.phase.length_s();
+            let m = &mut track.phase.measured;
+            m.arrivals = c.arrivals;
+            m.dropped = c.dropped;
+            m.gap_cv2 = c.gaps.cv2();
+            // The rate while events arrive: one over the mean gap (a source that has ended,
+            // or a stream that paused, does not dilute it); arrivals over the length before
+            // there are gaps.
+            m.arrival_rate_per_s = match c.gaps.mean() {
+                Some(gap_s) if gap_s > 0.0 => 1.0 / gap_s,
+                Some(_) => f64::MAX,
+                None if length_s > 0.0 => c.arrivals as f64 / length_s,
+                None => 0.0,
+            };
         }
     }
 
@@ -156,6 +170,7 @@ impl PhaseLog {
             dirty: false,
             area_at_start,
             fit: Fit::default(),
+            service: Moments::default(),
         });
     }
 
@@ -178,16 +193,25 @@ impl PhaseLog {
         }
     }
 
-    /// An event that arrived at `arrival_ns` ended, succeeded or not.
-    pub fn finished(&mut self, arrival_ns: u64, success: bool) {
+    /// An event that arrived at `arrival_ns` ended after `service_ns` of service, succeeded or
+    /// not.
+    pub fn finished(&mut self, arrival_ns: u64, service_ns: u64, success: bool) {
         if let Some(track) = self.of(arrival_ns) {
+            track.service.add(service_ns as f64);
             let m = &mut track.phase.measured;
+            m.service_mean_ns = track.service.mean();
+            m.service_cv2 = track.service.cv2();
             if success {
                 m.completed += 1;
             } else {
                 m.failed += 1;
             }
         }
+    }
+
+    /// The current phase, once the first tick has started one.
+    pub fn current(&self) -> Option<&Phase> {
+        self.tracks.last().map(|t| &t.phase)
     }
 
     /// Every phase so far, as of the last tick (waits recorded since then are summarised on
@@ -277,7 +301,7 @@ mod tests {
         // An event of phase 1 starts in phase 2: its wait and outcome count in phase 1.
         log.started(9 * S, 3 * S);
         log.started(10_450_000_000, 0);
-        log.finished(9 * S, true);
+        log.finished(9 * S, 5 * S, true);
         for i in 0..4 {
             log.tick(tick(11.0 + i as f64, 20), &settings(6), PhaseStart::default);
         }
@@ -285,10 +309,12 @@ mod tests {
             PhaseCounts {
                 arrivals: 104,
                 dropped: 1,
+                ..PhaseCounts::default()
             },
             PhaseCounts {
                 arrivals: 6,
                 dropped: 0,
+                ..PhaseCounts::default()
             },
         ];
         log.set_counts(&counts);
