@@ -10,7 +10,7 @@ use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
 use crate::engine::source::TraceFile;
-use crate::engine::work::Exec;
+use crate::engine::work::{Exec, OutputFile};
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
 use std::sync::Arc;
@@ -127,6 +127,11 @@ pub struct RunArgs {
     /// With --exec: kill a command that runs longer than this (counted as failed).
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, requires = "exec", help_heading = "Work")]
     pub exec_timeout: Option<Duration>,
+
+    /// With --exec: append every command's stdout to FILE, each job's output whole (without it,
+    /// stdout is discarded). Opened before the run.
+    #[arg(long, value_name = "FILE", requires = "exec", help_heading = "Work")]
+    pub exec_output: Option<PathBuf>,
 
     /// Fraction of events whose work fails (half of them by panicking). [default: 0]
     #[arg(long, value_parser = parse_fraction, allow_hyphen_values = true, help_heading = "Work")]
@@ -265,7 +270,7 @@ fn parse_source(text: &str) -> Result<SourceKind, String> {
         "gen" => Ok(SourceKind::Generator),
         "stdin" => Ok(SourceKind::Stdin),
         _ => match text.strip_prefix("trace:") {
-            Some(path) => TraceFile::load(std::path::Path::new(path))
+            Some(path) => TraceFile::open(std::path::Path::new(path))
                 .map(|trace| SourceKind::Trace(trace, 1))
                 .map_err(|e| e.to_string()),
             None => Err(format!(
@@ -375,11 +380,27 @@ impl RunArgs {
         Ok(RunPlan { config, scenario })
     }
 
-    /// The source; a trace plays at its own rate unless `--rate` says otherwise.
-    fn source_for(&self, settings: &mut Settings) -> Result<SourceKind, Error> {
-        match self.source.clone().unwrap_or_default() {
+    /// The source (`--source`, else the scenario's); a trace plays at its own rate unless
+    /// `--rate` or the scenario's start says otherwise.
+    fn source_for(
+        &self,
+        settings: &mut Settings,
+        scenario: Option<&Scenario>,
+    ) -> Result<SourceKind, Error> {
+        let start = scenario.map(|s| &s.start);
+        let rate_given = self.rate.is_some()
+            || start.is_some_and(|s| {
+                s.changes
+                    .iter()
+                    .any(|c| matches!(c, crate::engine::Command::SetRate(_)))
+            });
+        let source = self
+            .source
+            .clone()
+            .or_else(|| start.and_then(|s| s.source.clone()));
+        match source.unwrap_or_default() {
             SourceKind::Trace(trace, _) => {
-                if self.rate.is_none() {
+                if !rate_given {
                     settings.rate = Rate::per_s(trace.mean_rate_per_s())
                         .map_err(|e| Error::Usage(format!("--source {}: {e}", trace.name)))?;
                 }
@@ -406,7 +427,16 @@ impl RunArgs {
             ));
         }
         settings.work = WorkMode::Exec;
-        let exec = Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
+        let mut exec =
+            Exec::parse(line, self.exec_timeout).map_err(|e| Error::Usage(e.to_string()))?;
+        if let Some(path) = &self.exec_output {
+            let file = OutputFile::open(path).map_err(|source| Error::Unwritable {
+                option: "--exec-output",
+                path: path.clone(),
+                source,
+            })?;
+            exec = exec.with_output(file);
+        }
         Ok(Some(Arc::new(exec)))
     }
 
@@ -462,7 +492,7 @@ impl RunArgs {
             ));
         }
         let exec = self.exec_work(&mut settings)?;
-        let source = self.source_for(&mut settings)?;
+        let source = self.source_for(&mut settings, scenario)?;
         settings.validate()?;
         Ok(EngineConfig {
             settings,

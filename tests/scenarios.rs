@@ -282,6 +282,7 @@ fn list_scenarios_names_each_with_its_description() {
         "burst",
         "cpu-bound",
         "bounded-queue",
+        "replay-api",
     ] {
         assert!(
             BUNDLED.iter().any(|(n, _)| *n == name),
@@ -736,4 +737,70 @@ fn a_source_that_runs_out_of_events_lets_its_held_events_in() {
         log.contains(" 30 generated, 30 completed, 0 failed, 0 dropped"),
         "{log}"
     );
+}
+
+/// The arrival times of a trace's rows, s from its first row.
+fn trace_arrivals(text: &str) -> Vec<f64> {
+    let times: Vec<f64> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next()?.parse().ok())
+        .collect();
+    times.iter().map(|t| t - times[0]).collect()
+}
+
+#[test]
+fn the_replay_scenario_replays_the_bundled_traces_arrival_times_from_any_directory() {
+    let _serial = timing();
+    // Played outside the repository: the bundled copy of the trace, not a file.
+    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args([
+            "--scenario",
+            "replay-api",
+            "--headless",
+            "--speed",
+            TEST_SPEED,
+        ])
+        .current_dir(std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stdout(&out);
+    let want = trace_arrivals(include_str!("../assets/traces/bursty-api.csv"));
+    let got: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains(" source   submitted event "))
+        .filter_map(time_of)
+        .collect();
+    assert_eq!(got.len(), want.len(), "{}", closing_line(&log));
+    // The log has ms: every arrival within a rounding of the file's.
+    for (i, (got, want)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (got - want).abs() < 0.0015,
+            "row {}: {got} vs {want}",
+            i + 1
+        );
+    }
+    assert!(
+        closing_line(&log).contains(", 0 queued, 0 in flight"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_scenario_source_must_be_a_known_kind_and_its_trace_must_exist() {
+    for (source, says) in [
+        (
+            "kafka",
+            "source must be gen, stdin or trace:FILE, got 'kafka'",
+        ),
+        (
+            "trace:no-such-trace.csv",
+            "source: no-such-trace.csv:0: cannot read the trace",
+        ),
+    ] {
+        let e = error_of(&format!("[start]\nsource = \"{source}\"\n"));
+        assert_eq!((e.line, e.column), (2, 10), "{e}");
+        assert!(e.message.contains(says), "{e}");
+    }
 }

@@ -232,3 +232,66 @@ fn the_bundled_traces_replay_to_their_end() {
         assert_eq!(count(&s, "completed"), rows, "{trace}: {s}");
     }
 }
+
+#[test]
+fn the_json_source_object_says_each_kinds_state_and_counters() {
+    // The generator: nothing of its own to count.
+    let out = backlog_with_input(
+        &[
+            "--events",
+            "3",
+            "--rate",
+            "100/s",
+            "--service",
+            "0",
+            "--headless",
+            "--json",
+        ],
+        Vec::new(),
+    );
+    let source = &summary(&out)["source"];
+    assert_eq!(source["kind"], "generator", "{source}");
+    assert_eq!(source["state"], "ended", "{source}");
+    assert!(source.get("lines_read").is_none(), "{source}");
+    // stdin: every line read, the overlong one rejected.
+    let mut input = numbers(1, 100);
+    input.extend(vec![b'x'; 2 << 20]);
+    input.push(b'\n');
+    let source = &summary(&backlog_with_input(&with_workers("4", &[]), input))["source"];
+    assert_eq!(source["kind"], "stdin", "{source}");
+    assert_eq!(source["state"], "ended", "{source}");
+    assert_eq!(
+        (source["lines_read"].as_u64(), source["rejected"].as_u64()),
+        (Some(101), Some(1)),
+        "{source}"
+    );
+    // A trace: its file, its rows and how far it got, pass by pass.
+    let path = trace_file("json", "arrival_s,service_s\n0,0\n0.01,0\n0.02,0\n");
+    let source = format!("trace:{}", path.display());
+    let args = ["--source", &source, "--loop", "2", "--headless", "--json"];
+    let s = summary(&backlog_with_input(&args, Vec::new()));
+    std::fs::remove_file(&path).ok();
+    let source = &s["source"];
+    assert_eq!(source["kind"], "trace", "{source}");
+    assert_eq!(source["state"], "ended", "{source}");
+    assert_eq!(source["file"], path.display().to_string(), "{source}");
+    for (field, want) in [("rows", 3), ("replayed", 6), ("pass", 2), ("passes", 2)] {
+        assert_eq!(source[field].as_u64(), Some(want), "{field}: {source}");
+    }
+}
+
+#[test]
+fn an_input_that_cannot_be_read_ends_the_source_in_error_and_says_why() {
+    // A directory opens, and every read of it fails.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_backlog"))
+        .args(with_workers("1", &[]))
+        .stdin(std::fs::File::open("/").unwrap())
+        .output()
+        .unwrap();
+    let s = summary(&out);
+    assert_eq!(s["state"], "finished", "{s}");
+    assert_eq!(s["source"]["state"], "error", "{s}");
+    let error = s["source"]["error"].as_str().unwrap_or_default();
+    // The system's words for it, as std reports them.
+    assert!(error.contains("(os error "), "{error}");
+}

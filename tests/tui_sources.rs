@@ -25,6 +25,10 @@ fn with_stdin_a_pipe_the_keys_still_come_from_the_terminal() {
     session.wait_for("the panels", STARTUP, |screen| {
         screen.contains("Queue") && screen.contains("workers 2")
     });
+    // The source says what it is, in its panel and in the header.
+    session.wait_for("the stdin source named", STEP, |screen| {
+        screen.contains("Source · stdin · reading") && screen.contains("source stdin")
+    });
     session.press("+");
     session.wait_for("workers 3 in the header", STEP, |screen| {
         screen.contains("workers 3")
@@ -60,4 +64,28 @@ fn quitting_with_commands_running_returns_at_once_and_leaves_none() {
     assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
     session.assert_restored("after q");
     assert_eq!(sleeps(&marker), 0, "commands left running");
+}
+
+#[test]
+fn a_failing_command_shows_its_exit_status_and_stderr_under_the_workers() {
+    let mut session = Session::start(
+        &[
+            "--exec",
+            r#"sh -c "echo it broke >&2; exit 4""#,
+            "--workers",
+            "2",
+            "--rate",
+            "5/s",
+        ],
+        30,
+        100,
+    );
+    session.wait_for("the last failure", STARTUP, |screen| {
+        screen.contains("last failure ev") && screen.contains("exit status 4")
+    });
+    session.wait_for("its stderr", STEP, |screen| screen.contains("it broke"));
+    session.press("q");
+    let (exit, _) = session.wait_exit(STEP * 2);
+    assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
+    session.assert_restored("after q");
 }

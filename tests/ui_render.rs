@@ -279,6 +279,124 @@ fn scenario_caption_banner_100x30() {
 }
 
 #[test]
+fn stdin_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::from_stdin()), 80, 24).backend());
+}
+
+#[test]
+fn stdin_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::from_stdin()), 100, 30).backend());
+}
+
+#[test]
+fn trace_screen_80x24() {
+    insta::assert_snapshot!(screen(&app(fixtures::replaying_trace()), 80, 24).backend());
+}
+
+#[test]
+fn trace_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::replaying_trace()), 100, 30).backend());
+}
+
+#[test]
+fn exec_failure_screen_100x30() {
+    insta::assert_snapshot!(screen(&app(fixtures::exec_failing()), 100, 30).backend());
+}
+
+#[test]
+fn the_last_failure_shows_under_the_workers_in_red_as_room_allows() {
+    let s = fixtures::exec_failing();
+    // At 80x24 the status and the newest stderr line.
+    let t = screen(&app(s.clone()), 80, 24);
+    let small = text(&t);
+    assert!(
+        small.contains("✗ last failure ev 291 · exit status 3"),
+        "{small}"
+    );
+    assert!(small.contains("no images defined"), "{small}");
+    assert!(!small.contains("reading image.png"), "{small}");
+    let (x, y) = find(t.backend().buffer(), "ev 291 · exit").unwrap();
+    assert_eq!(t.backend().buffer()[(x, y)].fg, Color::Red);
+    // Given rows beside the workers' own, every kept line, oldest first.
+    let t = text(&panel(60, 13, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    let order: Vec<usize> = ["reading image.png", "improper image", "no images defined"]
+        .iter()
+        .map(|needle| t.find(needle).unwrap_or_else(|| panic!("{needle}:\n{t}")))
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{t}");
+    // With no row to spare the workers keep theirs; the failure goes in the border.
+    let t = text(&panel(60, 9, |area, buf| {
+        workers::WorkersPanel::new(&s, 0).render(area, buf)
+    }));
+    assert!(t.contains("#7 ○ idle"), "{t}");
+    assert!(t.contains("└✗ last failure ev 291 · exit status 3"), "{t}");
+}
+
+#[test]
+fn the_source_panel_says_which_source_it_is_and_marks_its_losses() {
+    let source_text = |s: &Snapshot| {
+        text(&panel(36, 11, |area, buf| {
+            source::SourcePanel {
+                snapshot: s,
+                settings: &s.settings,
+            }
+            .render(area, buf)
+        }))
+    };
+    let stdin = source_text(&fixtures::from_stdin());
+    assert!(stdin.contains("Source · stdin · reading"), "{stdin}");
+    assert!(stdin.contains("lines 297  rejected 1 !"), "{stdin}");
+    // Not the generator's target: stdin has none.
+    assert!(!stdin.contains("target"), "{stdin}");
+    let trace = source_text(&fixtures::replaying_trace());
+    assert!(trace.contains("Source · trace · replaying"), "{trace}");
+    assert!(trace.contains("bursty-api.csv"), "{trace}");
+    // 296 rows of 120 a pass: 56 into the third.
+    assert!(trace.contains("row 56/120  pass 3/3"), "{trace}");
+    let failed = source_text(&fixtures::stdin_failed());
+    assert!(failed.contains("Source · stdin · error"), "{failed}");
+    assert!(failed.contains("Is a directory"), "{failed}");
+    let generator = source_text(&fixtures::keeping_up());
+    assert!(generator.contains("target"), "{generator}");
+    // A rejected line is a loss: red, like a drop.
+    let s = fixtures::from_stdin();
+    let t = panel(36, 11, |area, buf| {
+        source::SourcePanel {
+            snapshot: &s,
+            settings: &s.settings,
+        }
+        .render(area, buf)
+    });
+    let (x, y) = find(t.backend().buffer(), "1 !").unwrap();
+    assert_eq!(t.backend().buffer()[(x, y)].fg, Color::Red);
+}
+
+#[test]
+fn the_header_names_a_real_source_instead_of_the_arrival_settings() {
+    for (s, says, not) in [
+        (fixtures::from_stdin(), "source stdin", "arrivals"),
+        (
+            fixtures::replaying_trace(),
+            "source trace bursty-api.csv at 1/s · service from the trace",
+            "arrivals",
+        ),
+        (fixtures::keeping_up(), "arrivals poisson 1/s", "source"),
+    ] {
+        let t = text(&panel(120, 2, |area, buf| {
+            header::Header {
+                snapshot: &s,
+                settings: &s.settings,
+            }
+            .render(area, buf)
+        }));
+        assert!(t.contains(says), "{t}");
+        assert!(!t.contains(not), "{t}");
+    }
+}
+
+#[test]
 fn service_latency_over_whole_run_140x44() {
     let mut app = app(fixtures::overloaded());
     app.update(Action::CycleLatencyKind);
@@ -848,6 +966,10 @@ fn every_widget_survives_tiny_areas() {
         fixtures::many_workers(),
         fixtures::empty(),
         fixtures::finished(),
+        fixtures::from_stdin(),
+        fixtures::replaying_trace(),
+        fixtures::stdin_failed(),
+        fixtures::exec_failing(),
     ] {
         let s = &snapshot;
         let lints = lints(s);

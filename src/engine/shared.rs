@@ -43,6 +43,10 @@ pub(crate) struct Shared {
     pub held: AtomicU64,
     /// Input the source could not make an event of (a line over the longest accepted).
     pub rejected: AtomicU64,
+    /// Lines of input read so far (stdin), the rejected ones included.
+    pub lines_read: AtomicU64,
+    /// Why the source's input failed, if it did (it ends the source).
+    pub source_error: OnceLock<String>,
     /// The sum of the demands of the events in the queue, model ns: added as an event enters,
     /// taken off as a worker takes it or it is evicted (events held at the source are not in).
     pub queued_demand_ns: AtomicU64,
@@ -99,6 +103,8 @@ impl Shared {
             dropped: AtomicU64::new(0),
             held: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            lines_read: AtomicU64::new(0),
+            source_error: OnceLock::new(),
             queued_demand_ns: AtomicU64::new(0),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::settings::Settings;
+use super::work::Failure;
 use crate::model::forecast::Forecast;
 use crate::model::theory::Prediction;
 
@@ -297,6 +298,12 @@ pub struct Snapshot {
     /// Every phase of the run so far, in order; the current one last (see `stats::phases`).
     #[serde(default)]
     pub phases: Vec<Phase>,
+    /// Where events come from: its kind, state and own counters.
+    #[serde(default)]
+    pub source: SourceView,
+    /// The latest failed event, if any has failed (kept across a reset of the statistics).
+    #[serde(default)]
+    pub last_failure: Option<LastFailure>,
     /// The latest forecast from a recent state under the current settings (`model::forecast`):
     /// none until the first is ready, nor while one for new settings is being made.
     #[serde(default)]
@@ -422,4 +429,127 @@ impl Phase {
     pub fn length_s(&self) -> f64 {
         self.end_ns.saturating_sub(self.start_ns) as f64 / 1e9
     }
+}
+
+/// Which kind of source a run's events come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    /// The built-in generator (`--source gen`).
+    #[default]
+    Generator,
+    /// One event per line of standard input.
+    Stdin,
+    /// A trace's rows replayed with their gaps.
+    Trace,
+}
+
+impl SourceType {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceType::Generator => "generator",
+            SourceType::Stdin => "stdin",
+            SourceType::Trace => "trace",
+        }
+    }
+}
+
+/// Where the source is in its life.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    /// Creating events (or waiting for input).
+    #[default]
+    Reading,
+    Paused,
+    /// It will create no more events: its input or trace is over, the run's end came, or it
+    /// was ended or stopped.
+    Ended,
+    /// Its input failed (`SourceView::error` says how); it creates no more events.
+    Error,
+}
+
+impl SourceState {
+    pub fn name(self) -> &'static str {
+        match self {
+            SourceState::Reading => "reading",
+            SourceState::Paused => "paused",
+            SourceState::Ended => "ended",
+            SourceState::Error => "error",
+        }
+    }
+}
+
+/// The source as the faces show it: its kind, its state and its own counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceView {
+    pub kind: SourceType,
+    pub state: SourceState,
+    /// stdin: lines read so far, the rejected ones included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines_read: Option<u64>,
+    /// stdin: lines over the longest accepted (never events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<u64>,
+    /// trace: the file and how far its replay is.
+    #[serde(default, flatten)]
+    pub trace: Option<TraceProgress>,
+    /// How its input failed (state `error`): "Is a directory (os error 21)".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// How far a trace's replay is: each row replayed is one event generated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceProgress {
+    /// The trace as named on the command line or in the scenario.
+    pub file: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Rows replayed so far, over every pass.
+    pub replayed: u64,
+    /// The pass being played, 1-based, of `passes` (`--loop`).
+    pub pass: u64,
+    pub passes: u64,
+}
+
+impl TraceProgress {
+    /// `replayed` rows into `passes` passes of a file of `rows` rows.
+    pub fn new(file: String, rows: u64, passes: u64, replayed: u64) -> Self {
+        let passes = passes.max(1);
+        let pass = (replayed.saturating_sub(1) / rows.max(1) + 1).min(passes);
+        Self {
+            file,
+            rows,
+            replayed,
+            pass,
+            passes,
+        }
+    }
+
+    /// Rows replayed in the current pass.
+    pub fn row_in_pass(&self) -> u64 {
+        self.replayed
+            .saturating_sub((self.pass - 1) * self.rows)
+            .min(self.rows)
+    }
+
+    /// The file's name without its folders.
+    pub fn file_name(&self) -> &str {
+        self.file.rsplit('/').next().unwrap_or(&self.file)
+    }
+}
+
+/// The latest failed event: who failed it, when, why, and for `exec` work the last lines of its
+/// command's stderr.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastFailure {
+    pub event: u64,
+    pub worker: u32,
+    /// Model time it failed, ns since the run began.
+    pub at_ns: u64,
+    pub failure: Failure,
+    /// The last lines (at most `work::STDERR_LINES`) of the command's stderr: `exec` work only.
+    #[serde(default)]
+    pub stderr: Vec<String>,
 }

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::engine::event::{DropReason, Trace};
 use crate::engine::settings::{Settings, format_duration};
-use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint};
+use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint, SourceType, SourceView};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
 use crate::model::overhead::EngineOverhead;
@@ -22,7 +22,10 @@ use crate::model::verdict_changes::{VerdictChange, VerdictChanges};
 use crate::model::warning_history::{WarningHistory, WarningSpan};
 use crate::terminal::QuitSignals;
 
+mod failure;
 mod phases;
+
+pub use failure::{LastFailureJson, last_failure_line};
 
 pub use phases::{PhaseJson, phase_closing_line};
 use phases::{PhaseLines, phases_json};
@@ -98,20 +101,31 @@ impl std::fmt::Display for LogLine<'_> {
     }
 }
 
-/// One line describing the settings, for the top of a log.
-pub fn describe(settings: &Settings, seed: u64) -> String {
+/// One line describing the source and the settings, for the top of a log.
+pub fn describe(settings: &Settings, seed: u64, source: &SourceView) -> String {
     let queue = match settings.queue_cap {
         Some(cap) => format!("queue cap {cap} ({})", settings.overflow),
         None => "unbounded queue".into(),
     };
-    format!(
-        "# backlog: {} arrivals at {}, service {} {}, {} work, {} workers, {queue}, seed {seed}",
-        settings.arrival,
-        settings.rate,
+    let service = format!(
+        "service {} {}",
         format_duration(settings.service),
-        settings.service_dist,
-        settings.work,
-        settings.workers,
+        settings.service_dist
+    );
+    let (arrivals, service) = match (&source.kind, &source.trace) {
+        (SourceType::Trace, Some(trace)) => (
+            format!("trace {} at {}", trace.file, settings.rate),
+            "service from the trace".to_string(),
+        ),
+        (SourceType::Stdin, _) => ("lines from stdin".to_string(), service),
+        _ => (
+            format!("{} arrivals at {}", settings.arrival, settings.rate),
+            service,
+        ),
+    };
+    format!(
+        "# backlog: {arrivals}, {service}, {} work, {} workers, {queue}, seed {seed}",
+        settings.work, settings.workers,
     )
 }
 
@@ -164,6 +178,10 @@ impl Reorder {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub state: &'static str,
+    /// Where events came from: its kind, state and own counters.
+    pub source: SourceView,
+    /// The latest failed event (null if none failed).
+    pub last_failure: Option<LastFailureJson>,
     /// generated, completed, failed, dropped, queued, in_flight, held_at_source.
     #[serde(flatten)]
     pub counters: Counters,
@@ -321,6 +339,8 @@ impl Summary {
     pub fn from_snapshot(s: &Snapshot, warnings: &WarningHistory) -> Self {
         Self {
             state: s.state.name(),
+            source: s.source.clone(),
+            last_failure: s.last_failure.as_ref().map(Into::into),
             counters: s.counters,
             duration_s: s.now_ns as f64 / 1e9,
             arrival_rate_per_s: s.arrival_rate_per_s,
@@ -384,6 +404,8 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
         ),
     ]
     .into_iter()
+    .chain(s.source.error.iter().map(|e| format!("# the source's input failed: {e}")))
+    .chain(s.last_failure.iter().map(last_failure_line))
     .chain(s.phases.iter().map(phase_closing_line))
     .collect()
 }
@@ -583,7 +605,11 @@ pub async fn run(
         writeln!(
             out,
             "{}",
-            describe(&handle.settings(), handle.snapshot().seed)
+            describe(
+                &handle.settings(),
+                handle.snapshot().seed,
+                &handle.snapshot().source
+            )
         )?;
         for line in &options.preamble {
             writeln!(out, "{line}")?;

@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
 use crate::engine::settings::{ArrivalProcess, Settings, format_duration, trim_float};
-use crate::engine::snapshot::{RunState, Snapshot};
+use crate::engine::snapshot::{RunState, Snapshot, SourceType, SourceView};
 
 use super::format;
 use super::theme::{self, symbol};
@@ -33,9 +33,10 @@ impl Widget for &Header<'_> {
                 height: 1,
                 ..area
             };
-            let mut line = settings_line(self.settings, false);
+            let source = &self.snapshot.source;
+            let mut line = settings_line(self.settings, source, false);
             if line.width() > usize::from(area.width) {
-                line = settings_line(self.settings, true);
+                line = settings_line(self.settings, source, true);
             }
             Paragraph::new(line).render(second, buf);
         }
@@ -73,6 +74,21 @@ impl Header<'_> {
     }
 }
 
+/// "arrivals fixed 1/s", "arrivals bursty 10/s ×20".
+fn generator_arrivals(
+    s: &Settings,
+    label: &dyn Fn(&'static str) -> Span<'static>,
+) -> Vec<Span<'static>> {
+    let mut spans = vec![
+        label("arrivals "),
+        Span::styled(format!("{} {}", s.arrival, s.rate), theme::VALUE),
+    ];
+    if s.arrival == ArrivalProcess::Bursty {
+        spans.push(Span::styled(format!(" ×{}", s.burst), theme::VALUE));
+    }
+    spans
+}
+
 /// Symbol and style of each run state (the symbol says it without colour).
 fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
     match state {
@@ -86,25 +102,47 @@ fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
 
 /// "arrivals fixed 1/s · service 5s fixed · sleep · workers 5 · queue unbounded"; `compact`
 /// drops the words the values speak for ("fixed 1/s · 5s fixed · ... · queue cap 40, drop-new").
-fn settings_line(s: &Settings, compact: bool) -> Line<'static> {
+/// A real source says what it is instead of the arrival settings ("source stdin", "source trace
+/// bursty-api.csv at 16.3/s"), and a trace's service times are its rows'.
+fn settings_line(s: &Settings, source: &SourceView, compact: bool) -> Line<'static> {
     let sep = || Span::styled(" · ", theme::DIM);
     let label = |text: &'static str| Span::styled(if compact { "" } else { text }, theme::LABEL);
-    let mut spans = vec![
-        Span::raw(" "),
-        label("arrivals "),
-        Span::styled(format!("{} {}", s.arrival, s.rate), theme::VALUE),
-    ];
-    if s.arrival == ArrivalProcess::Bursty {
-        spans.push(Span::styled(format!(" ×{}", s.burst), theme::VALUE));
-    }
+    let (arrivals, service) = match (source.kind, &source.trace) {
+        (SourceType::Stdin, _) => (
+            vec![label("source "), Span::styled("stdin", theme::VALUE)],
+            None,
+        ),
+        (SourceType::Trace, Some(trace)) => (
+            vec![
+                label("source "),
+                Span::styled(
+                    format!("trace {} at {}", trace.file_name(), s.rate),
+                    theme::VALUE,
+                ),
+            ],
+            Some("from the trace"),
+        ),
+        _ => (generator_arrivals(s, &label), None),
+    };
+    let mut spans = vec![Span::raw(" ")];
+    spans.extend(arrivals);
     if s.paused {
         spans.push(Span::styled(" (paused)", theme::WARN));
     }
+    // "from the trace" needs its label even in the compact line.
+    let service_label = if service.is_some() {
+        Span::styled("service ", theme::LABEL)
+    } else {
+        label("service ")
+    };
     spans.extend([
         sep(),
-        label("service "),
+        service_label,
         Span::styled(
-            format!("{} {}", format_duration(s.service), s.service_dist),
+            service.map_or_else(
+                || format!("{} {}", format_duration(s.service), s.service_dist),
+                str::to_string,
+            ),
             theme::VALUE,
         ),
         sep(),

@@ -1,6 +1,7 @@
 //! The screen: lays out the panels and draws one full frame from an [`App`], without a terminal.
 
 pub mod caption;
+pub mod failure;
 pub mod finished;
 pub mod footer;
 pub mod format;

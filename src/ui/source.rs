@@ -1,5 +1,6 @@
-//! The source panel: target vs achieved arrival rate, event counts, an arrivals/s sparkline
-//! and the ids of the newest events.
+//! The source panel: what the source is and its own counters (the generator's target vs
+//! achieved rate; stdin's lines read and rejected; a trace's file, row and pass), the events
+//! lost, an arrivals/s sparkline and the ids of the newest events.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -7,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use crate::engine::settings::Settings;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::snapshot::{Snapshot, SourceState, SourceType, TraceProgress};
 use crate::model::achieved;
 
 use super::format;
@@ -23,29 +24,117 @@ pub struct SourcePanel<'a> {
 
 impl Widget for &SourcePanel<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let block = super::panel_block("Source");
+        let block = super::panel_block(&self.title());
         let inner = block.inner(area);
         block.render(area, buf);
         if inner.is_empty() {
             return;
         }
-        let rest = inner.height.saturating_sub(4);
+        let facts_lines = self.facts();
+        let facts_height = facts_lines.len() as u16;
+        let rest = inner.height.saturating_sub(facts_height + 1);
         let spark_height = rest.saturating_sub(1).clamp(1, MAX_SPARK_HEIGHT);
         let [facts, label, spark, newest] = Layout::vertical([
-            Constraint::Length(3),
+            Constraint::Length(facts_height),
             Constraint::Length(1),
             Constraint::Length(spark_height),
             Constraint::Min(1),
         ])
         .areas(inner);
-        Paragraph::new(self.facts()).render(facts, buf);
+        Paragraph::new(facts_lines).render(facts, buf);
         self.render_sparkline(label, spark, buf);
         render_newest_ids(self.snapshot.counters.generated, newest, buf);
     }
 }
 
 impl SourcePanel<'_> {
+    /// "Source" for the generator; a real source says what it is and where it is: "Source ·
+    /// stdin · reading", "Source · trace · replaying".
+    fn title(&self) -> String {
+        let source = &self.snapshot.source;
+        let state = match (source.kind, source.state) {
+            (SourceType::Trace, SourceState::Reading) => "replaying",
+            (_, state) => state.name(),
+        };
+        match source.kind {
+            SourceType::Generator => "Source".into(),
+            kind => format!("Source · {} · {state}", kind.name()),
+        }
+    }
+
     fn facts(&self) -> Vec<Line<'static>> {
+        let source = &self.snapshot.source;
+        let mut lines = match (source.kind, &source.trace) {
+            (SourceType::Stdin, _) => self.stdin_facts(),
+            (SourceType::Trace, Some(trace)) => self.trace_facts(trace),
+            _ => return self.generator_facts(),
+        };
+        lines.push(self.losses());
+        if let Some(error) = &source.error {
+            lines.push(Line::styled(error.clone(), theme::ERROR));
+        }
+        lines
+    }
+
+    fn achieved(&self) -> Line<'static> {
+        Line::from(vec![
+            Span::styled("achieved ", theme::LABEL),
+            Span::styled(achieved::text(self.snapshot), theme::VALUE),
+        ])
+    }
+
+    /// Lines read and rejected (lines over the longest accepted).
+    fn stdin_facts(&self) -> Vec<Line<'static>> {
+        let source = &self.snapshot.source;
+        vec![
+            self.achieved(),
+            Line::from(vec![
+                Span::styled("lines ", theme::LABEL),
+                Span::styled(format::count(source.lines_read.unwrap_or(0)), theme::VALUE),
+                Span::styled("  rejected ", theme::LABEL),
+                count_span(source.rejected.unwrap_or(0)),
+            ]),
+        ]
+    }
+
+    /// The file, the row reached in this pass, and the pass of how many.
+    fn trace_facts(&self, trace: &TraceProgress) -> Vec<Line<'static>> {
+        let mut progress = vec![
+            Span::styled("row ", theme::LABEL),
+            Span::styled(
+                format!(
+                    "{}/{}",
+                    format::count(trace.row_in_pass()),
+                    format::count(trace.rows)
+                ),
+                theme::VALUE,
+            ),
+        ];
+        if trace.passes > 1 {
+            progress.push(Span::styled("  pass ", theme::LABEL));
+            progress.push(Span::styled(
+                format!("{}/{}", trace.pass, trace.passes),
+                theme::VALUE,
+            ));
+        }
+        vec![
+            self.achieved(),
+            Line::styled(trace.file_name().to_string(), theme::VALUE),
+            Line::from(progress),
+        ]
+    }
+
+    fn losses(&self) -> Line<'static> {
+        let c = &self.snapshot.counters;
+        Line::from(vec![
+            Span::styled("dropped ", theme::LABEL),
+            count_span(c.dropped),
+            Span::styled("  failed ", theme::LABEL),
+            count_span(c.failed),
+        ])
+    }
+
+    fn generator_facts(&self) -> Vec<Line<'static>> {
         let s = self.snapshot;
         let target = if self.settings.paused {
             Span::styled(format!("{} (paused)", self.settings.rate), theme::WARN)
@@ -64,12 +153,7 @@ impl SourcePanel<'_> {
                 Span::styled("generated ", theme::LABEL),
                 Span::styled(format::count(c.generated), theme::VALUE),
             ]),
-            Line::from(vec![
-                Span::styled("dropped ", theme::LABEL),
-                count_span(c.dropped),
-                Span::styled("  failed ", theme::LABEL),
-                count_span(c.failed),
-            ]),
+            self.losses(),
         ]
     }
 

@@ -1,5 +1,6 @@
 //! The workers panel: one row per worker (state, event held, progress bar, utilization,
-//! completed) when they fit, else a grid with one cell per worker, scrolled if needed.
+//! completed) when they fit, else a grid with one cell per worker, scrolled if needed; under
+//! them, the last failure (see `failure`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -7,8 +8,9 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget};
 
-use crate::engine::snapshot::{Snapshot, WorkerActivity, WorkerView};
+use crate::engine::snapshot::{LastFailure, Snapshot, WorkerActivity, WorkerView};
 
+use super::failure::FailureLines;
 use super::format;
 use super::theme::{self, symbol};
 
@@ -18,6 +20,8 @@ pub struct WorkersPanel<'a> {
     pub now_ns: u64,
     /// First grid row shown when the grid does not fit.
     pub scroll: usize,
+    /// Shown under the workers, in at most half the rows.
+    pub last_failure: Option<&'a LastFailure>,
 }
 
 impl<'a> WorkersPanel<'a> {
@@ -26,7 +30,31 @@ impl<'a> WorkersPanel<'a> {
             workers: &snapshot.workers,
             now_ns: snapshot.now_ns,
             scroll,
+            last_failure: snapshot.last_failure.as_ref(),
         }
+    }
+
+    /// The rows for the workers, and below them the rows for the last failure (none without
+    /// one): the rows the workers' own rows leave, or half when they are in a grid anyway.
+    fn split(&self, inner: Rect) -> (Rect, Rect) {
+        let rows = self.last_failure.map_or(0, |failure| {
+            let wanted = FailureLines { failure }.wanted_rows();
+            if self.grid(inner).is_some() {
+                wanted.min(inner.height / 2)
+            } else {
+                wanted.min(inner.height.saturating_sub(self.workers.len() as u16))
+            }
+        });
+        let workers = Rect {
+            height: inner.height - rows,
+            ..inner
+        };
+        let failure = Rect {
+            y: workers.bottom(),
+            height: rows,
+            ..inner
+        };
+        (workers, failure)
     }
 }
 
@@ -38,11 +66,20 @@ impl Widget for &WorkersPanel<'_> {
             .filter(|w| matches!(w.activity, WorkerActivity::Busy { .. }))
             .count();
         let title = format!("Workers  {busy}/{} busy", self.workers.len());
-        let block = super::panel_block(&title);
-        let inner = block.inner(area);
+        let mut block = super::panel_block(&title);
+        let (inner, failure_area) = self.split(block.inner(area));
+        if let Some(failure) = self.last_failure {
+            if failure_area.is_empty() {
+                // No row to spare: the failure goes in the bottom border.
+                block = block.title_bottom(FailureLines { failure }.status());
+            }
+        }
         block.render(area, buf);
         if inner.is_empty() {
             return;
+        }
+        if let Some(failure) = self.last_failure {
+            FailureLines { failure }.render(failure_area, buf);
         }
         if self.workers.is_empty() {
             Paragraph::new(Line::styled("no workers", theme::DIM)).render(inner, buf);
@@ -67,7 +104,7 @@ impl WorkersPanel<'_> {
 
     /// The furthest the grid can scroll in a panel drawn in `area` (0 when all is shown).
     pub fn max_scroll(&self, area: Rect) -> usize {
-        let inner = super::panel_block("").inner(area);
+        let (inner, _) = self.split(super::panel_block("").inner(area));
         self.grid(inner)
             .map_or(0, |grid| grid.layout(inner).max_scroll)
     }
@@ -430,6 +467,7 @@ mod tests {
             workers,
             now_ns: 0,
             scroll,
+            last_failure: None,
         })
             .render(area, &mut buf);
         buf
@@ -443,6 +481,7 @@ mod tests {
             workers: &workers,
             now_ns: 0,
             scroll: 0,
+            last_failure: None,
         };
         let max = panel.max_scroll(area);
         assert!(max > 0 && max < workers.len(), "{max}");
@@ -458,6 +497,7 @@ mod tests {
             workers: &workers,
             now_ns: 0,
             scroll: 0,
+            last_failure: None,
         };
         assert_eq!(panel.max_scroll(Rect::new(0, 0, 60, 10)), 0);
     }

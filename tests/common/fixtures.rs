@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings, WorkMode};
 use backlog::engine::snapshot::{
-    Counters, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot, WorkerActivity,
-    WorkerView,
+    Counters, LastFailure, LatencySet, LatencySummary, RunState, SeriesPoint, Snapshot,
+    SourceState, SourceType, SourceView, TraceProgress, WorkerActivity, WorkerView,
 };
 use backlog::model::theory::{Prediction, TheoryInput, predict};
 
@@ -399,6 +399,65 @@ pub fn summary(values_ns: &[u64]) -> LatencySummary {
         max_ns: max,
         buckets,
     }
+}
+
+/// `keeping_up`, its events lines from stdin: 297 read, one of them rejected (too long).
+pub fn from_stdin() -> Snapshot {
+    let mut s = keeping_up();
+    s.counters.rejected = 1;
+    s.source = SourceView {
+        kind: SourceType::Stdin,
+        state: SourceState::Reading,
+        lines_read: Some(297),
+        rejected: Some(1),
+        ..SourceView::default()
+    };
+    s
+}
+
+/// `keeping_up`, its events a trace of 120 rows played 3 times: 296 replayed, in the third pass.
+pub fn replaying_trace() -> Snapshot {
+    let mut s = keeping_up();
+    s.source = SourceView {
+        kind: SourceType::Trace,
+        state: SourceState::Reading,
+        trace: Some(TraceProgress::new(
+            "assets/traces/bursty-api.csv".into(),
+            120,
+            3,
+            296,
+        )),
+        ..SourceView::default()
+    };
+    s
+}
+
+/// `from_stdin`, whose input failed.
+pub fn stdin_failed() -> Snapshot {
+    let mut s = from_stdin();
+    s.source.state = SourceState::Error;
+    s.source.error = Some("Is a directory (os error 21)".into());
+    s
+}
+
+/// `from_stdin` with exec work whose event 291 failed with exit status 3 and three lines of stderr.
+pub fn exec_failing() -> Snapshot {
+    let mut s = from_stdin();
+    s.settings.work = WorkMode::Exec;
+    s.counters.failed = 4;
+    s.counters.completed -= 4;
+    s.last_failure = Some(LastFailure {
+        event: 291,
+        worker: 2,
+        at_ns: 298 * S,
+        failure: backlog::engine::work::Failure::ExitStatus(3),
+        stderr: vec![
+            "convert: reading image.png".into(),
+            "convert: improper image header `image.png'".into(),
+            "convert: no images defined `out.png'".into(),
+        ],
+    });
+    s
 }
 
 /// The bounded queue a minute in: Poisson 120/s against 2 workers of 20 ms (exp), 10

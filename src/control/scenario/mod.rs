@@ -8,8 +8,8 @@ pub use parse::{line_column, parse};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::engine::Command;
 use crate::engine::settings::format_duration;
+use crate::engine::{Command, SourceKind};
 use crate::error::Error;
 
 /// Scenarios shipped inside the binary, so `--scenario NAME` works from any directory.
@@ -30,6 +30,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     (
         "bounded-queue",
         include_str!("../../../assets/scenarios/bounded-queue.toml"),
+    ),
+    (
+        "replay-api",
+        include_str!("../../../assets/scenarios/replay-api.toml"),
     ),
 ];
 
@@ -52,6 +56,8 @@ pub struct Start {
     pub changes: Vec<Command>,
     pub max_workers: Option<usize>,
     pub seed: Option<u64>,
+    /// Where events come from (`source = "trace:..."`); none keeps the command line's.
+    pub source: Option<SourceKind>,
 }
 
 /// When the source stops (then the pool drains the queue and the run finishes).

@@ -2,17 +2,19 @@
 //! file's words (not serde's).
 
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{End, Scenario, ScenarioError, Start, Step};
-use crate::engine::Command;
 use crate::engine::settings::{
     self, ArrivalProcess, DURATION_FORMS, MAX_BURST, MAX_SERVICE, Overflow, RATE_FORMS, Rate,
     ServiceDist, Settings, WORKER_LIMIT, WorkMode, format_duration,
 };
+use crate::engine::source::TraceFile;
+use crate::engine::{Command, SourceKind};
 
 /// Parses a scenario from TOML text; `file` names it in errors, `name` is what it is called.
 pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioError> {
@@ -47,10 +49,15 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
                 Some(seed) => Some(count_in(&at, seed, "seed", 0, i64::MAX)? as u64),
                 None => None,
             };
+            let source = match &s.source {
+                Some(source) => Some(source_in(&at, source)?),
+                None => None,
+            };
             Start {
                 changes,
                 max_workers,
                 seed,
+                source,
             }
         }
         None => Start::default(),
@@ -234,6 +241,7 @@ macro_rules! with_settings_keys {
 }
 
 with_settings_keys!(RawStart {
+    source: Option<Spanned<String>>,
     max_workers: Option<Spanned<i64>>,
     paused: Option<Spanned<bool>>,
     seed: Option<Spanned<i64>>,
@@ -307,6 +315,31 @@ impl Changes<'_> {
         }
         Ok(out)
     }
+}
+
+/// `[start] source`: gen, stdin or trace:FILE. A trace's path is read beside the scenario
+/// file, else as given; the path of a bundled trace (`assets/traces/NAME.csv`) is the bundled
+/// copy when no such file exists, so a bundled scenario replays it from any directory.
+fn source_in(at: &Locator, value: &Spanned<String>) -> Result<SourceKind, ScenarioError> {
+    let text = value.get_ref();
+    let Some(path) = text.strip_prefix("trace:") else {
+        return match text.as_str() {
+            "gen" => Ok(SourceKind::Generator),
+            "stdin" => Ok(SourceKind::Stdin),
+            _ => Err(at.error(
+                value.span(),
+                format!("source must be gen, stdin or trace:FILE, got '{text}'"),
+            )),
+        };
+    };
+    let beside = Path::new(at.file)
+        .parent()
+        .map(|dir| dir.join(path))
+        .filter(|p| p.is_file());
+    let path = beside.unwrap_or_else(|| PathBuf::from(path));
+    TraceFile::open(&path)
+        .map(|trace| SourceKind::Trace(trace, 1))
+        .map_err(|e| at.error(value.span(), format!("source: {e}")))
 }
 
 /// A worker count, within the scenario's worker limit.

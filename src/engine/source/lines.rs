@@ -71,15 +71,23 @@ impl EventSource for Lines {
     }
 }
 
-/// Reads lines until the end of input (or an error, which ends it too), sending each accepted
-/// one; a line over `MAX_LINE` is skipped to its end and counted as rejected.
+/// Reads lines until the end of input (or an error, which ends it too and is recorded as the
+/// source's), sending each accepted one; a line over `MAX_LINE` is skipped to its end and
+/// counted as rejected.
 fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<u8>>, shared: &Shared) {
     let mut line = Vec::new();
     let mut too_long = false;
     loop {
         let chunk = match reader.fill_buf() {
-            Ok([]) | Err(_) => break,
+            Ok([]) => break,
             Ok(chunk) => chunk,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                let _ = shared
+                    .source_error
+                    .set(format!("cannot read the input: {e}"));
+                break;
+            }
         };
         let (part, ended) = match chunk.iter().position(|&b| b == b'\n') {
             Some(i) => (&chunk[..i], i + 1),
@@ -110,6 +118,7 @@ fn finish_line(
     lines: &flume::Sender<Vec<u8>>,
     shared: &Shared,
 ) -> bool {
+    shared.lines_read.fetch_add(1, Ordering::Relaxed);
     if std::mem::take(too_long) {
         shared.rejected.fetch_add(1, Ordering::AcqRel);
         return true;
@@ -290,6 +299,7 @@ mod tests {
             ]
         );
         assert_eq!(shared.rejected.load(Ordering::Relaxed), 1);
+        assert_eq!(shared.lines_read.load(Ordering::Relaxed), 4);
         // A line of exactly the limit is accepted.
         let exact = vec![b'y'; MAX_LINE];
         read_lines(&exact[..], &tx, &shared);

@@ -15,10 +15,12 @@ use flume::Sender;
 use hdrhistogram::Histogram;
 use tokio::sync::watch;
 
+use super::SourceKind;
 use super::event::Trace;
 use super::queue::Admission;
 use super::settings::Settings;
 use super::shared::{LATENESS_SIGFIG, Shared};
+use super::snapshot::{SourceState, SourceType, SourceView, TraceProgress};
 use super::stats::new_histogram;
 
 pub use generator::Generator;
@@ -96,6 +98,58 @@ impl Pacing {
 impl Drop for Pacing {
     fn drop(&mut self) {
         self.publish();
+    }
+}
+
+/// The source's part of each snapshot: what is known of it from the start (its kind, a trace's
+/// file), and what the shared counters say as it goes.
+pub(crate) struct SourceFacts {
+    kind: SourceType,
+    /// A trace's name, rows and passes.
+    trace: Option<(String, u64, u64)>,
+}
+
+impl SourceFacts {
+    pub fn of(kind: &SourceKind) -> Self {
+        match kind {
+            SourceKind::Generator => Self {
+                kind: SourceType::Generator,
+                trace: None,
+            },
+            SourceKind::Stdin => Self {
+                kind: SourceType::Stdin,
+                trace: None,
+            },
+            SourceKind::Trace(file, passes) => Self {
+                kind: SourceType::Trace,
+                trace: Some((file.name.clone(), file.rows.len() as u64, *passes)),
+            },
+        }
+    }
+
+    /// The source now: `paused` by the settings, `generated` events so far.
+    pub fn view(&self, shared: &Shared, paused: bool, generated: u64) -> SourceView {
+        let error = shared.source_error.get().cloned();
+        let state = if error.is_some() {
+            SourceState::Error
+        } else if shared.source_ended.load(Ordering::Acquire) {
+            SourceState::Ended
+        } else if paused {
+            SourceState::Paused
+        } else {
+            SourceState::Reading
+        };
+        let stdin = self.kind == SourceType::Stdin;
+        SourceView {
+            kind: self.kind,
+            state,
+            lines_read: stdin.then(|| shared.lines_read.load(Ordering::Acquire)),
+            rejected: stdin.then(|| shared.rejected.load(Ordering::Acquire)),
+            trace: self.trace.as_ref().map(|(file, rows, passes)| {
+                TraceProgress::new(file.clone(), *rows, *passes, generated)
+            }),
+            error,
+        }
     }
 }
 

@@ -45,7 +45,33 @@ struct Columns {
     count: usize,
 }
 
+/// Traces shipped inside the binary under their path in the repository, so a bundled scenario
+/// (or `--source trace:assets/traces/...`) replays them from any directory.
+pub const BUNDLED_TRACES: &[(&str, &str)] = &[
+    (
+        "assets/traces/article.csv",
+        include_str!("../../../assets/traces/article.csv"),
+    ),
+    (
+        "assets/traces/bursty-api.csv",
+        include_str!("../../../assets/traces/bursty-api.csv"),
+    ),
+];
+
 impl TraceFile {
+    /// The file at `path` if there is one, else the bundled trace of that path (see
+    /// [`BUNDLED_TRACES`]).
+    pub fn open(path: &Path) -> Result<Arc<Self>, TraceError> {
+        if !path.exists() {
+            let wanted = path.to_string_lossy();
+            let wanted = wanted.trim_start_matches("./");
+            if let Some((name, text)) = BUNDLED_TRACES.iter().find(|(name, _)| *name == wanted) {
+                return Self::parse(text, name).map(Arc::new);
+            }
+        }
+        Self::load(path)
+    }
+
     pub fn load(path: &Path) -> Result<Arc<Self>, TraceError> {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| TraceError {

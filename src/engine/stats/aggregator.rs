@@ -19,6 +19,7 @@ use crate::engine::shared::{ChangeMark, Shared};
 use crate::engine::snapshot::{
     LatencySet, LatencySummary, RunState, Snapshot, WorkerActivity, WorkerView,
 };
+use crate::engine::source::SourceFacts;
 use crate::engine::{EngineConfig, EngineError, InjectPanic, work};
 use crate::model::forecast::live_config;
 use crate::model::forecast_thread::{ForecastRequest, ForecastThread};
@@ -83,6 +84,10 @@ pub(crate) struct Aggregator {
     snapshots: watch::Sender<Arc<Snapshot>>,
     seed: u64,
     cores: usize,
+    /// What the snapshots say of the source.
+    source_facts: SourceFacts,
+    /// `exec` work's command: the stderr of its failures.
+    exec: Option<Arc<work::Exec>>,
     /// Test only: panic half a second in (see `InjectPanic`).
     inject_panic: bool,
     /// The twin, on its own thread (None if it could not start: no estimates then), and the
@@ -109,7 +114,8 @@ impl Aggregator {
         config: &EngineConfig,
     ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), EngineError> {
         let clock = shared.clock;
-        let placeholder = stats.snapshot(
+        let source_facts = SourceFacts::of(&config.source);
+        let mut placeholder = stats.snapshot(
             &SnapshotContext {
                 state: RunState::Running,
                 now_ns: 0,
@@ -125,6 +131,7 @@ impl Aggregator {
             },
             stats.latency(),
         );
+        placeholder.source = source_facts.view(&shared, settings.borrow().paused, 0);
         let (snapshots, snapshots_rx) = watch::channel(Arc::new(placeholder));
         // Keeps the snapshot channel open until a fault is recorded: faces that see it close
         // then find the fault, instead of taking the last snapshot for the end of the run.
@@ -142,6 +149,8 @@ impl Aggregator {
             snapshots,
             seed: config.seed,
             cores: config.cores,
+            source_facts,
+            exec: config.exec.clone(),
             inject_panic: config.inject_panic == Some(InjectPanic::Statistics),
             twin: spawn_twin(config),
             twin_asked: None,
@@ -389,9 +398,18 @@ impl Aggregator {
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
+        self.add_source(&mut snapshot, settings.paused, source.generated);
         self.add_cpu_used(&mut snapshot.workers);
         self.forecast(&mut snapshot);
         self.snapshots.send_replace(Arc::new(snapshot));
+    }
+
+    /// The source's view, and the stderr of the last failure's command (`exec` work).
+    fn add_source(&self, snapshot: &mut Snapshot, paused: bool, generated: u64) {
+        snapshot.source = self.source_facts.view(&self.shared, paused, generated);
+        if let (Some(failure), Some(exec)) = (snapshot.last_failure.as_mut(), &self.exec) {
+            failure.stderr = exec.stderr_of(failure.event).unwrap_or_default();
+        }
     }
 
     /// Each busy worker's CPU time received for its event, from its meter (cpu work only).

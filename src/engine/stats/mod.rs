@@ -23,8 +23,8 @@ use super::event::{EventMeta, Report, Trace};
 use super::settings::{Settings, WorkMode};
 use super::shared::ChangeMark;
 use super::snapshot::{
-    Counters, LatencyKind, LatencySet, LatencySummary, PhaseStart, RunState, SeriesPoint, Snapshot,
-    WorkerActivity, WorkerView,
+    Counters, LastFailure, LatencyKind, LatencySet, LatencySummary, PhaseStart, RunState,
+    SeriesPoint, Snapshot, WorkerActivity, WorkerView,
 };
 use super::work::Outcome;
 use crate::model::theory::{self, MeasuredLoad, TheoryInput, TwinAnswer};
@@ -115,6 +115,8 @@ pub struct Stats {
     last_finish_ns: u64,
     /// Every phase of the run (a change of settings starts one).
     phases: PhaseLog,
+    /// The latest failed event (its stderr is added by the aggregator).
+    last_failure: Option<LastFailure>,
 }
 
 impl Stats {
@@ -147,6 +149,7 @@ impl Stats {
             trace,
             last_finish_ns: 0,
             phases: PhaseLog::default(),
+            last_failure: None,
         }
     }
 
@@ -243,6 +246,15 @@ impl Stats {
         } else {
             w.failed += 1;
             self.failed += 1;
+            if let Outcome::Failed(failure) = outcome {
+                self.last_failure = Some(LastFailure {
+                    event: id,
+                    worker,
+                    at_ns,
+                    failure,
+                    stderr: Vec::new(),
+                });
+            }
         }
         self.phases
             .finished(event.arrival_ns, service, outcome.is_success());
@@ -581,6 +593,9 @@ impl Stats {
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
             phases: self.phases.phases(),
+            // The aggregator adds it (see `source::SourceFacts`).
+            source: Default::default(),
+            last_failure: self.last_failure.clone(),
             forecast: None,
             forecast_from_ns: 0,
         }

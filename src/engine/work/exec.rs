@@ -3,15 +3,16 @@
 //! event's payload (or its id where it has none), and the payload is also written to the
 //! command's stdin. Exit status 0 is success; another status, a signal, a timeout or a command
 //! that cannot start is a failure. Each command runs in a process group of its own, so a stop
-//! or a timeout kills it and whatever it started.
+//! or a timeout kills it and whatever it started. Its stdout goes to `--exec-output` (else
+//! nowhere); the end of its stderr is kept for the last failure (see `capture`).
 
-use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use super::capture::{Output, OutputFile, StderrTails};
 use super::{Cancelled, Failure, Job, Outcome, Work};
 
 /// How often a worker looks at its command while it runs, at most (it starts more often, so a
@@ -19,7 +20,7 @@ use super::{Cancelled, Failure, Job, Outcome, Work};
 const POLL_MAX: Duration = Duration::from_millis(2);
 
 /// A command to run per event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Exec {
     /// The program as given (the command's argv[0]) and the file found for it.
     name: String,
@@ -27,6 +28,10 @@ pub struct Exec {
     args: Vec<String>,
     /// A job running longer is killed and counted as failed.
     pub timeout: Option<Duration>,
+    /// Where every job's stdout goes (`--exec-output`); without it, nowhere.
+    output: Option<OutputFile>,
+    /// The last lines of stderr of the latest failed jobs.
+    stderr_tails: StderrTails,
 }
 
 /// Why a command line cannot be used.
@@ -54,7 +59,22 @@ impl Exec {
             program,
             args: args.to_vec(),
             timeout,
+            output: None,
+            stderr_tails: StderrTails::default(),
         })
+    }
+
+    /// The same command, every job's stdout appended to `output`.
+    pub fn with_output(self, output: OutputFile) -> Self {
+        Self {
+            output: Some(output),
+            ..self
+        }
+    }
+
+    /// The last lines of the stderr of event `id`'s command, if it failed lately.
+    pub fn stderr_of(&self, id: u64) -> Option<Vec<String>> {
+        self.stderr_tails.of(id)
     }
 
     /// The command for one event: `{}` replaced in every argument.
@@ -73,8 +93,12 @@ impl Exec {
             } else {
                 Stdio::null()
             })
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(if self.output.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stderr(Stdio::piped())
             .process_group(0);
         command
     }
@@ -102,10 +126,29 @@ impl Work for Exec {
         let Ok(mut child) = self.command(job).spawn() else {
             return Ok(Outcome::Failed(Failure::CannotStart));
         };
-        if let (Some(mut stdin), Some(payload)) = (child.stdin.take(), job.event.payload()) {
-            // A command that does not read its stdin closes it: not a failure of the job.
-            let _ = stdin.write_all(payload);
+        // The payload goes to its stdin as the command takes it, between reads of its output.
+        let mut output = Output::take(&mut child, job.event.payload());
+        let ended = self.wait_for(&mut child, &mut output, cancel);
+        output.read_now();
+        if let Some(file) = &self.output {
+            file.append(output.stdout());
         }
+        if let Ok(Outcome::Failed(_)) = &ended {
+            self.stderr_tails.record(job.event.id, output.stderr_tail());
+        }
+        ended
+    }
+}
+
+impl Exec {
+    /// Waits for the command's end, reading its output meanwhile; kills it on a stop or a
+    /// timeout.
+    fn wait_for(
+        &self,
+        child: &mut Child,
+        output: &mut Output<'_>,
+        cancel: &AtomicBool,
+    ) -> Result<Outcome, Cancelled> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let mut poll = Duration::from_micros(20);
         loop {
@@ -113,19 +156,19 @@ impl Work for Exec {
                 Ok(Some(status)) => return Ok(outcome_of(status)),
                 Ok(None) => {}
                 Err(_) => {
-                    kill_group(&mut child);
+                    kill_group(child);
                     return Ok(Outcome::Failed(Failure::CannotStart));
                 }
             }
             if cancel.load(Ordering::Relaxed) {
-                kill_group(&mut child);
+                kill_group(child);
                 return Err(Cancelled);
             }
             if deadline.is_some_and(|d| Instant::now() >= d) {
-                kill_group(&mut child);
+                kill_group(child);
                 return Ok(Outcome::Failed(Failure::TimedOut));
             }
-            std::thread::sleep(poll);
+            output.wait(poll);
             poll = (poll * 2).min(POLL_MAX);
         }
     }
@@ -165,14 +208,17 @@ mod tests {
 
     #[test]
     fn an_empty_unbalanced_or_missing_command_is_refused() {
-        assert_eq!(Exec::parse("  ", None), Err(ExecError::Empty("  ".into())));
+        assert_eq!(
+            Exec::parse("  ", None).unwrap_err(),
+            ExecError::Empty("  ".into())
+        );
         assert!(matches!(
             Exec::parse("sh -c 'x", None),
             Err(ExecError::Unbalanced(_))
         ));
         assert_eq!(
-            Exec::parse("no-such-program-here {}", None),
-            Err(ExecError::NotFound("no-such-program-here".into()))
+            Exec::parse("no-such-program-here {}", None).unwrap_err(),
+            ExecError::NotFound("no-such-program-here".into())
         );
         assert!(matches!(
             Exec::parse("/etc/passwd", None),

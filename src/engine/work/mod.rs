@@ -1,6 +1,7 @@
 //! What a worker does with an event: a [`Work`] kind turns it into an [`Outcome`]. Kinds live one
 //! per file (`sleep`, `cpu`); `faults` injects failures; `spin` holds the precise waits.
 
+pub mod capture;
 pub mod cpu;
 pub mod exec;
 pub mod faults;
@@ -16,6 +17,7 @@ use serde::Serialize;
 use super::event::Event;
 use super::settings::{Settings, WorkMode};
 
+pub use capture::{OutputFile, STDERR_LINES};
 pub use cpu::{CpuMeter, burn_cpu, thread_cpu_time};
 pub use exec::{Exec, ExecError};
 pub use faults::{Fate, Faults, InjectedPanic};
@@ -43,7 +45,7 @@ impl Outcome {
 }
 
 /// Why an event's work failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
     /// The work returned an error.
