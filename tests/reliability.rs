@@ -123,10 +123,18 @@ const NULLABLE: &[&str] = &[
     ".phases[].settings.queue_cap",
     ".phases[].measured.growth_per_s",
     ".phases[].measured.drained_at_s",
+    ".phases[].predicted",
+    ".phases[].predicted.replications",
+    ".phases[].predicted.mean_wait_ms_ci95",
+    ".phases[].predicted.mean_wait_ms_run95",
+    ".phases[].predicted.drained_at_s",
 ];
 
 /// Fields that may be negative: a backlog that shrinks.
-const SIGNED: &[&str] = &[".phases[].measured.growth_per_s"];
+const SIGNED: &[&str] = &[
+    ".phases[].measured.growth_per_s",
+    ".phases[].predicted.growth_per_s",
+];
 
 /// Every number in the summary is finite and non-negative, and a null appears only where the
 /// schema allows one: serde_json writes NaN and infinities as null, so a null anywhere else is

@@ -27,7 +27,7 @@ mod phases;
 
 pub use failure::{LastFailureJson, last_failure_line};
 
-pub use phases::{PhaseJson, phase_closing_line};
+pub use phases::{PhaseJson, phase_closing_line, phase_closing_lines};
 use phases::{PhaseLines, phases_json};
 
 /// One trace record as the article's program logs it: `1.000s worker 3 started event 1`.
@@ -406,7 +406,7 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
     .into_iter()
     .chain(s.source.error.iter().map(|e| format!("# the source's input failed: {e}")))
     .chain(s.last_failure.iter().map(last_failure_line))
-    .chain(s.phases.iter().map(phase_closing_line))
+    .chain(phase_closing_lines(s))
     .collect()
 }
 

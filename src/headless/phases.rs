@@ -5,7 +5,8 @@ use serde::Serialize;
 
 use crate::engine::Snapshot;
 use crate::engine::settings::Settings;
-use crate::engine::snapshot::Phase;
+use crate::engine::snapshot::{Phase, SourceType};
+use crate::model::forecast::{Forecast, POINTS, REPLICATIONS, forecast, horizon_for};
 use crate::model::phase_prediction::{self, PhasePrediction};
 use crate::model::theory::Prediction;
 use crate::units;
@@ -19,8 +20,10 @@ pub struct PhaseJson {
     pub cause: &'static str,
     pub settings: Settings,
     pub measured: MeasuredJson,
-    /// What the twin predicts for the phase, from the state it began in over its length.
-    pub predicted: PhasePrediction,
+    /// What the twin predicts for the phase, from the state it began in over its length; null
+    /// for a stream it cannot simulate (stdin, a trace: the twin draws the generator's
+    /// arrival processes, not a recorded stream).
+    pub predicted: Option<PhasePrediction>,
 }
 
 /// What was measured for the events that arrived in a phase.
@@ -51,10 +54,10 @@ fn secs(ns: u64) -> f64 {
 
 impl PhaseJson {
     /// The phase with the twin's prediction for it (`cores` and `seed` as in the run).
-    pub fn of(p: &Phase, cores: usize, seed: u64) -> Self {
+    pub fn of(p: &Phase, cores: usize, seed: u64, simulable: bool) -> Self {
         let m = &p.measured;
         Self {
-            predicted: phase_prediction::predict(p, cores, seed),
+            predicted: simulable.then(|| phase_prediction::predict(p, cores, seed)),
             index: p.index,
             start_s: secs(p.start_ns),
             end_s: secs(p.end_ns),
@@ -83,11 +86,12 @@ impl PhaseJson {
 pub fn phases_json(s: &Snapshot) -> Vec<PhaseJson> {
     s.phases
         .iter()
-        .map(|p| PhaseJson::of(p, s.cores, s.seed))
+        .map(|p| PhaseJson::of(p, s.cores, s.seed, s.source.kind == SourceType::Generator))
         .collect()
 }
 
-/// What theory says of the settings, in a few words: the model and the wait or the growth.
+/// What theory says of the settings, in a few words: the model, how it was obtained, and the
+/// wait or the growth.
 fn theory_words(t: &Prediction) -> String {
     let outlook = match (t.stable, t.mean_wait_s, t.backlog_growth_per_s) {
         (false, _, Some(growth)) => format!("backlog grows by {}", units::per_s(growth)),
@@ -95,15 +99,44 @@ fn theory_words(t: &Prediction) -> String {
         _ => "no prediction".into(),
     };
     format!(
-        "{}, {} servers, utilization {:.2}: {outlook}",
-        t.model, t.servers, t.utilization
+        "{} ({}), {} servers, utilization {:.2}: {outlook}",
+        t.kendall(),
+        t.method_label(),
+        t.servers,
+        t.utilization
     )
 }
 
-/// The log's line at a phase's start: which phase, why, and what theory expects of it.
-pub fn phase_start_line(phase: &Phase, theory: &Prediction) -> String {
+/// The forecast from the phase's start, in a few words: "forecast (simulated ×100, next 20s):
+/// backlog 50 → 50 (80%: 48-52)", and when it empties.
+fn forecast_words(f: &Forecast) -> String {
+    let count = |x: f64| units::count(x.round().max(0.0) as u64);
+    let start = f.path.first().map_or(0.0, |p| p.backlog.p50);
+    let q = &f.queue_end;
+    let empties = f
+        .drain_s_p50
+        .filter(|&t| t > 0.0)
+        .map(|t| format!(", empty in about {}", units::duration_s(t)))
+        .unwrap_or_default();
     format!(
-        "{:.3}s theory   phase {} ({}): {}",
+        "forecast ({}, next {}): backlog {} → {} (80%: {}-{}){empties}",
+        f.method.label(),
+        units::duration_s(f.horizon_s),
+        count(start),
+        count(q.p50),
+        count(q.p10),
+        count(q.p90),
+    )
+}
+
+/// The log's line at a phase's start: which phase, why, what theory expects of its settings,
+/// and the forecast from the state it starts in.
+pub fn phase_start_line(phase: &Phase, theory: &Prediction, forecast: Option<&Forecast>) -> String {
+    let forecast = forecast
+        .map(|f| format!("; {}", forecast_words(f)))
+        .unwrap_or_default();
+    format!(
+        "{:.3}s theory   phase {} ({}): {}{forecast}",
         secs(phase.start_ns),
         phase.index,
         phase.cause.name(),
@@ -111,8 +144,27 @@ pub fn phase_start_line(phase: &Phase, theory: &Prediction) -> String {
     )
 }
 
+/// The forecast from a phase's starting state over the live horizon (the queue chart's), for
+/// the log; none for a stream the twin cannot simulate.
+fn forecast_from_start(s: &Snapshot, phase: &Phase) -> Option<Forecast> {
+    if s.source.kind != SourceType::Generator {
+        return None;
+    }
+    let (config, state) = phase_prediction::phase_inputs(phase, s.cores);
+    let seed = s.seed ^ phase.index as u64;
+    Some(forecast(
+        &config,
+        &state,
+        horizon_for(s),
+        POINTS,
+        REPLICATIONS,
+        seed,
+    ))
+}
+
 /// The closing summary's line for one phase: what it measured.
-pub fn phase_closing_line(p: &Phase) -> String {
+pub fn phase_closing_line(p: &Phase, predicted: Option<&PhasePrediction>) -> String {
+    let twin = predicted.map(twin_words).unwrap_or_default();
     let m = &p.measured;
     let growth = m
         .growth_per_s
@@ -121,7 +173,7 @@ pub fn phase_closing_line(p: &Phase) -> String {
         .drained_at_ns
         .map_or_else(|| "never".into(), |t| format!("at {:.1}s", secs(t)));
     format!(
-        "# phase {} {:.1}-{:.1}s ({}, {} workers): {} arrived, mean wait {}, p99 {}, queue {} → {} ({growth}), emptied {drained}",
+        "# phase {} {:.1}-{:.1}s ({}, {} workers): {} arrived, mean wait {}, p99 {}, queue {} → {} ({growth}), emptied {drained}{twin}",
         p.index,
         secs(p.start_ns),
         secs(p.end_ns),
@@ -133,6 +185,28 @@ pub fn phase_closing_line(p: &Phase) -> String {
         m.queue_start,
         m.queue_end,
     )
+}
+
+/// "; twin: mean wait 3.09s, queue → 50 (+2.00/s), empty at 68.5s".
+fn twin_words(q: &PhasePrediction) -> String {
+    let drained = q
+        .drained_at_s
+        .map_or_else(|| "never empty".into(), |t| format!("empty at {t:.1}s"));
+    format!(
+        "; twin: mean wait {}, queue → {} ({:+.2}/s), {drained}",
+        units::duration_s(q.mean_wait_ms / 1e3),
+        units::count(q.queue_end.round().max(0.0) as u64),
+        q.growth_per_s,
+    )
+}
+
+/// Every phase's closing line, each with the twin's prediction where it has one.
+pub fn phase_closing_lines(s: &Snapshot) -> Vec<String> {
+    phases_json(s)
+        .iter()
+        .zip(&s.phases)
+        .map(|(json, p)| phase_closing_line(p, json.predicted.as_ref()))
+        .collect()
 }
 
 /// Watches snapshots for new phases, so the log can say when one starts.
@@ -147,7 +221,13 @@ impl PhaseLines {
         let new = s.phases.get(self.seen..).unwrap_or_default();
         self.seen = s.phases.len();
         new.iter()
-            .map(|p| (p.start_ns, phase_start_line(p, &s.theory)))
+            .map(|p| {
+                let forecast = forecast_from_start(s, p);
+                (
+                    p.start_ns,
+                    phase_start_line(p, &s.theory, forecast.as_ref()),
+                )
+            })
             .collect()
     }
 }
@@ -199,7 +279,7 @@ mod tests {
 
     #[test]
     fn the_closing_line_says_what_the_phase_measured() {
-        let line = phase_closing_line(&phase(2, 25, 5));
+        let line = phase_closing_line(&phase(2, 25, 5), None);
         assert!(
             line.starts_with("# phase 2 25.0-45.0s (step, 5 workers): 200 arrived"),
             "{line}"
