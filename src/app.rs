@@ -1,6 +1,7 @@
 //! UI state of the live monitor: the latest snapshot, view toggles, the footer notice, and the
 //! pure mapping from user actions to engine commands.
 
+use crate::model::phase_prediction::{PhasePrediction, predict_phases};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,9 @@ pub struct App {
     frame: u64,
     notice_frames: u64,
     quit: bool,
+    /// The twin's prediction of each phase, made once the run is over (for the finished
+    /// screen's table of phases).
+    phase_predictions: Vec<Option<PhasePrediction>>,
 }
 
 impl App {
@@ -106,6 +110,7 @@ impl App {
             frame: 0,
             notice_frames: u64::from(fps.max(1)) * NOTICE_SECONDS,
             quit: false,
+            phase_predictions: Vec::new(),
         }
     }
 
@@ -163,8 +168,18 @@ impl App {
 
     /// Takes a newer snapshot and the engine's current settings.
     pub fn set_snapshot(&mut self, snapshot: Arc<Snapshot>, settings: Settings) {
+        // Once, when the run is over: the finished screen compares each phase with the twin.
+        let over = snapshot.state.is_over() && snapshot.phases.len() > 1;
+        if over && self.phase_predictions.len() != snapshot.phases.len() {
+            self.phase_predictions = predict_phases(&snapshot);
+        }
         self.snapshot = snapshot;
         self.settings = settings;
+    }
+
+    /// The twin's prediction of each phase, once the run is over (empty before).
+    pub fn phase_predictions(&self) -> &[Option<PhasePrediction>] {
+        &self.phase_predictions
     }
 
     /// Counts one drawn frame (ages the notice).

@@ -139,3 +139,40 @@ fn exit_when_done_leaves_the_monitor_once_the_run_is_over() {
     assert!(screen.contains("finished"), "{screen}");
     assert!(screen.contains("20 completed"), "{screen}");
 }
+
+/// The lesson of the forecast: one worker short, the verdict says overloaded; two more
+/// workers and it says draining, with a time, before the queue has gone down.
+#[test]
+fn pressing_plus_turns_an_overloaded_pool_to_draining_with_a_time() {
+    let mut session = Session::start(
+        &[
+            "--arrival",
+            "fixed",
+            "--rate",
+            "10/s",
+            "--service",
+            "500ms",
+            "--service-dist",
+            "fixed",
+            "--workers",
+            "4",
+            "--speed",
+            "4",
+        ],
+        ROWS,
+        COLS,
+    );
+    session.wait_for("overloaded", STARTUP, |screen| {
+        screen.contains("overloaded: +")
+    });
+    // A backlog to drain: 2 a second for a few seconds of model time.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    session.press("++");
+    session.wait_for("draining with a time", STEP * 2, |screen| {
+        screen.contains("draining: empty in about")
+    });
+    session.press("q");
+    let (exit, _) = session.wait_exit(STEP * 2);
+    assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
+    session.assert_restored("after q");
+}

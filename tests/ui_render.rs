@@ -674,6 +674,7 @@ fn theory_panel() {
         theory::TheoryPanel {
             snapshot: &s,
             verdict: &Verdict::of(&s),
+            predictions: &[],
         }
         .render(area, buf)
     });
@@ -704,6 +705,7 @@ fn the_theory_panel_measures_the_current_phase_after_a_change() {
             theory::TheoryPanel {
                 snapshot: s,
                 verdict: &Verdict::of(s),
+                predictions: &[],
             }
             .render(area, buf)
         }))
@@ -736,6 +738,7 @@ fn the_theory_panel_says_server_for_one_and_gives_a_zero_wait_its_unit() {
         theory::TheoryPanel {
             snapshot: &s,
             verdict: &Verdict::of(&s),
+            predictions: &[],
         }
         .render(area, buf)
     }));
@@ -998,6 +1001,7 @@ fn every_widget_survives_tiny_areas() {
             theory::TheoryPanel {
                 snapshot: s,
                 verdict: &Verdict::of(s),
+                predictions: &[],
             }
             .render(area, &mut buf);
             warnings::WarningsPanel { lints: &lints }.render(area, &mut buf);
@@ -1080,4 +1084,59 @@ fn settings_default_is_the_article() {
     // Fixtures lean on this: 1/s, 5 s, 5 workers.
     let s = Settings::default();
     assert_eq!((s.rate.get(), s.service.as_secs(), s.workers), (1.0, 5, 5));
+}
+
+/// The finished screen compares every phase with the twin's prediction of it.
+#[test]
+fn the_finished_screen_shows_each_phase_beside_the_twin() {
+    use backlog::engine::snapshot::{Phase, PhaseMeasured};
+    let mut s = fixtures::finished();
+    let phase = |index: usize, from_s: u64, to_s: u64, workers: usize, wait_s: f64, end: u64| {
+        let mut settings = s.settings.clone();
+        settings.workers = workers;
+        Phase {
+            index,
+            start_ns: from_s * 1_000_000_000,
+            end_ns: to_s * 1_000_000_000,
+            settings,
+            measured: PhaseMeasured {
+                started: 100,
+                mean_wait_ns: wait_s * 1e9,
+                queue_end: end,
+                ..PhaseMeasured::default()
+            },
+            ..Phase::default()
+        }
+    };
+    s.phases = vec![
+        phase(1, 0, 25, 4, 2.95, 50),
+        phase(2, 25, 45, 5, 4.82, 50),
+        phase(3, 45, 80, 6, 1.42, 0),
+    ];
+    let mut app = app(s);
+    let t = screen(&app, 100, 30);
+    let before = text(&t);
+    assert!(
+        !before.contains("queue end"),
+        "no table before the predictions: {before}"
+    );
+    // Once the run is over the monitor asks the twin for each phase.
+    let snapshot = std::sync::Arc::new(app.snapshot().clone());
+    let settings = app.settings().clone();
+    app.set_snapshot(snapshot, settings);
+    assert_eq!(app.phase_predictions().len(), 3);
+    let t = screen(&app, 100, 30);
+    insta::assert_snapshot!(t.backend());
+    let screen_text = text(&t);
+    for needle in [
+        "phase",
+        "queue end",
+        "1 0-25s",
+        "2 25s-45s",
+        "3 45s-1.33m",
+        "2.95s",
+        "4.82s",
+    ] {
+        assert!(screen_text.contains(needle), "{needle}: {screen_text}");
+    }
 }

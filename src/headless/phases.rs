@@ -54,10 +54,10 @@ fn secs(ns: u64) -> f64 {
 
 impl PhaseJson {
     /// The phase with the twin's prediction for it (`cores` and `seed` as in the run).
-    pub fn of(p: &Phase, cores: usize, seed: u64, simulable: bool) -> Self {
+    pub fn of(p: &Phase, predicted: Option<PhasePrediction>) -> Self {
         let m = &p.measured;
         Self {
-            predicted: simulable.then(|| phase_prediction::predict(p, cores, seed)),
+            predicted,
             index: p.index,
             start_s: secs(p.start_ns),
             end_s: secs(p.end_ns),
@@ -86,7 +86,8 @@ impl PhaseJson {
 pub fn phases_json(s: &Snapshot) -> Vec<PhaseJson> {
     s.phases
         .iter()
-        .map(|p| PhaseJson::of(p, s.cores, s.seed, s.source.kind == SourceType::Generator))
+        .zip(phase_prediction::predict_phases(s))
+        .map(|(p, predicted)| PhaseJson::of(p, predicted))
         .collect()
 }
 

@@ -3,15 +3,11 @@
 //! never waits; it reads the latest forecast when it publishes. A panic makes forecasts
 //! unavailable for the rest of the run; the run goes on.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-
+use super::background::{Background, Latest};
 use super::forecast::{
     Forecast, POINTS, REPLICATIONS, TwinState, forecast, horizon_for, live_config,
 };
 use super::twin::TwinConfig;
-use super::twin_thread::panic_text;
 use crate::engine::snapshot::Snapshot;
 
 /// What to forecast: the next `horizon_s` under `config` from `state`, measured at `from_ns`.
@@ -54,11 +50,7 @@ pub enum ForecastStatus {
 }
 
 /// The forecast thread: `request` hands it a state, `latest` reads what it found.
-pub struct ForecastThread {
-    requests: Option<flume::Sender<ForecastRequest>>,
-    latest: Arc<Mutex<ForecastStatus>>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct ForecastThread(Background<ForecastRequest, Forecast>);
 
 impl ForecastThread {
     pub fn spawn(seed: u64) -> std::io::Result<Self> {
@@ -69,74 +61,33 @@ impl ForecastThread {
 
     /// The same thread with another forecaster (tests give one that fails).
     pub fn spawn_with(seed: u64, forecaster: Forecaster) -> std::io::Result<Self> {
-        let (requests, inbox) = flume::unbounded::<ForecastRequest>();
-        let latest = Arc::new(Mutex::new(ForecastStatus::Pending));
-        let out = Arc::clone(&latest);
-        let thread = std::thread::Builder::new()
-            .name("backlog-forecast".into())
-            .spawn(move || {
-                crate::engine::work::batch_priority();
-                while let Ok(mut request) = inbox.recv() {
-                    // Only the newest request matters.
-                    while let Ok(newer) = inbox.try_recv() {
-                        request = newer;
-                    }
-                    let status = match catch_unwind(AssertUnwindSafe(|| forecaster(&request, seed)))
-                    {
-                        Ok(forecast) => ForecastStatus::Ready {
-                            config: request.config,
-                            from_ns: request.from_ns,
-                            forecast: Box::new(forecast),
-                        },
-                        Err(panic) => ForecastStatus::Unavailable(panic_text(&*panic)),
-                    };
-                    let failed = matches!(status, ForecastStatus::Unavailable(_));
-                    *out.lock().unwrap_or_else(PoisonError::into_inner) = status;
-                    if failed {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Self {
-            requests: Some(requests),
-            latest,
-            thread: Some(thread),
-        })
+        Background::spawn("backlog-forecast", move |request| forecaster(request, seed)).map(Self)
     }
 
     /// Asks for a forecast (replacing any not yet started); returns at once.
     pub fn request(&self, request: ForecastRequest) {
-        if let Some(requests) = &self.requests {
-            let _ = requests.send(request);
-        }
+        self.0.request(request);
     }
 
     pub fn latest(&self) -> ForecastStatus {
-        self.latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        match &*self.0.latest() {
+            Latest::Pending => ForecastStatus::Pending,
+            Latest::Ready { request, output } => ForecastStatus::Ready {
+                config: request.config.clone(),
+                from_ns: request.from_ns,
+                forecast: Box::new(output.clone()),
+            },
+            Latest::Unavailable(why) => ForecastStatus::Unavailable(why.clone()),
+        }
     }
 
     /// The latest forecast if it was made for `config`, with the model time it starts from.
     pub fn for_config(&self, config: &TwinConfig) -> Option<(u64, Forecast)> {
-        match &*self.latest.lock().unwrap_or_else(PoisonError::into_inner) {
-            ForecastStatus::Ready {
-                config: made_for,
-                from_ns,
-                forecast,
-            } if made_for == config => Some((*from_ns, (**forecast).clone())),
+        match &*self.0.latest() {
+            Latest::Ready { request, output } if request.config == *config => {
+                Some((request.from_ns, output.clone()))
+            }
             _ => None,
-        }
-    }
-}
-
-impl Drop for ForecastThread {
-    fn drop(&mut self) {
-        // Closing the inbox ends the thread after its current forecast.
-        self.requests.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
         }
     }
 }

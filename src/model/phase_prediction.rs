@@ -14,7 +14,7 @@ use super::twin::TwinConfig;
 use std::time::Duration;
 
 use crate::engine::settings::{ArrivalProcess, WorkMode};
-use crate::engine::snapshot::Phase;
+use crate::engine::snapshot::{Phase, Snapshot, SourceType};
 use crate::engine::source::generator::{ARRIVAL_STREAM, ArrivalSchedule, stream_rng};
 
 /// Replications per phase: a 95% interval of a few per cent on a phase of a few hundred events.
@@ -126,6 +126,16 @@ fn schedule_offset_s(phase: &Phase, config: &TwinConfig) -> f64 {
     // Negative when the phase's first arrival came sooner than one gap: the twin's first
     // event then lands on it, never before the phase's start.
     first_s - own_first_s
+}
+
+/// Every phase's prediction in `s`; none for a stream the twin cannot simulate (stdin, a
+/// trace: it draws the generator's arrival processes, not a recorded stream).
+pub fn predict_phases(s: &Snapshot) -> Vec<Option<PhasePrediction>> {
+    let simulable = s.source.kind == SourceType::Generator;
+    s.phases
+        .iter()
+        .map(|p| simulable.then(|| predict(p, s.cores, s.seed)))
+        .collect()
 }
 
 /// The twin's prediction for `phase`, seeded by the run's seed and the phase's index.

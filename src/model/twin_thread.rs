@@ -3,10 +3,7 @@
 //! estimate when they draw; nothing waits for it. A panic in the twin makes the estimate
 //! unavailable; the run goes on.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
-
+use super::background::{Background, Latest};
 use super::twin::{SteadyState, TwinConfig, steady_state};
 
 /// Replications per estimate, and arrivals in each (after a tenth as warm-up): about 200,000
@@ -31,11 +28,7 @@ pub enum TwinEstimate {
 }
 
 /// The twin's thread: `predict` hands it a configuration, `estimate` reads what it found.
-pub struct TwinThread {
-    requests: Option<flume::Sender<TwinConfig>>,
-    latest: Arc<Mutex<TwinEstimate>>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct TwinThread(Background<TwinConfig, SteadyState>);
 
 impl TwinThread {
     pub fn spawn(seed: u64) -> std::io::Result<Self> {
@@ -46,76 +39,34 @@ impl TwinThread {
 
     /// The same thread with another estimator (tests give one that fails).
     pub fn spawn_with(seed: u64, estimate: Estimator) -> std::io::Result<Self> {
-        let (requests, inbox) = flume::unbounded::<TwinConfig>();
-        let latest = Arc::new(Mutex::new(TwinEstimate::Pending));
-        let out = Arc::clone(&latest);
-        let thread = std::thread::Builder::new()
-            .name("backlog-twin".into())
-            .spawn(move || {
-                crate::engine::work::batch_priority();
-                while let Ok(mut config) = inbox.recv() {
-                    // Only the newest request matters.
-                    while let Ok(newer) = inbox.try_recv() {
-                        config = newer;
-                    }
-                    let run = catch_unwind(AssertUnwindSafe(|| estimate(&config, seed)));
-                    let estimate = match run {
-                        Ok(steady) => TwinEstimate::Ready { config, steady },
-                        Err(panic) => TwinEstimate::Unavailable(panic_text(&*panic)),
-                    };
-                    let unavailable = matches!(estimate, TwinEstimate::Unavailable(_));
-                    *out.lock().unwrap_or_else(PoisonError::into_inner) = estimate;
-                    if unavailable {
-                        return;
-                    }
-                }
-            })?;
-        Ok(Self {
-            requests: Some(requests),
-            latest,
-            thread: Some(thread),
-        })
+        Background::spawn("backlog-twin", move |config| estimate(config, seed)).map(Self)
     }
 
     /// Asks for an estimate of `config` (replacing any not yet started). Unchanged configurations
     /// are not simulated again.
     pub fn predict(&self, config: &TwinConfig) {
-        let mut latest = self.latest.lock().unwrap_or_else(PoisonError::into_inner);
-        match &*latest {
-            TwinEstimate::Ready { config: done, .. } if done == config => return,
-            TwinEstimate::Unavailable(_) => return,
-            _ => *latest = TwinEstimate::Pending,
+        {
+            let mut latest = self.0.latest();
+            match &*latest {
+                Latest::Ready { request: done, .. } if done == config => return,
+                Latest::Unavailable(_) => return,
+                _ => *latest = Latest::Pending,
+            }
         }
-        if let Some(requests) = &self.requests {
-            let _ = requests.send(config.clone());
-        }
+        self.0.request(config.clone());
     }
 
     /// The latest estimate.
     pub fn estimate(&self) -> TwinEstimate {
-        self.latest
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl Drop for TwinThread {
-    fn drop(&mut self) {
-        // Closing the inbox ends the thread after its current estimate.
-        self.requests.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        match &*self.0.latest() {
+            Latest::Pending => TwinEstimate::Pending,
+            Latest::Ready { request, output } => TwinEstimate::Ready {
+                config: request.clone(),
+                steady: *output,
+            },
+            Latest::Unavailable(why) => TwinEstimate::Unavailable(why.clone()),
         }
     }
-}
-
-pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the twin panicked".into())
 }
 
 #[cfg(test)]

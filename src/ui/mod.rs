@@ -67,6 +67,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     theory::TheoryPanel {
         snapshot,
         verdict: &Verdict::of(snapshot),
+        predictions: app.phase_predictions(),
     }
     .render(theory_area, buf);
     warnings::WarningsPanel { lints: &lints }.render(warnings_area, buf);

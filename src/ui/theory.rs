@@ -8,9 +8,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Widget, Wrap};
 
 use crate::engine::settings::Overflow;
-use crate::engine::snapshot::Snapshot;
+use crate::engine::snapshot::{Phase, Snapshot};
 use crate::model::lints::{self, Lint};
 use crate::model::phase::Measured;
+use crate::model::phase_prediction::PhasePrediction;
 use crate::model::theory::Method;
 use crate::model::verdict::Verdict;
 
@@ -34,6 +35,9 @@ pub struct TheoryPanel<'a> {
     pub snapshot: &'a Snapshot,
     /// The model's verdict on `snapshot`.
     pub verdict: &'a Verdict,
+    /// The twin's prediction of each phase, once the run is over (empty before, or when
+    /// the settings never changed): the finished screen's table of phases.
+    pub predictions: &'a [Option<PhasePrediction>],
 }
 
 impl Widget for &TheoryPanel<'_> {
@@ -65,6 +69,12 @@ impl TheoryPanel<'_> {
         let s = self.snapshot;
         let (verdict, style) = verdict_line(self.verdict);
         let verdict = Line::styled(verdict, style);
+        if s.state.is_over() && s.phases.len() > 1 && !self.predictions.is_empty() {
+            let rows = usize::from(inner.height).saturating_sub(2);
+            let mut lines = vec![verdict, phase_header()];
+            lines.extend(phase_rows(&s.phases, self.predictions, rows));
+            return lines;
+        }
         let model = (!s.theory.model.is_empty()).then(|| model_line(s));
         let mut full = vec![verdict.clone()];
         full.extend(model.clone());
@@ -116,6 +126,71 @@ impl TheoryPanel<'_> {
             })
             .collect()
     }
+}
+
+/// The finished screen's table of phases: measured beside the twin's prediction.
+fn phase_header() -> Line<'static> {
+    Line::styled(
+        format!(
+            "{:<16}{:<9}{:<10}{:<10}{:<10}{}",
+            "phase", "workers", "mean wait", "twin", "queue end", "twin"
+        ),
+        theme::LABEL,
+    )
+}
+
+/// One row per phase, the last `rows` of them (with a first row saying how many are left out).
+fn phase_rows(
+    phases: &[Phase],
+    predictions: &[Option<PhasePrediction>],
+    rows: usize,
+) -> Vec<Line<'static>> {
+    let shown = rows.min(phases.len());
+    let skipped = phases.len() - shown;
+    let mut lines = Vec::new();
+    let take = if skipped > 0 {
+        shown.saturating_sub(1)
+    } else {
+        shown
+    };
+    if skipped > 0 && shown > 0 {
+        lines.push(Line::styled(
+            format!("… {} earlier phases", skipped + 1),
+            theme::DIM,
+        ));
+    }
+    let from = phases.len() - take;
+    for (p, q) in phases[from..]
+        .iter()
+        .zip(&predictions[from.min(predictions.len())..])
+    {
+        let when = format!(
+            "{} {}-{}",
+            p.index,
+            format::duration_s(p.start_ns as f64 / 1e9),
+            format::duration_s(p.end_ns as f64 / 1e9)
+        );
+        let m = &p.measured;
+        let (twin_wait, twin_end) = match q {
+            Some(q) => (
+                wait_text(q.mean_wait_ms / 1e3),
+                format::count(q.queue_end.round().max(0.0) as u64),
+            ),
+            None => ("-".into(), "-".into()),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{when:<16}"), theme::LABEL),
+            Span::styled(format!("{:<9}", p.settings.workers), theme::VALUE),
+            Span::styled(
+                format!("{:<10}", wait_text(m.mean_wait_ns / 1e9)),
+                theme::VALUE,
+            ),
+            Span::styled(format!("{twin_wait:<10}"), theme::LABEL),
+            Span::styled(format!("{:<10}", format::count(m.queue_end)), theme::VALUE),
+            Span::styled(twin_end, theme::LABEL),
+        ]));
+    }
+    lines
 }
 
 /// The measured column's heading: the whole run, or the phase since the last change.
