@@ -24,10 +24,9 @@ use crate::engine::shared::Shared;
 
 /// The longest line accepted, bytes (the newline aside).
 pub const MAX_LINE: usize = 1 << 20;
-/// Lines read ahead of the queue: the reader waits when the source has this many in hand.
-const READ_AHEAD: usize = 4096;
-/// Lines taken from the reader per wake before the source looks at its commands again.
-const BATCH: usize = 1024;
+/// Batches of lines read ahead of the queue: the reader waits when the source has this many
+/// in hand (up to `SEND_BATCH` lines each).
+const READ_AHEAD: usize = 16;
 
 /// Events from lines of text.
 pub struct Lines {
@@ -74,7 +73,53 @@ impl EventSource for Lines {
 /// Reads lines until the end of input (or an error, which ends it too and is recorded as the
 /// source's), sending each accepted one; a line over `MAX_LINE` is skipped to its end and
 /// counted as rejected.
-fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<u8>>, shared: &Shared) {
+fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<Vec<u8>>>, shared: &Shared) {
+    let mut batch = Batch::new(lines);
+    read_into(&mut reader, &mut batch, shared);
+    batch.flush();
+}
+
+/// Lines on their way to the source, sent together: a line alone would cost a channel send
+/// and often a wake of the source each. A batch goes when it is full or when the reader's
+/// buffer is used up (the next read may block: what was read must not wait for it).
+struct Batch<'a> {
+    lines: &'a flume::Sender<Vec<Vec<u8>>>,
+    pending: Vec<Vec<u8>>,
+    /// The source is gone: nothing more is sent.
+    closed: bool,
+}
+
+/// Lines sent to the source together, at most.
+const SEND_BATCH: usize = 256;
+
+impl<'a> Batch<'a> {
+    fn new(lines: &'a flume::Sender<Vec<Vec<u8>>>) -> Self {
+        Self {
+            lines,
+            pending: Vec::with_capacity(SEND_BATCH),
+            closed: false,
+        }
+    }
+
+    /// Adds a line; false when the source is gone.
+    fn push(&mut self, line: Vec<u8>) -> bool {
+        self.pending.push(line);
+        if self.pending.len() >= SEND_BATCH {
+            self.flush();
+        }
+        !self.closed
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() || self.closed {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.pending, Vec::with_capacity(SEND_BATCH));
+        self.closed = self.lines.send(batch).is_err();
+    }
+}
+
+fn read_into(reader: &mut impl BufRead, lines: &mut Batch<'_>, shared: &Shared) {
     let mut line = Vec::new();
     let mut too_long = false;
     loop {
@@ -94,6 +139,7 @@ fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<u8>>, shared: 
             None => (chunk, 0),
         };
         let used = if ended > 0 { ended } else { chunk.len() };
+        let drained = used == chunk.len();
         if !too_long && line.len() + part.len() <= MAX_LINE {
             line.extend_from_slice(part);
         } else {
@@ -103,6 +149,10 @@ fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<u8>>, shared: 
         reader.consume(used);
         if ended > 0 && !finish_line(&mut line, &mut too_long, lines, shared) {
             return;
+        }
+        // What was read goes before the next read, which may block.
+        if drained {
+            lines.flush();
         }
     }
     // The last line need not end with a newline.
@@ -115,7 +165,7 @@ fn read_lines(mut reader: impl BufRead, lines: &flume::Sender<Vec<u8>>, shared: 
 fn finish_line(
     line: &mut Vec<u8>,
     too_long: &mut bool,
-    lines: &flume::Sender<Vec<u8>>,
+    lines: &mut Batch<'_>,
     shared: &Shared,
 ) -> bool {
     shared.lines_read.fetch_add(1, Ordering::Relaxed);
@@ -126,7 +176,7 @@ fn finish_line(
     if line.last() == Some(&b'\r') {
         line.pop();
     }
-    lines.send(std::mem::take(line)).is_ok()
+    lines.push(std::mem::take(line))
 }
 
 /// The demand a line states, if it is a JSON object with a valid `"service"`.
@@ -146,7 +196,7 @@ pub fn stated_demand(line: &[u8]) -> Option<Duration> {
 /// Takes lines from the reader into the queue, between commands.
 struct Feeder<'a> {
     io: &'a mut SourceIo,
-    lines: flume::Receiver<Vec<u8>>,
+    lines: flume::Receiver<Vec<Vec<u8>>>,
     service: Xoshiro256PlusPlus,
     settings: Settings,
     next_id: u64,
@@ -155,7 +205,7 @@ struct Feeder<'a> {
 }
 
 impl<'a> Feeder<'a> {
-    fn new(io: &'a mut SourceIo, lines: flume::Receiver<Vec<u8>>, seed: u64) -> Self {
+    fn new(io: &'a mut SourceIo, lines: flume::Receiver<Vec<Vec<u8>>>, seed: u64) -> Self {
         let settings = io.settings.borrow_and_update().clone();
         // Nothing is scheduled: idle workers wait on the queue, not for a due time.
         io.shared.next_due_ns.store(u64::MAX, Ordering::Relaxed);
@@ -197,8 +247,8 @@ impl<'a> Feeder<'a> {
                 }
             };
             tokio::select! {
-                line = self.lines.recv_async(), if reading => match line {
-                    Ok(line) => self.take(line),
+                batch = self.lines.recv_async(), if reading => match batch {
+                    Ok(batch) => self.take(batch),
                     Err(_) => self.input_ended = true,
                 },
                 () = self.io.admission.room(cap), if holding => {}
@@ -218,17 +268,14 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// Offers `first` and the lines already waiting behind it (up to a batch).
-    fn take(&mut self, first: Vec<u8>) {
-        self.offer(first);
-        for _ in 1..BATCH {
+    /// Offers a batch of lines, unless the source ends on the way (`--events`, a stop):
+    /// lines past the end are read but never events, as if they had not come.
+    fn take(&mut self, batch: Vec<Vec<u8>>) {
+        for line in batch {
             if self.exhausted() || self.io.should_end() {
                 return;
             }
-            match self.lines.try_recv() {
-                Ok(line) => self.offer(line),
-                Err(_) => return,
-            }
+            self.offer(line);
         }
     }
 
@@ -289,7 +336,7 @@ mod tests {
         let (tx, rx) = flume::unbounded();
         // A small buffer, so lines arrive in many pieces.
         read_lines(BufReader::with_capacity(7, &input[..]), &tx, &shared);
-        let got: Vec<Vec<u8>> = rx.try_iter().collect();
+        let got: Vec<Vec<u8>> = rx.try_iter().flatten().collect();
         assert_eq!(
             got,
             vec![
@@ -303,7 +350,7 @@ mod tests {
         // A line of exactly the limit is accepted.
         let exact = vec![b'y'; MAX_LINE];
         read_lines(&exact[..], &tx, &shared);
-        assert_eq!(rx.try_recv().unwrap().len(), MAX_LINE);
+        assert_eq!(rx.try_recv().unwrap()[0].len(), MAX_LINE);
     }
 
     fn test_plan() -> crate::engine::work::Plan {
