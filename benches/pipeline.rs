@@ -1114,5 +1114,56 @@ fn sources(report: &mut Report) {
     for workers in ["2", "8"] {
         exec_vs_xargs(report, backlog, workers, &ids, jobs);
     }
+    trace_pacing(report, backlog, &dir);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A trace of fixed gaps at 10k/s replayed, beside the generator at the same rate: each one's
+/// achieved rate (over the source's active time, from the JSON) against its target.
+fn trace_pacing(report: &mut Report, backlog: &str, dir: &std::path::Path) {
+    const RATE: f64 = 10_000.0;
+    let rows: u64 = if quick() { 10_000 } else { 30_000 };
+    let trace = dir.join("pacing.csv");
+    let text: String = std::iter::once("arrival_s,service_s\n".to_string())
+        .chain((0..rows).map(|i| format!("{:.6},0\n", i as f64 / RATE)))
+        .collect();
+    std::fs::write(&trace, text).expect("can write the trace");
+    let source = format!("trace:{}", trace.display());
+    let events = rows.to_string();
+    let achieved = |args: &[&str]| -> f64 {
+        let out = std::process::Command::new(backlog)
+            .args(args)
+            .args(["--workers", "2", "--headless", "--json"])
+            .output()
+            .expect("the binary runs");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON summary");
+        v["arrival_rate_per_s"].as_f64().expect("an achieved rate")
+    };
+    // The trace's own target: its rows over the span from the first arrival to the last.
+    let target = rows as f64 / ((rows - 1) as f64 / RATE);
+    let replay = achieved(&["--source", &source]) / target;
+    let generator = achieved(&[
+        "--arrival",
+        "fixed",
+        "--rate",
+        "10000/s",
+        "--service",
+        "0",
+        "--events",
+        &events,
+    ]) / RATE;
+    println!(
+        "  trace at 10k/s, {rows} rows: achieved/target {:.5}; the generator at 10k/s: {:.5}",
+        replay, generator
+    );
+    report.check(
+        "trace replay at 10k/s: achieved/target",
+        format!(
+            "{:.4}% off (generator: {:.4}%)",
+            (replay - 1.0).abs() * 100.0,
+            (generator - 1.0).abs() * 100.0
+        ),
+        "within 0.1%",
+        (replay - 1.0).abs() <= 0.001,
+    );
 }
