@@ -1,6 +1,7 @@
 //! UI state of the live monitor: the latest snapshot, view toggles, the footer notice, and the
 //! pure mapping from user actions to engine commands.
 
+use crate::engine::snapshot::SourceType;
 use crate::model::phase_prediction::{PhasePrediction, predict_phases};
 use std::sync::Arc;
 use std::time::Duration;
@@ -217,8 +218,40 @@ impl App {
         command
     }
 
+    /// Why a key does nothing for this run's source or work, if it does not apply: the
+    /// arrival keys on a stream that brings its own, the service keys on demands that come
+    /// with the events or from a command.
+    fn not_applicable(&self, action: Action) -> Option<&'static str> {
+        let source = self.snapshot.source.kind;
+        let exec = self.settings.work == WorkMode::Exec;
+        match action {
+            Action::CycleArrival if source == SourceType::Stdin => {
+                Some("events come from stdin: a does not apply")
+            }
+            Action::CycleArrival if source == SourceType::Trace => {
+                Some("arrivals come from the trace: a does not apply")
+            }
+            Action::RateUp { .. } | Action::RateDown { .. } if source == SourceType::Stdin => {
+                Some("events come from stdin at their own pace: the rate keys do not apply")
+            }
+            Action::ServiceUp | Action::ServiceDown | Action::CycleServiceDist if exec => {
+                Some("the service is the --exec command's: the service keys do not apply")
+            }
+            Action::ServiceUp | Action::ServiceDown | Action::CycleServiceDist
+                if source == SourceType::Trace =>
+            {
+                Some("each event's demand comes from the trace: the service keys do not apply")
+            }
+            _ => None,
+        }
+    }
+
     /// The command an action asks of the engine, after any change to the view it makes.
     fn command_for(&mut self, action: Action) -> Option<Command> {
+        if let Some(why) = self.not_applicable(action) {
+            self.notify(why);
+            return None;
+        }
         match action {
             Action::AddWorker => self.add_worker(),
             Action::RemoveWorker => self.remove_worker(),
@@ -487,6 +520,69 @@ mod tests {
 
     fn rate(per_s: f64) -> Rate {
         Rate::per_s(per_s).unwrap()
+    }
+
+    #[test]
+    fn keys_that_do_not_apply_to_the_source_or_the_work_say_why_and_do_nothing() {
+        let with = |kind: SourceType, work: WorkMode| {
+            let settings = Settings {
+                work,
+                ..Settings::default()
+            };
+            let mut s = (*snapshot(settings.clone())).clone();
+            s.source.kind = kind;
+            App::new(Arc::new(s), 10)
+        };
+        let cases = [
+            (
+                SourceType::Stdin,
+                WorkMode::Sleep,
+                Action::CycleArrival,
+                "stdin",
+            ),
+            (
+                SourceType::Stdin,
+                WorkMode::Sleep,
+                Action::RateUp { coarse: false },
+                "rate keys",
+            ),
+            (
+                SourceType::Trace,
+                WorkMode::Sleep,
+                Action::CycleArrival,
+                "trace",
+            ),
+            (
+                SourceType::Trace,
+                WorkMode::Sleep,
+                Action::ServiceUp,
+                "trace",
+            ),
+            (
+                SourceType::Generator,
+                WorkMode::Exec,
+                Action::ServiceDown,
+                "--exec",
+            ),
+            (
+                SourceType::Generator,
+                WorkMode::Exec,
+                Action::CycleServiceDist,
+                "--exec",
+            ),
+        ];
+        for (kind, work, action, says) in cases {
+            let mut app = with(kind, work);
+            assert_eq!(app.update(action), None, "{kind:?} {work:?} {action:?}");
+            let notice = app.notice().unwrap_or_default().to_string();
+            assert!(notice.contains(says), "{notice}");
+        }
+        // What does apply still does: a trace's rate stretches its gaps; stdin takes workers.
+        let mut trace = with(SourceType::Trace, WorkMode::Sleep);
+        assert!(trace.update(Action::RateUp { coarse: false }).is_some());
+        let mut stdin = with(SourceType::Stdin, WorkMode::Sleep);
+        assert!(stdin.update(Action::AddWorker).is_some());
+        assert!(stdin.update(Action::ServiceUp).is_some());
     }
 
     #[test]
