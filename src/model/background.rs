@@ -1,4 +1,4 @@
-//! Work off the hot path: a thread of its own, at batch priority, that turns the newest request
+//! Work off the hot path: a thread of its own, at the lowest priority short of idle, that turns the newest request
 //! into an output and keeps the latest one for whoever reads it. Requests not yet started are
 //! replaced by newer ones; nobody ever waits for an output. A panic in the work makes the
 //! outputs unavailable for the rest of the run (with the panic's message); the run goes on.
@@ -36,7 +36,7 @@ impl<R: Send + 'static, O: Send + 'static> Background<R, O> {
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
-                crate::engine::work::batch_priority();
+                crate::engine::work::background_priority();
                 while let Ok(mut request) = inbox.recv() {
                     // Only the newest request matters.
                     while let Ok(newer) = inbox.try_recv() {

@@ -21,7 +21,9 @@ pub use capture::{OutputFile, STDERR_LINES};
 pub use cpu::{CpuMeter, burn_cpu, thread_cpu_time};
 pub use exec::{Exec, ExecError};
 pub use faults::{Fate, Faults, InjectedPanic};
-pub use spin::{Spin, SpinPermit, batch_priority, tighten_timer_slack, wait_until};
+pub use spin::{
+    Spin, SpinPermit, background_priority, batch_priority, tighten_timer_slack, wait_until,
+};
 
 /// Why work ended early: the engine stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
