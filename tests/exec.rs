@@ -127,6 +127,17 @@ fn an_interrupt_kills_every_running_command_and_what_it_started() {
     assert_eq!(sleeps(&marker), 0, "commands left running");
 }
 
+/// `args` are refused before the run: exit 2 and one line of error that says `says`.
+fn assert_refused(args: &[&str], says: &str) {
+    let mut all = args.to_vec();
+    all.extend(["--headless", "--events", "1"]);
+    let out = backlog(&all, b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+    assert!(err.contains(says), "{args:?}: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+}
+
 #[test]
 fn a_missing_empty_or_misplaced_command_is_refused_before_the_run() {
     for (args, says) in [
@@ -145,13 +156,7 @@ fn a_missing_empty_or_misplaced_command_is_refused_before_the_run() {
             "cannot go with --work sleep or cpu",
         ),
     ] {
-        let mut all = args.to_vec();
-        all.extend(["--headless", "--events", "1"]);
-        let out = backlog(&all, b"");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert_refused(args, says);
     }
 }
 
@@ -278,13 +283,7 @@ fn an_exec_output_that_cannot_be_written_is_refused_before_the_run() {
         ),
         (&["--exec-output", "out.txt"], "--exec"),
     ] {
-        let mut all = args.to_vec();
-        all.extend(["--headless", "--events", "1"]);
-        let out = backlog(&all, b"");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(says), "{args:?}: {err}");
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert_refused(args, says);
     }
     assert!(!std::path::Path::new("out.txt").exists());
 }

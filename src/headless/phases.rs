@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::engine::Snapshot;
 use crate::engine::settings::Settings;
-use crate::engine::snapshot::{Phase, SourceType};
+use crate::engine::snapshot::Phase;
 use crate::model::forecast::{Forecast, POINTS, REPLICATIONS, forecast, horizon_for};
 use crate::model::phase_prediction::{self, PhasePrediction};
 use crate::model::theory::Prediction;
@@ -148,7 +148,7 @@ pub fn phase_start_line(phase: &Phase, theory: &Prediction, forecast: Option<&Fo
 /// The forecast from a phase's starting state over the live horizon (the queue chart's), for
 /// the log; none for a stream the twin cannot simulate.
 fn forecast_from_start(s: &Snapshot, phase: &Phase) -> Option<Forecast> {
-    if s.source.kind != SourceType::Generator {
+    if !phase_prediction::simulable(s) {
         return None;
     }
     let (config, state) = phase_prediction::phase_inputs(phase, s.cores);

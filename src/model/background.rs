@@ -93,5 +93,5 @@ pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .downcast_ref::<&str>()
         .map(|s| (*s).to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the twin panicked".into())
+        .unwrap_or_else(|| "the background work panicked".into())
 }

@@ -131,11 +131,16 @@ fn schedule_offset_s(phase: &Phase, config: &TwinConfig) -> f64 {
 /// Every phase's prediction in `s`; none for a stream the twin cannot simulate (stdin, a
 /// trace: it draws the generator's arrival processes, not a recorded stream).
 pub fn predict_phases(s: &Snapshot) -> Vec<Option<PhasePrediction>> {
-    let simulable = s.source.kind == SourceType::Generator;
+    let simulable = simulable(s);
     s.phases
         .iter()
         .map(|p| simulable.then(|| predict(p, s.cores, s.seed)))
         .collect()
+}
+
+/// Whether the twin can simulate the run's arrivals: the generator's, not a recorded stream.
+pub fn simulable(s: &Snapshot) -> bool {
+    s.source.kind == SourceType::Generator
 }
 
 /// The twin's prediction for `phase`, seeded by the run's seed and the phase's index.
