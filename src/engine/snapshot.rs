@@ -295,6 +295,11 @@ pub struct Snapshot {
     /// (`Counters::held_at_source`) are not in the queue, so not counted.
     #[serde(default)]
     pub queued_work_ns: u64,
+    /// Model time up to which every report the workers had sent was applied: the aggregator
+    /// last found its channel empty then. Behind `now_ns` when the aggregator lags (a starved
+    /// core); the log holds its lines back to it, so a late report still sorts in.
+    #[serde(default)]
+    pub reports_applied_ns: u64,
     /// Every phase of the run so far, in order; the current one last (see `stats::phases`).
     #[serde(default)]
     pub phases: Vec<Phase>,

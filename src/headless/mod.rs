@@ -578,7 +578,12 @@ impl Log {
         if s.state.is_over() {
             return u64::MAX;
         }
-        let until = s.now_ns.saturating_sub(self.hold_ns);
+        // Reports the aggregator has not applied yet (it lags on a starved core) would come
+        // later with earlier times: hold back from what it has applied, not from now.
+        let until = s
+            .now_ns
+            .min(s.reports_applied_ns)
+            .saturating_sub(self.hold_ns);
         // A verdict change still being decided will be stamped with the time it was first seen:
         // holding later lines back until it is decided keeps the log in time order.
         self.verdicts
@@ -780,6 +785,60 @@ mod tests {
                 "verdict at 10",
                 "verdict at 20",
                 "scenario at 30"
+            ]
+        );
+    }
+
+    /// The CI failure of `every_bundled_scenario_plays_headless_to_its_end` (burst): the
+    /// aggregator, on a starved core, published snapshots at the clock's time while a worker's
+    /// report of a start 14.8 s (model) earlier was still in its channel; the log wrote the
+    /// source's later lines first. The log holds back from what the aggregator has applied.
+    #[test]
+    fn a_report_the_aggregator_has_not_applied_yet_still_sorts_in() {
+        let (tx, rx) = flume::unbounded();
+        let mut options = HeadlessOptions {
+            json: false,
+            csv: None,
+            preamble: vec![],
+            notes: None,
+        };
+        let mut log = Log::new(rx, &mut options, 40.0);
+        let s = 1_000_000_000;
+        let lagging = Snapshot {
+            now_ns: 81 * s,
+            reports_applied_ns: 58 * s,
+            ..Snapshot::default()
+        };
+        tx.send(Trace::Submitted {
+            id: 703,
+            at_ns: 72 * s,
+            blocked_ns: 0,
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        log.write(&mut out, &lagging).unwrap();
+        // The start is applied later: its line must come first all the same.
+        tx.send(Trace::Started {
+            worker: 3,
+            id: 530,
+            at_ns: 58 * s + s / 10,
+            demand_ns: 0,
+        })
+        .unwrap();
+        let over = Snapshot {
+            state: crate::engine::snapshot::RunState::Finished,
+            now_ns: 82 * s,
+            reports_applied_ns: 82 * s,
+            ..Snapshot::default()
+        };
+        log.write(&mut out, &over).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "58.100s worker 3 started event 530",
+                "72.000s source   submitted event 703"
             ]
         );
     }

@@ -100,6 +100,8 @@ pub(crate) struct Aggregator {
     forecasts: Option<ForecastThread>,
     /// When the last forecast was asked for (wall), and for which configuration.
     last_forecast: Option<(Instant, TwinConfig)>,
+    /// See `Snapshot::reports_applied_ns`.
+    reports_applied_ns: u64,
 }
 
 impl Aggregator {
@@ -157,6 +159,7 @@ impl Aggregator {
             measured_arrivals: !matches!(config.source, crate::engine::SourceKind::Generator),
             forecasts: ForecastThread::spawn(config.seed).ok(),
             last_forecast: None,
+            reports_applied_ns: 0,
         };
         let thread = std::thread::Builder::new()
             .name("backlog-stats".into())
@@ -201,6 +204,12 @@ impl Aggregator {
                 continue;
             }
             next_publish = (next_publish + PUBLISH_EVERY).max(wall);
+            // Read before looking at the channel: if it is empty then, every report sent
+            // before this moment has been applied.
+            let before_ns = self.shared.clock.now_ns();
+            if self.messages.is_empty() {
+                self.reports_applied_ns = before_ns;
+            }
             let (now, source) = self.read_source();
             let depth = self.queue.len() as u64;
             self.stats.arrivals_seen(self.shared.arrivals.totals());
@@ -398,6 +407,7 @@ impl Aggregator {
         snapshot.source_lateness = lateness;
         snapshot.engine_overhead = overhead;
         snapshot.queued_work_ns = self.shared.queued_demand_ns.load(Ordering::Acquire);
+        snapshot.reports_applied_ns = self.reports_applied_ns;
         self.add_source(&mut snapshot, settings.paused, source.generated);
         self.add_cpu_used(&mut snapshot.workers);
         self.forecast(&mut snapshot);

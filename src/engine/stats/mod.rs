@@ -592,6 +592,8 @@ impl Stats {
             recent_achieved_rate_per_s: self.recent_achieved_rate(recent_points),
             // The aggregator adds it (see `Shared::queued_demand_ns`).
             queued_work_ns: 0,
+            // The aggregator adds it: it knows what is still in its channel.
+            reports_applied_ns: now_ns,
             phases: self.phases.phases(),
             // The aggregator adds it (see `source::SourceFacts`).
             source: Default::default(),
