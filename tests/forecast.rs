@@ -349,3 +349,36 @@ fn extreme_inputs_give_finite_figures() {
         );
     }
 }
+
+/// A backlog left at the horizon is followed under the server counts that come after it (a
+/// later phase's workers), by both simulations. Ten events at 0.1 s … 1.0 s, of 1 s each,
+/// against one server: by hand, the first starts at 0.1 s, the second at 1.1 s, and at 2 s a
+/// hundred servers take the other eight at once: mean wait (0 + 0.9 + Σₖ₌₃¹⁰ (2 − 0.1k)) / 10
+/// = 1.17 s. Kept at one server, the k-th starts at k − 0.9 s and waits 0.9(k − 1): a mean of
+/// 4.05 s.
+#[test]
+fn a_backlog_left_at_the_horizon_is_served_by_the_later_server_counts() {
+    let later = TwinState {
+        arrivals_until_s: Some(1.05),
+        servers_after: vec![(2.0, 100)],
+        ..TwinState::default()
+    };
+    let same = TwinState {
+        servers_after: vec![],
+        ..later.clone()
+    };
+    for config in [
+        fixed(10.0, Duration::from_secs(1), 1),
+        // The queue-keeping simulation (a bounded queue that never fills).
+        TwinConfig {
+            queue_cap: Some(1000),
+            overflow: Overflow::DropNew,
+            ..fixed(10.0, Duration::from_secs(1), 1)
+        },
+    ] {
+        let chained = forecast(&config, &later, 2.0, 5, 2, SEED);
+        assert!((chained.mean_wait_s - 1.17).abs() < 1e-6, "{chained:?}");
+        let alone = forecast(&config, &same, 2.0, 5, 2, SEED);
+        assert!((alone.mean_wait_s - 4.05).abs() < 1e-6, "{alone:?}");
+    }
+}

@@ -139,9 +139,8 @@ fn bundled_scenarios() -> Vec<String> {
 /// Each bundled scenario's phases agree with what the twin predicts from each phase's own
 /// start, over its length. The backlog within a phase depends on the phase alone: its
 /// time-average and its end agree within the predicted band or 15% (35% for cpu work). The mean wait agrees
-/// within the range of single runs or 15% for phases whose events were served within them
-/// (a backlog left at a phase's end is served, in the run, under the next phase's settings;
-/// the twin follows those events under the phase's own).
+/// within the range of single runs or 15%, the backlog a phase leaves followed under the later
+/// phases' worker counts (as the run serves it).
 #[test]
 fn every_bundled_scenarios_phases_agree_with_their_predictions() {
     let _serial = serial();
@@ -194,8 +193,12 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
                 in_band || close(end, f(&q["queue_end"]), 3.0),
                 "queue end, {at}"
             );
+            // A backlog left at the phase's end is served under the later phases' worker
+            // counts, in the run and in the twin. Not for cpu work: the twin gives its workers
+            // whole cores, which the engine's own threads (and the machine) share, and over the
+            // later phases' tens of seconds the shortfall adds up in the backlog's waits.
             let served_within = end <= 0.1 * f(&m["arrivals"]) + 3.0;
-            if !served_within {
+            if p["settings"]["work"] == "cpu" && !served_within {
                 continue;
             }
             let measured = f(&m["mean_wait_ms"]);

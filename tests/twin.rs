@@ -6,7 +6,10 @@
 use std::time::Duration;
 
 use backlog::engine::settings::{ArrivalProcess, Overflow, ServiceDist};
-use backlog::model::exact::{mmck, mmck_drop_old, pollaczek_khinchine};
+use backlog::model::exact::{
+    WAIT_LEVELS, erlang_c_wait_tail, mmck, mmck_drop_old, mmck_wait_tail, pollaczek_khinchine,
+    wait_quantile,
+};
 use backlog::model::theory::erlang_c;
 use backlog::model::twin::{Estimate, TwinConfig, simulate, steady_state};
 
@@ -48,6 +51,20 @@ fn an_unbounded_mmc_pool_waits_as_erlang_c_says() {
     agrees(twin.mean_wait_s, exact, 0.04);
     // Little's law: Lq = λ Wq.
     agrees(twin.mean_queue_len, 24.0 * exact, 0.04);
+    // The whole distribution: P(W > t) = C e^{−(cμ − λ)t}. The histograms are to 1%.
+    let tail = erlang_c_wait_tail(erlang_c(3, 2.4), 3, 24.0, 0.1);
+    for (estimate, q) in twin.wait_percentiles_s.into_iter().zip(WAIT_LEVELS) {
+        agrees_within_histogram(estimate, wait_quantile(&tail, q, 0.1), q);
+    }
+}
+
+/// A percentile from the twin's histograms: as `agrees`, with the histograms' 1% on top.
+fn agrees_within_histogram(estimate: Estimate, exact: f64, q: f64) {
+    assert!(
+        estimate.covers(exact, 0.02),
+        "p{}: {estimate:?} does not cover the exact {exact}",
+        q * 100.0
+    );
 }
 
 #[test]
@@ -74,6 +91,13 @@ fn a_bounded_queue_drops_as_mmck_says_whichever_end_it_drops() {
             _ => exact.mean_wait_s,
         };
         agrees(twin.mean_wait_s, served_wait, 0.02);
+        if overflow == Overflow::DropNew {
+            // An admitted arrival that finds n waits an Erlang(n − c + 1, cμ) time.
+            let tail = mmck_wait_tail(120.0, 0.020, 2, 12);
+            for (estimate, q) in twin.wait_percentiles_s.into_iter().zip(WAIT_LEVELS) {
+                agrees_within_histogram(estimate, wait_quantile(&tail, q, 0.02), q);
+            }
+        }
     }
 }
 

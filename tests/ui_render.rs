@@ -620,7 +620,8 @@ fn a_zero_percentile_keeps_its_unit() {
         latency::LatencyPanel::new(&s, LatencyKind::QueueWait, LatencyWindow::Recent)
             .render(area, buf)
     }));
-    let row = t.lines().find(|l| l.contains("p50")).unwrap();
+    // The table's row, not the histogram's marker.
+    let row = t.lines().find(|l| l.contains(" p50 ")).unwrap();
     assert!(row.contains("p50   0s"), "{row}");
 }
 
@@ -1125,6 +1126,10 @@ fn the_finished_screen_shows_each_phase_beside_the_twin() {
     let settings = app.settings().clone();
     app.set_snapshot(snapshot, settings);
     assert_eq!(app.phase_predictions().len(), 3);
+    insta::assert_snapshot!(
+        "the_finished_screen_shows_each_phase_beside_the_twin_200x50",
+        screen(&app, 200, 50).backend()
+    );
     let t = screen(&app, 100, 30);
     insta::assert_snapshot!(t.backend());
     let screen_text = text(&t);

@@ -285,6 +285,18 @@ pub struct TheoryJson {
     pub p_drop: f64,
     /// The simulated mean wait's 95% interval, ms; null unless `method` is `simulated`.
     pub mean_wait_ms_ci95: Option<[f64; 2]>,
+    /// Queue-wait percentiles, ms, and how they were obtained; null where neither a closed
+    /// form nor the twin gives them (unstable, or the twin pending).
+    pub wait_percentiles_ms: Option<WaitPercentilesJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaitPercentilesJson {
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    /// `exact` or `simulated`.
+    pub method: &'static str,
 }
 
 impl From<&Prediction> for TheoryJson {
@@ -303,6 +315,12 @@ impl From<&Prediction> for TheoryJson {
             formula: t.formula.clone(),
             p_drop: t.p_drop,
             mean_wait_ms_ci95: t.mean_wait_ci95_s.map(|ci| ci.map(|s| s * 1e3)),
+            wait_percentiles_ms: t.wait_percentiles.map(|w| WaitPercentilesJson {
+                p50: w.p50_s * 1e3,
+                p90: w.p90_s * 1e3,
+                p99: w.p99_s * 1e3,
+                method: w.method.name(),
+            }),
         }
     }
 }

@@ -151,7 +151,7 @@ fn forecast_from_start(s: &Snapshot, phase: &Phase) -> Option<Forecast> {
     if !phase_prediction::simulable(s) {
         return None;
     }
-    let (config, state) = phase_prediction::phase_inputs(phase, s.cores);
+    let (config, state) = phase_prediction::phase_inputs(phase, &[], s.cores);
     let seed = s.seed ^ phase.index as u64;
     Some(forecast(
         &config,

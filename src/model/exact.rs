@@ -133,6 +133,74 @@ impl TaggedWait {
     }
 }
 
+/// The levels of the wait percentiles every prediction gives beside the measured ones.
+pub const WAIT_LEVELS: [f64; 3] = [0.50, 0.90, 0.99];
+
+/// The `q`-quantile of a wait whose survival function P(W > t) is `tail` (non-increasing from
+/// `tail(0)`, the probability of waiting at all): 0 when no more than 1 − q wait; otherwise
+/// found by bisection to a relative 1e-9 of `scale_s` (a typical wait, to bracket it).
+pub fn wait_quantile(tail: impl Fn(f64) -> f64, q: f64, scale_s: f64) -> f64 {
+    let beyond = 1.0 - q;
+    if scale_s.is_nan() || scale_s <= 0.0 || tail(0.0) <= beyond {
+        return 0.0;
+    }
+    let (mut lo, mut hi) = (0.0, scale_s);
+    while tail(hi) > beyond {
+        (lo, hi) = (hi, hi * 2.0);
+        if !hi.is_finite() {
+            return f64::INFINITY;
+        }
+    }
+    while hi - lo > 1e-9 * scale_s {
+        let mid = (lo + hi) / 2.0;
+        if tail(mid) > beyond {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (lo + hi) / 2.0
+}
+
+/// M/M/c waits (Erlang C): P(W > t) = C · e^{−(cμ − λ) t}, with C the probability of waiting.
+pub fn erlang_c_wait_tail(
+    p_wait: f64,
+    servers: usize,
+    rate_per_s: f64,
+    service_s: f64,
+) -> impl Fn(f64) -> f64 {
+    let spare_per_s = servers as f64 / service_s - rate_per_s;
+    move |t: f64| p_wait * (-spare_per_s * t).exp()
+}
+
+/// M/M/c/K waits with `drop-new`: an admitted arrival that finds n ≥ c in the system waits for
+/// n − c + 1 service completions at rate cμ, an Erlang(n − c + 1, cμ) time, so
+/// P(W > t) = Σ_{n=c}^{K−1} p_n / (1 − p_K) · P(Erlang(n − c + 1, cμ) > t).
+pub fn mmck_wait_tail(
+    rate_per_s: f64,
+    service_s: f64,
+    servers: usize,
+    capacity: usize,
+) -> impl Fn(f64) -> f64 {
+    let (c, k) = places(servers, capacity);
+    let p = occupancy(rate_per_s * service_s, c, k);
+    let admitted = 1.0 - p[k];
+    let weights: Vec<f64> = p[c..k].iter().map(|p_n| p_n / admitted).collect();
+    let rate = c as f64 / service_s;
+    move |t: f64| {
+        // P(Erlang(m, r) > t) = Σ_{i<m} e^{−rt} (rt)^i / i!, built up one m at a time (terms in
+        // logs, so a long wait does not underflow e^{−rt} before the powers make up for it).
+        let rt = rate * t;
+        let (mut log_term, mut erlang_tail, mut total) = (-rt, 0.0, 0.0);
+        for (i, w) in weights.iter().enumerate() {
+            erlang_tail += log_term.exp();
+            total += w * erlang_tail;
+            log_term += rt.ln() - ((i + 1) as f64).ln();
+        }
+        total.min(1.0)
+    }
+}
+
 /// M/G/1 mean queue wait by Pollaczek-Khinchine: λ E[S²] / (2 (1 − ρ)), with E[S²] from the
 /// mean and the squared coefficient of variation of the service; `None` when ρ ≥ 1.
 pub fn pollaczek_khinchine(rate_per_s: f64, service_s: f64, service_cv2: f64) -> Option<f64> {
@@ -259,5 +327,62 @@ mod tests {
             1e-12
         ));
         assert_eq!(pollaczek_khinchine(1.0, 1.0, 1.0), None);
+    }
+
+    /// The sweep issue's numbers: Poisson 9/s, exp 500 ms. M/M/6's p99 wait is 1.25 s and
+    /// M/M/5's 4.3 s; M/M/6's median is 0 (58% do not wait).
+    #[test]
+    fn erlang_c_percentiles_match_the_published_figures() {
+        let quantiles = |c: usize| {
+            let p_wait = erlang_c(c, 4.5);
+            let tail = erlang_c_wait_tail(p_wait, c, 9.0, 0.5);
+            WAIT_LEVELS.map(|q| wait_quantile(&tail, q, 0.5))
+        };
+        let six = quantiles(6);
+        assert_eq!(six[0], 0.0);
+        assert!(close(six[1], 0.4797, 1e-3), "{six:?}");
+        assert!(close(six[2], 1.2472, 1e-3), "{six:?}");
+        let five = quantiles(5);
+        assert!(close(five[0], 0.4220, 1e-3), "{five:?}");
+        assert!(close(five[2], 4.3340, 1e-3), "{five:?}");
+    }
+
+    /// M/M/1/2: an admitted arrival waits only if it finds the one place in service taken,
+    /// then for one exp(μ) service: P(W > t) = p_1 / (1 − p_2) · e^{−μt}.
+    #[test]
+    fn mmck_wait_tail_is_one_exponential_for_one_waiting_place() {
+        let (rate, s) = (3.0, 0.25);
+        let a: f64 = rate * s;
+        let p = [1.0, a, a * a].map(|x| x / (1.0 + a + a * a));
+        let tail = mmck_wait_tail(rate, s, 1, 2);
+        for t in [0.0, 0.1, 0.5, 2.0] {
+            let expected = p[1] / (1.0 - p[2]) * (-t / s).exp();
+            assert!(
+                close(tail(t), expected, 1e-12),
+                "t = {t}: {} vs {expected}",
+                tail(t)
+            );
+        }
+    }
+
+    /// With room for far more than ever waits, M/M/c/K's waits are M/M/c's (Erlang C), in the
+    /// tail too (Erlang mixtures of up to 400 phases, summed in logs).
+    #[test]
+    fn mmck_wait_percentiles_tend_to_erlang_c_with_a_large_queue() {
+        let (rate, s, c) = (9.0, 0.5, 5);
+        let big = mmck_wait_tail(rate, s, c, c + 400);
+        let erlang = erlang_c_wait_tail(erlang_c(c, rate * s), c, rate, s);
+        for q in WAIT_LEVELS {
+            let (a, b) = (wait_quantile(&big, q, s), wait_quantile(&erlang, q, s));
+            assert!(close(a, b, 1e-4), "q = {q}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn a_quantile_below_the_share_that_waits_is_zero() {
+        assert_eq!(wait_quantile(|_| 0.3, 0.5, 1.0), 0.0);
+        assert_eq!(wait_quantile(|t| 0.3 * (-t).exp(), 0.9, 0.0), 0.0);
+        let q = wait_quantile(|t: f64| (-t).exp(), 0.5, 1.0);
+        assert!(close(q, std::f64::consts::LN_2, 1e-8), "{q}");
     }
 }

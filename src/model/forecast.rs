@@ -51,6 +51,11 @@ pub struct TwinState {
     pub arrivals_from_s: f64,
     /// Model s from now after which nothing arrives (a source that ended); none: arrivals go on.
     pub arrivals_until_s: Option<f64>,
+    /// Server counts from given model s from now on, in order (the later phases' worker
+    /// counts), for the events still waiting at the horizon: the twin follows them under these,
+    /// as the run serves them. Empty: the config's count throughout. Applied to full-speed
+    /// servers only (not to workers sharing the cores).
+    pub servers_after: Vec<(f64, usize)>,
 }
 
 impl TwinState {
@@ -90,6 +95,7 @@ impl TwinState {
             busy_remaining_s,
             arrivals_from_s: 0.0,
             arrivals_until_s: None,
+            servers_after: Vec::new(),
         }
     }
 
@@ -317,6 +323,7 @@ fn replicate_fcfs(
     let preloaded = preload(state, &mut arrivals);
     let mut pool = Fcfs {
         servers: Servers::with_busy(config.servers, &state.busy_remaining_s),
+        changes: state.servers_after.iter().copied().collect(),
         net: vec![0; times.len() + 1],
         horizon_s: times.last().copied().unwrap_or(0.0),
         step_s: times.last().copied().unwrap_or(0.0) / (times.len() - 1).max(1) as f64,
@@ -339,6 +346,8 @@ fn replicate_fcfs(
 /// A Lindley replication under way.
 struct Fcfs {
     servers: Servers,
+    /// Server counts still to come (`TwinState::servers_after`).
+    changes: VecDeque<(f64, usize)>,
     /// Arrivals less starts, by the first sample time at or after each.
     net: Vec<i64>,
     horizon_s: f64,
@@ -361,6 +370,15 @@ impl Fcfs {
     /// The next event in arrival order takes the earliest free server.
     fn take(&mut self, event: Waiting) {
         self.emptied_before(event.arrival_s);
+        // Starts come in order: a change of the server count due by this event's start
+        // applies first.
+        while let Some(&(at_s, servers)) = self.changes.front() {
+            if self.servers.earliest_free_s().max(event.arrival_s) < at_s {
+                break;
+            }
+            self.servers.resize_at(at_s, servers);
+            self.changes.pop_front();
+        }
         let start = self.servers.take(event.arrival_s, event.demand_s);
         self.last_start = start;
         let (arrived, started) = (self.sample_from(event.arrival_s), self.sample_from(start));
@@ -456,8 +474,12 @@ fn replicate(
     recorder.queue_is(horizon_s, queue.len());
     let drain_s = recorder.emptied_at_s.filter(|&t| t <= horizon_s);
     // The events still waiting start too, so their waits count (exact under FCFS: later
-    // arrivals never go ahead of them).
+    // arrivals never go ahead of them), under the server counts that come after.
     recorder.last_arrival();
+    for &(at_s, servers) in &state.servers_after {
+        pool.advance(at_s, &mut queue, &mut recorder);
+        pool.resize_at(at_s, servers);
+    }
     pool.advance(f64::INFINITY, &mut queue, &mut recorder);
     finish(run, backlog, drain_s)
 }

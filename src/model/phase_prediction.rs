@@ -2,10 +2,12 @@
 //! the state the phase began in (its backlog, the queued work, each busy worker's remaining
 //! demand) and run for the phase's actual length, so a transient phase is compared with a
 //! prediction of the same transient. Waits are those of the events that arrive within the
-//! phase, followed until they start, like the measured ones; but the twin follows them under
-//! the phase's own settings, while in the run a backlog left at the phase's end is served
-//! under the next phase's. The backlog within the phase (its growth, its time-average, its
-//! end) depends on the phase alone.
+//! phase, followed until they start, like the measured ones: a backlog left at the phase's
+//! end is served, in the run and in the twin, by the later phases' worker counts (later
+//! arrivals queue behind it, so nothing else of those phases matters to it; cpu workers past
+//! the cores count as the cores, and a phase whose own workers share the cores is followed
+//! under its own count). The backlog within the phase (its
+//! growth, its time-average, its end) depends on the phase alone.
 
 use serde::Serialize;
 
@@ -75,7 +77,7 @@ impl PhasePrediction {
 /// exponential ones: ±13%, 95% of the time), and waits move more than that, so comparing the
 /// queue's behaviour means conditioning on the service it was given. `cpu` work keeps its
 /// demand: the twin stretches it itself where workers share the cores.
-pub fn phase_inputs(phase: &Phase, cores: usize) -> (TwinConfig, TwinState) {
+pub fn phase_inputs(phase: &Phase, later: &[Phase], cores: usize) -> (TwinConfig, TwinState) {
     let mut config = TwinConfig::from_settings(&phase.settings, cores);
     if phase.settings.paused {
         config.rate_per_s = 0.0;
@@ -96,8 +98,26 @@ pub fn phase_inputs(phase: &Phase, cores: usize) -> (TwinConfig, TwinState) {
             .collect(),
         arrivals_from_s: schedule_offset_s(phase, &config),
         arrivals_until_s: arrivals_until_s(phase),
+        servers_after: servers_after(phase, later, cores),
     };
     (config, state)
+}
+
+/// The later phases' server counts, from the phase's start: the backlog left at its end is
+/// served under them in the run, and the twin follows it so. Cpu workers past the cores count
+/// as the cores (their capacity; they share them).
+fn servers_after(phase: &Phase, later: &[Phase], cores: usize) -> Vec<(f64, usize)> {
+    later
+        .iter()
+        .map(|p| {
+            let at_s = p.start_ns.saturating_sub(phase.start_ns) as f64 / 1e9;
+            let config = TwinConfig::from_settings(&p.settings, cores);
+            let servers = config
+                .cores
+                .map_or(config.servers, |c| config.servers.min(c));
+            (at_s, servers)
+        })
+        .collect()
 }
 
 /// When the phase's arrivals stopped before its end (the source ended, and the run went on
@@ -134,7 +154,8 @@ pub fn predict_phases(s: &Snapshot) -> Vec<Option<PhasePrediction>> {
     let simulable = simulable(s);
     s.phases
         .iter()
-        .map(|p| simulable.then(|| predict(p, s.cores, s.seed)))
+        .enumerate()
+        .map(|(i, p)| simulable.then(|| predict(p, &s.phases[i + 1..], s.cores, s.seed)))
         .collect()
 }
 
@@ -143,9 +164,10 @@ pub fn simulable(s: &Snapshot) -> bool {
     s.source.kind == SourceType::Generator
 }
 
-/// The twin's prediction for `phase`, seeded by the run's seed and the phase's index.
-pub fn predict(phase: &Phase, cores: usize, seed: u64) -> PhasePrediction {
-    let (config, state) = phase_inputs(phase, cores);
+/// The twin's prediction for `phase` (followed by the `later` phases), seeded by the run's
+/// seed and the phase's index.
+pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> PhasePrediction {
+    let (config, state) = phase_inputs(phase, later, cores);
     let seed = seed ^ (phase.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     let f = forecast(
         &config,
@@ -230,7 +252,7 @@ mod tests {
             },
             ..Phase::default()
         };
-        let p = predict(&phase, 2, 1);
+        let p = predict(&phase, &[], 2, 1);
         let drained = p.drained_at_s.unwrap();
         assert!((drained - 69.5).abs() < 0.15, "{p:?}");
         assert!(

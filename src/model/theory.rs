@@ -204,6 +204,47 @@ pub enum TwinState {
     Unavailable,
 }
 
+/// Predicted queue-wait percentiles of the events served, s (`exact::WAIT_LEVELS`), and how
+/// they were obtained: a closed form's tail, or the twin's histograms (where no closed form
+/// gives the distribution, as for M/G/1 or `drop-old`, even when one gives the mean).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WaitPercentiles {
+    pub p50_s: f64,
+    pub p90_s: f64,
+    pub p99_s: f64,
+    pub method: Method,
+}
+
+impl WaitPercentiles {
+    fn of([p50_s, p90_s, p99_s]: [f64; 3], method: Method) -> Self {
+        Self {
+            p50_s: finite(p50_s),
+            p90_s: finite(p90_s),
+            p99_s: finite(p99_s),
+            method,
+        }
+    }
+
+    /// From a closed form's survival function P(W > t); `scale_s` brackets a typical wait.
+    fn exact(tail: impl Fn(f64) -> f64, scale_s: f64) -> Self {
+        let at = |q| exact::wait_quantile(&tail, q, scale_s);
+        Self::of(exact::WAIT_LEVELS.map(at), Method::Exact)
+    }
+
+    fn of_twin(steady: &SteadyState) -> Self {
+        let means = steady.wait_percentiles_s.map(|e| e.mean);
+        Self::of(means, Method::Simulated)
+    }
+
+    /// The twin's, where it has an answer.
+    fn simulated(twin: &TwinAnswer) -> Option<Self> {
+        match twin {
+            TwinAnswer::Ready(steady) => Some(Self::of_twin(steady)),
+            _ => None,
+        }
+    }
+}
+
 /// What the theory expects at the given settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prediction {
@@ -249,6 +290,9 @@ pub struct Prediction {
     /// The measured load it was predicted for, when the settings do not describe the load.
     #[serde(default)]
     pub measured: Option<MeasuredLoad>,
+    /// Queue-wait percentiles, where a closed form or the twin gives them (stable only).
+    #[serde(default)]
+    pub wait_percentiles: Option<WaitPercentiles>,
 }
 
 impl Default for Prediction {
@@ -272,6 +316,7 @@ impl Default for Prediction {
             simulated_events: None,
             twin: None,
             measured: None,
+            wait_percentiles: None,
         }
     }
 }
@@ -567,7 +612,7 @@ pub fn best(input: &TheoryInput, twin: &TwinAnswer) -> Prediction {
         };
     }
     match (closed_form(input, shape), twin) {
-        (Some(form), _) => exact_prediction(input, shape, form, base),
+        (Some(form), _) => exact_prediction(input, shape, form, base, twin),
         (None, TwinAnswer::Ready(steady)) => simulated_prediction(input, shape, steady, base),
         (None, TwinAnswer::Pending) => approximation(input, shape, TwinState::Pending, base),
         (None, TwinAnswer::Unavailable) => {
@@ -591,29 +636,51 @@ fn exact_prediction(
     shape: Shape,
     form: ClosedForm,
     base: Prediction,
+    twin: &TwinAnswer,
 ) -> Prediction {
     let (servers, load, s) = (base.servers, input.offered_load(), input.service_mean_s);
-    let (model, formula, figures) = match form {
-        ClosedForm::Ddc => ("D/D/c".into(), "D/D/c", Figures::unbounded(input, 0.0, 0.0)),
+    let rate = input.rate_per_s;
+    let (model, formula, figures, percentiles) = match form {
+        ClosedForm::Ddc => {
+            let none_wait = WaitPercentiles::of([0.0; 3], Method::Exact);
+            let figures = Figures::unbounded(input, 0.0, 0.0);
+            ("D/D/c".into(), "D/D/c", figures, Some(none_wait))
+        }
         ClosedForm::ErlangC => {
             let (p_wait, wait_s) = erlang_wait(servers, load, s);
             let figures = Figures::unbounded(input, p_wait, wait_s);
-            ("M/M/c (Erlang C)".into(), "Erlang C", figures)
+            let tail = exact::erlang_c_wait_tail(p_wait, servers, rate, s);
+            let percentiles = WaitPercentiles::exact(tail, s);
+            (
+                "M/M/c (Erlang C)".into(),
+                "Erlang C",
+                figures,
+                Some(percentiles),
+            )
         }
         ClosedForm::Mmck { places, drop_old } => {
-            let solve = if drop_old {
-                exact::mmck_drop_old
+            let k = servers + places;
+            let (q, percentiles) = if drop_old {
+                let simulated = WaitPercentiles::simulated(twin);
+                (exact::mmck_drop_old(rate, s, servers, k), simulated)
             } else {
-                exact::mmck
+                let tail = exact::mmck_wait_tail(rate, s, servers, k);
+                let exact = WaitPercentiles::exact(tail, s);
+                (exact::mmck(rate, s, servers, k), Some(exact))
             };
-            let q = solve(input.rate_per_s, s, servers, servers + places);
-            ("M/M/c/K".into(), "M/M/c/K", Figures::of_mmck(q))
+            (
+                "M/M/c/K".into(),
+                "M/M/c/K",
+                Figures::of_mmck(q),
+                percentiles,
+            )
         }
         ClosedForm::PollaczekKhinchine => {
-            let wait_s = exact::pollaczek_khinchine(input.rate_per_s, s, shape.cs2).unwrap_or(0.0);
+            let wait_s = exact::pollaczek_khinchine(rate, s, shape.cs2).unwrap_or(0.0);
             let figures = Figures::unbounded(input, load.min(1.0), wait_s);
             let model = format!("M/{}/1 (P-K)", shape.service);
-            (model, "Pollaczek-Khinchine", figures)
+            let simulated = WaitPercentiles::simulated(twin);
+            (model, "Pollaczek-Khinchine", figures, simulated)
         }
     };
     with_figures(
@@ -621,6 +688,7 @@ fn exact_prediction(
             model,
             formula: formula.into(),
             method: Method::Exact,
+            wait_percentiles: percentiles,
             ..base
         },
         figures,
@@ -651,6 +719,7 @@ fn simulated_prediction(
             method: Method::Simulated,
             mean_wait_ci95_s: Some(ci),
             simulated_events: Some(steady.events),
+            wait_percentiles: Some(WaitPercentiles::of_twin(steady)),
             ..base
         },
         figures,
@@ -1137,8 +1206,38 @@ mod tests {
             mean_queue_len: est(2.0 * wait_s),
             p_drop: est(p_drop),
             p_wait: est(0.5),
+            wait_percentiles_s: [est(0.0), est(2.0 * wait_s), est(5.0 * wait_s)],
             events: 220_000,
         })
+    }
+
+    /// Percentiles come from the closed form's distribution where there is one, from the
+    /// twin's histograms where a closed form gives only the mean (M/G/1) or nothing.
+    #[test]
+    fn wait_percentiles_say_where_they_come_from() {
+        let twin = twin_says(0.2, 0.0);
+        let erlang = best(&mm(3.0, 1.0, 4), &twin).wait_percentiles.unwrap();
+        assert_eq!(erlang.method, Method::Exact);
+        let tail = exact::erlang_c_wait_tail(erlang_c(4, 3.0), 4, 3.0, 1.0);
+        let p99 = exact::wait_quantile(&tail, 0.99, 1.0);
+        assert!(close(erlang.p99_s, p99, 1e-9), "{erlang:?}");
+        let md1 = input(ArrivalProcess::Poisson, 7.0, 0.1, ServiceDist::Fixed, 1);
+        let pk = best(&md1, &twin);
+        assert_eq!(pk.formula, "Pollaczek-Khinchine");
+        let simulated = pk.wait_percentiles.unwrap();
+        assert_eq!(simulated.method, Method::Simulated);
+        assert!(close(simulated.p99_s, 1.0, 1e-12), "{simulated:?}");
+        assert_eq!(best(&md1, &TwinAnswer::Pending).wait_percentiles, None);
+        let bursty = input(ArrivalProcess::Bursty, 10.0, 0.3, ServiceDist::Exp, 4);
+        let from_twin = best(&bursty, &twin).wait_percentiles.unwrap();
+        assert_eq!(
+            (from_twin.method, from_twin.p90_s),
+            (Method::Simulated, 0.4)
+        );
+        let dd = input(ArrivalProcess::Fixed, 1.0, 5.0, ServiceDist::Fixed, 5);
+        assert_eq!(predict(&dd).wait_percentiles.unwrap().p99_s, 0.0);
+        let overloaded = input(ArrivalProcess::Poisson, 10.0, 1.0, ServiceDist::Exp, 2);
+        assert_eq!(best(&overloaded, &twin).wait_percentiles, None);
     }
 
     #[test]

@@ -140,6 +140,15 @@ impl TwinRun {
         }
     }
 
+    /// The `q`-quantile of the queue waits of the events that started, s (0 if none did).
+    pub fn wait_quantile_s(&self, q: f64) -> f64 {
+        if self.waits_ns.is_empty() {
+            0.0
+        } else {
+            self.waits_ns.value_at_quantile(q) as f64 / 1e9
+        }
+    }
+
     /// Fraction of arrivals dropped.
     pub fn p_drop(&self) -> f64 {
         if self.arrivals == 0 {
@@ -189,18 +198,62 @@ pub fn simulate(config: &TwinConfig, seed: u64, warmup: u64, events: u64) -> Twi
 /// queue is kept: over the run, the queue's area is the sum of the waits (each waiting event
 /// adds its wait), which is exact for the events measured.
 fn lindley(servers: usize, arrivals: &mut Arrivals, warmup: u64, events: u64, run: &mut TwinRun) {
-    let mut free_at: BinaryHeap<Reverse<Time>> =
-        (0..servers.max(1)).map(|_| Reverse(Time(0.0))).collect();
+    if servers <= FEW_SERVERS {
+        let free_at = FewServers(vec![0.0; servers.max(1)]);
+        lindley_on(free_at, arrivals, warmup, events, run);
+    } else {
+        lindley_on(Servers::new(servers), arrivals, warmup, events, run);
+    }
+}
+
+/// Up to this many servers, a linear scan for the earliest free one beats a heap.
+const FEW_SERVERS: usize = 8;
+
+/// Servers' free times, as the Lindley step uses them.
+trait FreeTimes {
+    /// An event arriving at `arrival_s` takes the earliest free server and holds it for
+    /// `demand_s`; returns when it starts.
+    fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64;
+}
+
+impl FreeTimes for Servers {
+    fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64 {
+        Servers::take(self, arrival_s, demand_s)
+    }
+}
+
+/// A few servers' free times, scanned.
+struct FewServers(Vec<f64>);
+
+impl FreeTimes for FewServers {
+    fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64 {
+        let mut earliest = 0;
+        for (i, &free) in self.0.iter().enumerate() {
+            if free < self.0[earliest] {
+                earliest = i;
+            }
+        }
+        let start = self.0[earliest].max(arrival_s);
+        self.0[earliest] = start + demand_s;
+        start
+    }
+}
+
+fn lindley_on(
+    mut free_at: impl FreeTimes,
+    arrivals: &mut Arrivals,
+    warmup: u64,
+    events: u64,
+    run: &mut TwinRun,
+) {
     let mut first_s = 0.0;
+    // Events that did not wait, recorded in the histogram at once at the end (most do not,
+    // and a record costs more than the rest of the step).
+    let mut no_wait = 0u64;
     for n in 0..warmup + events {
         let event = arrivals.next();
-        let Some(mut earliest) = free_at.peek_mut() else {
-            return;
-        };
-        let start = earliest.0.0.max(event.arrival_s);
+        let start = free_at.take(event.arrival_s, event.demand_s);
         let end = start + event.demand_s;
-        *earliest = Reverse(Time(end));
-        drop(earliest);
         if n < warmup {
             continue;
         }
@@ -211,11 +264,16 @@ fn lindley(servers: usize, arrivals: &mut Arrivals, warmup: u64, events: u64, ru
         run.arrivals += 1;
         run.started += 1;
         run.wait_sum_s += wait;
-        run.waits_ns.saturating_record((wait * 1e9) as u64);
+        if wait > 0.0 {
+            run.waits_ns.saturating_record((wait * 1e9) as u64);
+        } else {
+            no_wait += 1;
+        }
         run.finished += 1;
         run.sojourn_sum_s += end - event.arrival_s;
         run.span_s = event.arrival_s - first_s;
     }
+    run.waits_ns.saturating_record_n(0, no_wait);
     run.queue_area = run.wait_sum_s;
 }
 
@@ -248,7 +306,8 @@ impl Arrivals {
     }
 
     pub(crate) fn next(&mut self) -> Waiting {
-        let arrival_s = self.schedule.next_due_ns() as f64 / 1e9;
+        // Multiplied, not divided: a division costs as much as the rest of a Lindley step.
+        let arrival_s = self.schedule.next_due_ns() as f64 * 1e-9;
         self.schedule.advance(&mut self.arrival_rng);
         Waiting {
             arrival_s,
@@ -258,7 +317,7 @@ impl Arrivals {
 
     /// One demand drawn from the service distribution, s.
     pub(crate) fn demand_s(&mut self) -> f64 {
-        sample_demand_ns(self.dist, self.mean, &mut self.service_rng) as f64 / 1e9
+        sample_demand_ns(self.dist, self.mean, &mut self.service_rng) as f64 * 1e-9
     }
 }
 
@@ -268,6 +327,9 @@ pub(crate) trait Pool {
     fn advance(&mut self, now: f64, queue: &mut VecDeque<Waiting>, run: &mut Recorder<'_>);
     /// Starts `event` at once if a server is free at its arrival; gives it back if not.
     fn try_start(&mut self, event: Waiting, run: &mut Recorder<'_>) -> Option<Waiting>;
+    /// From `at_s` on, `servers` servers (a later phase's worker count). Workers sharing the
+    /// cores keep theirs.
+    fn resize_at(&mut self, _at_s: f64, _servers: usize) {}
 
     fn run(
         &mut self,
@@ -429,6 +491,27 @@ impl Servers {
 }
 
 impl Servers {
+    /// When the first server is free, s.
+    pub(crate) fn earliest_free_s(&self) -> f64 {
+        self.free_at.peek().map_or(f64::INFINITY, |r| r.0.0)
+    }
+
+    /// From `at_s` on, `servers` servers (at least 1): new ones are free at `at_s`; when fewer,
+    /// idle ones go first, then busy ones after their event (as the engine's workers leave),
+    /// in no particular order.
+    pub(crate) fn resize_at(&mut self, at_s: f64, servers: usize) {
+        let servers = servers.max(1);
+        let mut free_at = std::mem::take(&mut self.free_at).into_vec();
+        if servers > free_at.len() {
+            free_at.resize(servers, Reverse(Time(at_s)));
+        } else {
+            // Idle ones (free by `at_s`) to the back, then drop from the back.
+            free_at.sort_by_key(|r| r.0.0 <= at_s);
+            free_at.truncate(servers);
+        }
+        self.free_at = free_at.into();
+    }
+
     /// The Lindley step: an event arriving at `arrival_s` takes the earliest free server (FCFS,
     /// in arrival order) and holds it for `demand_s`; returns when it starts.
     pub(crate) fn take(&mut self, arrival_s: f64, demand_s: f64) -> f64 {
@@ -442,6 +525,10 @@ impl Servers {
 }
 
 impl Pool for Servers {
+    fn resize_at(&mut self, at_s: f64, servers: usize) {
+        Servers::resize_at(self, at_s, servers);
+    }
+
     fn advance(&mut self, now: f64, queue: &mut VecDeque<Waiting>, run: &mut Recorder<'_>) {
         while let Some(&Reverse(Time(free))) = self.free_at.peek() {
             if free > now {
@@ -627,6 +714,9 @@ pub struct SteadyState {
     pub p_drop: Estimate,
     /// Probability that an event served waited first.
     pub p_wait: Estimate,
+    /// Queue-wait percentiles of the events served at `exact::WAIT_LEVELS` (p50, p90, p99), s:
+    /// each replication's, averaged, with the CI over the replications.
+    pub wait_percentiles_s: [Estimate; 3],
     /// Events simulated in all (warm-ups included).
     pub events: u64,
 }
@@ -647,6 +737,14 @@ pub fn steady_state(
         mean_queue_len: of(TwinRun::mean_queue_len),
         p_drop: of(TwinRun::p_drop),
         p_wait: of(TwinRun::p_wait),
+        wait_percentiles_s: crate::model::exact::WAIT_LEVELS.map(|q| {
+            Estimate::of(
+                &runs
+                    .iter()
+                    .map(|r| r.wait_quantile_s(q))
+                    .collect::<Vec<_>>(),
+            )
+        }),
         events: runs.len() as u64 * (warmup + events),
     }
 }

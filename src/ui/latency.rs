@@ -10,12 +10,15 @@ use ratatui::widgets::{Paragraph, Widget};
 use crate::app::LatencyWindow;
 use crate::engine::snapshot::{LatencyKind, LatencySummary, Snapshot};
 use crate::model::overhead::EngineOverhead;
+use crate::model::theory::{Method, WaitPercentiles};
 
 use super::format;
 use super::theme;
 
 /// Columns of the percentile table ("p99.9 12.3ms").
 const PERCENTILES_WIDTH: u16 = 15;
+/// ...with the theory's column beside ("p99   85.0ms   80.1ms").
+const PERCENTILES_THEORY_WIDTH: u16 = 23;
 /// Narrower than this beside the percentiles, the histogram is dropped.
 const MIN_HISTOGRAM_WIDTH: u16 = 20;
 
@@ -26,6 +29,8 @@ pub struct LatencyPanel<'a> {
     pub recent_window_ns: u64,
     /// At `--speed` > 1: how much of a wait is the engine's own (`model::overhead`).
     pub overhead_note: Option<String>,
+    /// The predicted queue-wait percentiles (queue wait only, where theory gives them).
+    pub theory: Option<WaitPercentiles>,
 }
 
 impl<'a> LatencyPanel<'a> {
@@ -44,6 +49,10 @@ impl<'a> LatencyPanel<'a> {
                 .recent_window_ns
                 .min(snapshot.now_ns.saturating_sub(snapshot.stats_since_ns)),
             overhead_note: EngineOverhead::note(snapshot),
+            theory: snapshot
+                .theory
+                .wait_percentiles
+                .filter(|_| kind == LatencyKind::QueueWait),
         }
     }
 
@@ -94,12 +103,23 @@ impl Widget for &LatencyPanel<'_> {
             .render(inner, buf);
             return;
         }
-        let with_histogram = inner.width >= PERCENTILES_WIDTH + 3 + MIN_HISTOGRAM_WIDTH;
+        // The theory's column where there is room for it beside a histogram (or alone).
+        let theory = self.theory.filter(|_| {
+            inner.width >= PERCENTILES_THEORY_WIDTH + 3 + MIN_HISTOGRAM_WIDTH
+                || inner.width < PERCENTILES_WIDTH + 3 + MIN_HISTOGRAM_WIDTH
+                    && inner.width >= PERCENTILES_THEORY_WIDTH
+        });
+        let table_width = if theory.is_some() {
+            PERCENTILES_THEORY_WIDTH
+        } else {
+            PERCENTILES_WIDTH
+        };
+        let with_histogram = inner.width >= table_width + 3 + MIN_HISTOGRAM_WIDTH;
         if with_histogram {
             let [histogram, separator, table] = Layout::horizontal([
                 Constraint::Min(0),
                 Constraint::Length(3),
-                Constraint::Length(PERCENTILES_WIDTH),
+                Constraint::Length(table_width),
             ])
             .areas(inner);
             Histogram {
@@ -111,33 +131,63 @@ impl Widget for &LatencyPanel<'_> {
             }
             Percentiles {
                 summary: self.summary,
+                theory,
             }
             .render(table, buf);
         } else {
             Percentiles {
                 summary: self.summary,
+                theory,
             }
             .render(inner, buf);
         }
     }
 }
 
-/// p50, p90, p99, p99.9, max, mean and count, one per row (as many as fit).
+/// p50, p90, p99, p99.9, max, mean and count, one per row (as many as fit); with a theory,
+/// its p50, p90 and p99 in a column beside, under a header naming the columns.
 pub struct Percentiles<'a> {
     pub summary: &'a LatencySummary,
+    pub theory: Option<WaitPercentiles>,
 }
 
 impl Widget for Percentiles<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let s = self.summary;
+        let theory = self.theory;
         let row = |label: &'static str, value: String, style: Style| {
-            Line::from(vec![
+            let predicted = match (theory, label) {
+                (Some(t), "p50") => Some(t.p50_s),
+                (Some(t), "p90") => Some(t.p90_s),
+                (Some(t), "p99") => Some(t.p99_s),
+                _ => None,
+            };
+            let mut spans = vec![
                 Span::styled(format!("{label:<6}"), theme::LABEL),
-                Span::styled(value, style),
-            ])
+                Span::styled(format!("{value:<8}"), style),
+            ];
+            if let Some(seconds) = predicted {
+                let ns = (seconds * 1e9) as u64;
+                spans.push(Span::styled(
+                    format!(" {}", format::duration_with_unit(ns)),
+                    theme::FORECAST,
+                ));
+            }
+            Line::from(spans)
         };
+        let mut lines = Vec::new();
+        if let Some(t) = theory {
+            let column = match t.method {
+                Method::Simulated => "twin",
+                _ => "theory",
+            };
+            lines.push(Line::styled(
+                format!("{:<6}{:<8} {column}", "", "measured"),
+                theme::DIM,
+            ));
+        }
         // Most telling first: a short panel keeps p50/p99/max.
-        let lines = vec![
+        lines.extend([
             row("p50", format::duration_with_unit(s.p50_ns), theme::VALUE),
             row(
                 "p99",
@@ -153,7 +203,7 @@ impl Widget for Percentiles<'_> {
             ),
             row("p99.9", format::duration_with_unit(s.p999_ns), theme::VALUE),
             row("n", format::count(s.count), theme::DIM),
-        ];
+        ]);
         Paragraph::new(lines).render(area, buf);
     }
 }
