@@ -218,6 +218,23 @@ fn a_bounded_queue_that_sheds_a_material_share_is_dropping() {
     assert_eq!(Verdict::of(&over), Verdict::Finished);
 }
 
+/// A backlog within what the steady state usually holds is no news: at ρ = 0.71 (M/M/7, a
+/// mean queue of 0.81) five queued is within its p99 (5.7), ten is not. Twice the mean, the old
+/// rule, called five "draining" (12.5 s at 0.4/s net) and flapped as the queue came and went.
+#[test]
+fn a_backlog_the_steady_state_usually_holds_is_keeping_up() {
+    let mut s = fixtures::keeping_up();
+    let mean = s.theory.mean_queue_len.expect("stable");
+    assert!(
+        (0.75..0.85).contains(&mean),
+        "the fixture's premise: {mean}"
+    );
+    s.counters.queued = 5;
+    assert_eq!(Verdict::of(&s), Verdict::KeepingUp);
+    s.counters.queued = 10;
+    assert_eq!(Verdict::of(&s).kind(), "draining", "{:?}", Verdict::of(&s));
+}
+
 #[test]
 fn keeping_up_and_finished_verdicts() {
     let keeping_up = Verdict::of(&fixtures::keeping_up());
