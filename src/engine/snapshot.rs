@@ -274,7 +274,8 @@ pub struct Snapshot {
     pub series_interval_ns: u64,
     pub theory: Prediction,
     /// How late the source let events into the queue after they were due (pacing), ns, over
-    /// the whole run; measured when the source wakes to emit what is due.
+    /// the whole run: when each entered the queue (the clock is read after the first event of a
+    /// wake and every 64th after it; the others take the latest reading).
     pub source_lateness: LatencySummary,
     /// Model time the source was active (not paused, not ended) since the last reset, ns:
     /// `arrival_rate_per_s` is over this time. Pauses are accounted on the statistics ticks.
