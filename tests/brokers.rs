@@ -693,3 +693,49 @@ fn after_a_broker_lost_the_session_the_instance_subscribes_again() {
     assert_eq!(source_count(&s, "resubscribes"), 1);
     assert!(source_count(&s, "reconnects") >= 1);
 }
+
+#[test]
+fn mosquitto_killed_loses_what_it_had_not_saved_and_the_counts_say_so() {
+    let Some(mut mosquitto) = Broker::mosquitto("mqtt-kill", &["persistence true"]) else {
+        return;
+    };
+    let url = mosquitto.url("jobs");
+    let events = 1000;
+    let consumer = spawn(&[
+        "--source",
+        &url,
+        "--client-id",
+        "killed",
+        "--workers",
+        "2",
+        "--idle-end",
+        "6s",
+        "--headless",
+        "--json",
+    ]);
+    mosquitto.wait_for_log("Received SUBSCRIBE from killed", 1, Duration::from_secs(20));
+    brokers::publish(
+        &url,
+        events,
+        &[
+            "--rate",
+            "50000/s",
+            "--service",
+            "3ms",
+            "--service-dist",
+            "fixed",
+        ],
+    );
+    // SIGKILL: no save on the way out (autosave is every 30 min), so the session is gone.
+    mosquitto.stop_with(libc::SIGKILL);
+    let _ = std::fs::remove_file(mosquitto.dir.join("mosquitto.log"));
+    mosquitto.launch();
+    mosquitto.wait_for_log("Received SUBSCRIBE from killed", 1, Duration::from_secs(20));
+    let s = finish(consumer);
+    let completed = count(&s, "completed");
+    eprintln!(
+        "mosquitto SIGKILL: the publisher had {events} confirmed, the instance completed {completed}"
+    );
+    assert!(completed < events, "nothing lost?");
+    assert_eq!(source_count(&s, "resubscribes"), 1, "{}", s["source"]);
+}
