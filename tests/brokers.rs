@@ -36,6 +36,32 @@ fn redis_group(url: &str, group: &str) -> (Option<u64>, Option<u64>) {
     group_figures(&mut conn, &names).expect("XINFO GROUPS")
 }
 
+/// Waits until the group has entries delivered and not acked (to `consumer`, if named): an
+/// instance is at work, whatever the machine's load made its start take.
+fn wait_until_pending(url: &str, group: &str, consumer: Option<&str>) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut conn = connect(&BrokerUrl::parse(url).unwrap()).unwrap();
+    loop {
+        let mut cmd = redis::cmd("XPENDING");
+        cmd.arg("jobs").arg(group).arg("-").arg("+").arg(10);
+        if let Some(consumer) = consumer {
+            cmd.arg(consumer);
+        }
+        let pending = match cmd.query::<redis::Value>(&mut conn) {
+            Ok(redis::Value::Array(entries)) => entries.len(),
+            _ => 0,
+        };
+        if pending > 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nothing ever pending in {group}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Two instances that each completed part of the stream, together all of it, at least once.
 fn check_shared(a: &serde_json::Value, b: &serde_json::Value) {
     let (done_a, done_b) = (count(a, "completed"), count(b, "completed"));
@@ -325,7 +351,7 @@ fn a_killed_redis_consumer_s_entries_are_claimed_and_done_by_the_survivor() {
     };
     let mut doomed = consumer("doomed");
     let survivor = consumer("survivor");
-    std::thread::sleep(Duration::from_millis(800));
+    wait_until_pending(&url, "g", Some("doomed"));
     doomed.kill().expect("SIGKILL");
     let _ = doomed.wait();
     let s = finish(survivor);
@@ -367,7 +393,7 @@ fn redis_killed_and_restarted_loses_nothing_it_confirmed() {
         "--headless",
         "--json",
     ]);
-    std::thread::sleep(Duration::from_millis(500));
+    wait_until_pending(&url, "g", None);
     redis.stop_with(libc::SIGKILL);
     std::thread::sleep(Duration::from_millis(300));
     redis.launch();
