@@ -234,6 +234,13 @@ impl App {
             Action::RateUp { .. } | Action::RateDown { .. } if source == SourceType::Stdin => {
                 Some("events come from stdin at their own pace: the rate keys do not apply")
             }
+            Action::CycleArrival | Action::RateUp { .. } | Action::RateDown { .. }
+                if matches!(source, SourceType::Mqtt | SourceType::Redis) =>
+            {
+                Some(
+                    "events come from the broker at the publisher's pace: a and the rate keys do not apply",
+                )
+            }
             Action::ServiceUp | Action::ServiceDown | Action::CycleServiceDist if exec => {
                 Some("the service is the --exec command's: the service keys do not apply")
             }
@@ -557,6 +564,18 @@ mod tests {
                 WorkMode::Sleep,
                 Action::ServiceUp,
                 "trace",
+            ),
+            (
+                SourceType::Mqtt,
+                WorkMode::Sleep,
+                Action::RateDown { coarse: true },
+                "broker",
+            ),
+            (
+                SourceType::Redis,
+                WorkMode::Sleep,
+                Action::CycleArrival,
+                "broker",
             ),
             (
                 SourceType::Generator,

@@ -10,6 +10,7 @@ use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
 use crate::engine::source::TraceFile;
+use crate::engine::source::broker::{BrokerOptions, BrokerSource, BrokerUrl, Protocol};
 use crate::engine::work::{Exec, OutputFile};
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
@@ -60,6 +61,72 @@ pub enum Tool {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Publish the generator's events to a broker: mqtt://HOST:PORT/TOPIC or
+    /// redis://HOST:PORT/STREAM (see docs/scaling-out.md).
+    Publish(PublishArgs),
+}
+
+/// `backlog publish URL`: the generator's options, for the messages it sends.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Where to publish: mqtt://HOST:PORT/TOPIC (QoS 1) or redis://HOST:PORT/STREAM (XADD);
+    /// a password comes from BACKLOG_MQTT_PASSWORD or BACKLOG_REDIS_PASSWORD.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Arrival process: fixed, poisson, bursty. [default: fixed]
+    #[arg(long, value_parser = parse_with::<ArrivalProcess>)]
+    pub arrival: Option<ArrivalProcess>,
+    /// Mean rate: 2.5, 2.5/s, 150/min. [default: 1/s]
+    #[arg(long, value_parser = parse_with::<Rate>, allow_hyphen_values = true)]
+    pub rate: Option<Rate>,
+    /// Messages per group for bursty arrivals. [default: 5]
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_BURST as i64))]
+    pub burst: Option<u32>,
+    /// Mean service demand each message states: 5s, 250ms, 0. [default: 5s]
+    #[arg(long, value_parser = parse_service, allow_hyphen_values = true)]
+    pub service: Option<Duration>,
+    /// Demand distribution: fixed, exp, uniform, lognormal. [default: fixed]
+    #[arg(long, value_parser = parse_with::<ServiceDist>)]
+    pub service_dist: Option<ServiceDist>,
+    /// Stop after N messages.
+    #[arg(long, value_parser = parse_count_u64)]
+    pub events: Option<u64>,
+    /// Stop after this long.
+    #[arg(long, value_parser = parse_positive_duration, allow_hyphen_values = true)]
+    pub duration: Option<Duration>,
+    /// Seed of the arrivals and demands. [default: 1]
+    #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: Option<u64>,
+}
+
+impl PublishArgs {
+    /// What to publish: the article's generator (fixed 1/s, 5 s fixed) unless told otherwise.
+    pub fn plan(&self) -> Result<crate::publish::PublishPlan, Error> {
+        let url = BrokerUrl::parse(&self.url).map_err(|e| Error::Usage(format!("publish: {e}")))?;
+        refuse_tls(&url)?;
+        let defaults = Settings::default();
+        Ok(crate::publish::PublishPlan {
+            url,
+            arrival: self.arrival.unwrap_or(defaults.arrival),
+            rate: self.rate.unwrap_or(defaults.rate),
+            burst: self.burst.unwrap_or(defaults.burst),
+            service: self.service.unwrap_or(defaults.service),
+            service_dist: self.service_dist.unwrap_or(defaults.service_dist),
+            events: self.events,
+            duration: self.duration,
+            seed: self.seed.unwrap_or(1),
+        })
+    }
+}
+
+/// TLS (`mqtts://`, `rediss://`) is not in this build yet: said plainly, before anything runs.
+fn refuse_tls(url: &BrokerUrl) -> Result<(), Error> {
+    if url.tls {
+        return Err(Error::Usage(format!(
+            "{url}: TLS brokers (mqtts://, rediss://) are not supported by this build yet; use mqtt:// or redis:// on a trusted network (see docs/scaling-out.md)"
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,6 +160,34 @@ pub struct RunArgs {
     /// With --source trace:FILE: play the trace N times, each pass one mean gap after the last.
     #[arg(long = "loop", value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Arrivals")]
     pub loops: Option<u64>,
+
+    /// With an MQTT source: subscribe as $share/GROUP/TOPIC, so the group's members split the
+    /// stream.
+    #[arg(long, value_name = "GROUP", help_heading = "Brokers")]
+    pub share: Option<String>,
+
+    /// With a Redis source: the consumer group (created at the stream's start if missing).
+    /// [default: backlog]
+    #[arg(long, value_name = "GROUP", help_heading = "Brokers")]
+    pub group: Option<String>,
+
+    /// With a Redis source: this consumer's name in the group (give the same one after a
+    /// restart to finish its pending entries). [default: backlog-GROUP-HOST-PID]
+    #[arg(long, value_name = "NAME", help_heading = "Brokers")]
+    pub consumer: Option<String>,
+
+    /// With an MQTT source: the client id, which names the persistent session (give the same
+    /// one after a restart to resume it). [default: backlog-GROUP-HOST-PID]
+    #[arg(long, value_name = "ID", help_heading = "Brokers")]
+    pub client_id: Option<String>,
+
+    /// With a Redis source: take over entries another consumer left pending this long. [default: 30s]
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, help_heading = "Brokers")]
+    pub claim_after: Option<Duration>,
+
+    /// With a broker source: end when no message has come for this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, help_heading = "Brokers")]
+    pub idle_end: Option<Duration>,
 
     /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
     #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
@@ -269,12 +364,15 @@ fn parse_source(text: &str) -> Result<SourceKind, String> {
     match text {
         "gen" => Ok(SourceKind::Generator),
         "stdin" => Ok(SourceKind::Stdin),
+        _ if BrokerUrl::is_broker(text) => BrokerUrl::parse(text).map(|url| {
+            SourceKind::Broker(Arc::new(BrokerSource::new(url, BrokerOptions::default())))
+        }),
         _ => match text.strip_prefix("trace:") {
             Some(path) => TraceFile::open(std::path::Path::new(path))
                 .map(|trace| SourceKind::Trace(trace, 1))
                 .map_err(|e| e.to_string()),
             None => Err(format!(
-                "'{text}' is not a source; expected gen (the built-in generator), stdin (one event per line) or trace:FILE (a CSV replayed with its timing)"
+                "'{text}' is not a source; expected gen (the built-in generator), stdin (one event per line) or trace:FILE (a CSV replayed with its timing), mqtt://HOST:PORT/TOPIC or redis://HOST:PORT/STREAM (a broker)"
             )),
         },
     }
@@ -406,10 +504,74 @@ impl RunArgs {
                 }
                 Ok(SourceKind::Trace(trace, self.loops.unwrap_or(1)))
             }
+            SourceKind::Broker(broker) => self.broker_source(&broker),
             _ if self.loops.is_some() => Err(Error::Usage(
                 "--loop replays a trace: it needs --source trace:FILE".into(),
             )),
             other => Ok(other),
+        }
+    }
+
+    /// The broker source with its options, each checked against the protocol it belongs to.
+    fn broker_source(&self, broker: &BrokerSource) -> Result<SourceKind, Error> {
+        let url = &broker.url;
+        refuse_tls(url)?;
+        let (mqtt, redis) = (
+            url.protocol == Protocol::Mqtt,
+            url.protocol == Protocol::Redis,
+        );
+        for (given, option, fits) in [
+            (self.share.is_some(), "--share", mqtt),
+            (self.client_id.is_some(), "--client-id", mqtt),
+            (self.group.is_some(), "--group", redis),
+            (self.consumer.is_some(), "--consumer", redis),
+            (self.claim_after.is_some(), "--claim-after", redis),
+        ] {
+            if given && !fits {
+                let other = if mqtt { "Redis" } else { "MQTT" };
+                return Err(Error::Usage(format!(
+                    "{option} is for {other} sources only; with {} use {}",
+                    url.protocol.name(),
+                    if mqtt {
+                        "--share GROUP and --client-id ID"
+                    } else {
+                        "--group, --consumer and --claim-after"
+                    }
+                )));
+            }
+        }
+        let options = BrokerOptions {
+            group: self.share.clone().or_else(|| self.group.clone()),
+            consumer: self.client_id.clone().or_else(|| self.consumer.clone()),
+            claim_after: self
+                .claim_after
+                .unwrap_or(BrokerOptions::default().claim_after),
+            idle_end: self.idle_end,
+            ca_file: None,
+        };
+        Ok(SourceKind::Broker(Arc::new(BrokerSource::new(
+            url.clone(),
+            options,
+        ))))
+    }
+
+    /// Broker options need a broker source.
+    fn check_broker_options(&self, source: &SourceKind) -> Result<(), Error> {
+        let given = [
+            (self.share.is_some(), "--share"),
+            (self.group.is_some(), "--group"),
+            (self.consumer.is_some(), "--consumer"),
+            (self.client_id.is_some(), "--client-id"),
+            (self.claim_after.is_some(), "--claim-after"),
+            (self.idle_end.is_some(), "--idle-end"),
+        ];
+        match given.iter().find(|(given, _)| *given) {
+            Some((_, option)) if !matches!(source, SourceKind::Broker(_)) => {
+                Err(Error::Usage(format!(
+                    "{option} needs a broker source: --source mqtt://HOST:PORT/TOPIC or redis://HOST:PORT/STREAM"
+                )))
+            }
+            _ => Ok(()),
         }
     }
 
@@ -493,6 +655,7 @@ impl RunArgs {
         }
         let exec = self.exec_work(&mut settings)?;
         let source = self.source_for(&mut settings, scenario)?;
+        self.check_broker_options(&source)?;
         settings.validate()?;
         Ok(EngineConfig {
             settings,

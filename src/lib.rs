@@ -8,6 +8,7 @@ pub mod error;
 pub mod headless;
 pub mod input;
 pub mod model;
+pub mod publish;
 pub mod record;
 pub mod runs;
 pub mod terminal;

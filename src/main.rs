@@ -5,11 +5,17 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use backlog::cli::{Cli, PublishArgs, RunArgs, RunPlan, Tool};
 use backlog::control::scenario::{self, Scenario, Step};
+use backlog::engine::SourceKind;
+use backlog::engine::source::broker::url::redact_credentials;
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
+use backlog::publish::Progress;
 use backlog::record::{self, progress};
 use backlog::tui::{self, TuiOptions};
 
@@ -63,7 +69,69 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot write the man page: {e}"), 1),
             }
         }
+        Some(Tool::Publish(args)) => publish(&args),
         None => run(&cli.run),
+    }
+}
+
+/// `backlog publish URL`: the publisher on a thread of its own, stopped by Ctrl-C or SIGTERM;
+/// its summary either way.
+fn publish(args: &PublishArgs) -> ExitCode {
+    let plan = match args.plan() {
+        Ok(plan) => plan,
+        Err(error) => return fail(&error.to_string(), error.exit_code()),
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let progress = Arc::new(Progress::default());
+    let publisher = {
+        let (stop, progress) = (Arc::clone(&stop), Arc::clone(&progress));
+        std::thread::spawn(move || backlog::publish::run(&plan, &progress, &stop))
+    };
+    let watched = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map(|runtime| runtime.block_on(watch_publisher(&publisher, &stop, &progress)));
+    if watched.is_err() {
+        stop.store(true, Ordering::Relaxed);
+    }
+    match publisher.join() {
+        Ok(Ok(summary)) => {
+            println!("backlog publish: {summary}");
+            ExitCode::SUCCESS
+        }
+        Ok(Err(message)) => fail(&message, BAD_INPUT),
+        Err(_) => fail("the publisher panicked", 101),
+    }
+}
+
+/// Until the publisher ends: a progress line each second on a terminal's stderr; a quit signal
+/// stops it.
+async fn watch_publisher(
+    publisher: &std::thread::JoinHandle<Result<backlog::publish::PublishSummary, String>>,
+    stop: &AtomicBool,
+    progress: &Progress,
+) {
+    let mut signals = backlog::terminal::QuitSignals::new().ok();
+    let show = std::io::stderr().is_terminal();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    while !publisher.is_finished() {
+        tokio::select! {
+            () = async { match signals.as_mut() { Some(s) => s.recv().await, None => std::future::pending().await } } => {
+                stop.store(true, Ordering::Relaxed);
+            }
+            _ = tick.tick() => if show {
+                eprint!(
+                    "\rpublished {}, confirmed {}, failed {}   ",
+                    progress.published.load(Ordering::Relaxed),
+                    progress.confirmed.load(Ordering::Relaxed),
+                    progress.failed.load(Ordering::Relaxed)
+                );
+            },
+            () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
+    }
+    if show {
+        eprintln!();
     }
 }
 
@@ -100,7 +168,8 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
                 .take_while(|l| !l.trim().is_empty())
                 .map(str::trim)
                 .collect();
-            let message = message.join(" ");
+            // clap repeats the value it refused: never a password in an address.
+            let message = redact_credentials(&message.join(" "));
             fail(
                 &format!(
                     "{} (see backlog --help)",
@@ -156,6 +225,12 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
         config.inject_panic = Some(site);
     }
     check_face(args, &config)?;
+    // A headless run against a broker that does not answer is bad input: said before it runs.
+    if let (true, SourceKind::Broker(broker)) = (args.headless, &config.source) {
+        broker
+            .probe(backlog::engine::source::broker::CONNECT_TIMEOUT)
+            .map_err(Error::Usage)?;
+    }
     let recording = args
         .record
         .as_deref()
@@ -243,6 +318,11 @@ async fn run_headless(
     let face = headless::run(&handle, options, signals);
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
+    // A broker that refused the login or the subscription: bad input, said last in one line.
+    let source = handle.snapshot().source.clone();
+    if let (Some(_), Some(error)) = (&source.broker, source.error) {
+        return Err(Error::Usage(format!("--source: {error}")));
+    }
     match result {
         Ok(_) => Ok(()),
         Err(e) if is_closed_pipe(&e) => Ok(()),

@@ -1,6 +1,7 @@
 //! The engine: an event source, a queue, a pool of workers and the aggregator that measures them.
 //! It knows nothing about terminals: faces drive it through [`EngineHandle`] and read [`Snapshot`]s.
 
+pub mod ack;
 mod clock;
 pub mod command;
 pub mod error;
@@ -75,6 +76,8 @@ pub enum SourceKind {
     Stdin,
     /// A trace's rows replayed with their gaps, this many passes (see `source::trace`).
     Trace(Arc<source::TraceFile>, u64),
+    /// Messages from an MQTT subscription or a Redis stream (see `source::broker`).
+    Broker(Arc<source::broker::BrokerSource>),
 }
 
 impl SourceKind {
@@ -83,6 +86,7 @@ impl SourceKind {
             SourceKind::Generator => "gen",
             SourceKind::Stdin => "stdin",
             SourceKind::Trace(..) => "trace",
+            SourceKind::Broker(b) => b.kind().name(),
         }
     }
 }
@@ -209,6 +213,7 @@ impl Engine {
             pacing: Pacing::new(Arc::clone(&shared)),
             max_events: config.max_events,
             duration_ns: config.duration.map(clock::saturating_ns),
+            ended_at_ns: None,
         };
         let source: Box<dyn EventSource> = match &config.source {
             SourceKind::Generator => Box::new(Generator::new(config.seed)),
@@ -218,6 +223,7 @@ impl Engine {
                 Arc::clone(trace),
                 *passes,
             )),
+            SourceKind::Broker(broker) => source::broker::open(Arc::clone(broker), config.seed),
         };
         spawn_source(source, io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use flume::{Receiver, Sender};
 
+use super::ack::Settled;
 use super::event::{DropReason, Event, Trace};
 use super::settings::Overflow;
 use super::shared::Shared;
@@ -68,6 +69,11 @@ impl Admission {
         } else if let Err(event) = self.admit(event, false, cap, overflow) {
             self.hold(event);
         }
+    }
+
+    /// Events in the queue now (not those held at the source).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     /// Whether events are held at the source, waiting for room.
@@ -186,6 +192,7 @@ impl Admission {
 
     fn drop_event(&self, event: &Event, at_ns: u64, reason: DropReason) {
         let id = event.id;
+        self.shared.settle(Settled::Dropped(id));
         self.shared.arrivals.dropped(event.arrival_ns, at_ns);
         self.shared.dropped.fetch_add(1, Ordering::AcqRel);
         if let Some(trace) = &self.trace {

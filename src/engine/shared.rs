@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
+use super::ack::Settled;
 use super::clock::Clock;
 use super::event::Event;
 use super::pool::Bench;
@@ -81,6 +82,8 @@ pub(crate) struct Shared {
     pub fault: OnceLock<String>,
     /// How late the source let events in after they were due (see `source::Pacing`).
     source_lateness: Mutex<Histogram<u64>>,
+    /// Set by a source that acks at its broker: each event is settled here (see `ack`).
+    pub acks: OnceLock<flume::Sender<Settled>>,
 }
 
 impl Shared {
@@ -121,6 +124,7 @@ impl Shared {
             bench: Bench::default(),
             fault: OnceLock::new(),
             source_lateness: Mutex::new(new_histogram(LATENESS_SIGFIG)),
+            acks: OnceLock::new(),
         }
     }
 
@@ -182,6 +186,14 @@ impl Shared {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         summarise(&lateness)
+    }
+
+    /// Tells a source that acks what became of one of its events; nothing for other sources.
+    #[inline]
+    pub fn settle(&self, settled: Settled) {
+        if let Some(acks) = self.acks.get() {
+            let _ = acks.send(settled);
+        }
     }
 
     /// Called by a worker after taking an event: wakes a source waiting for room.

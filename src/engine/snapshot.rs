@@ -448,6 +448,10 @@ pub enum SourceType {
     Stdin,
     /// A trace's rows replayed with their gaps.
     Trace,
+    /// Messages of an MQTT v5 subscription (`--source mqtt://...`).
+    Mqtt,
+    /// Entries of a Redis stream, read in a consumer group (`--source redis://...`).
+    Redis,
 }
 
 impl SourceType {
@@ -456,6 +460,8 @@ impl SourceType {
             SourceType::Generator => "generator",
             SourceType::Stdin => "stdin",
             SourceType::Trace => "trace",
+            SourceType::Mqtt => "mqtt",
+            SourceType::Redis => "redis",
         }
     }
 }
@@ -500,9 +506,50 @@ pub struct SourceView {
     /// trace: the file and how far its replay is.
     #[serde(default, flatten)]
     pub trace: Option<TraceProgress>,
+    /// mqtt, redis: the broker, the connection and the messages (see `source::broker`).
+    #[serde(default, flatten)]
+    pub broker: Option<BrokerView>,
     /// How its input failed (state `error`): "Is a directory (os error 21)".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// A broker source's own figures; `rejected` (malformed payloads) is the view's.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerView {
+    /// The address, without credentials: `mqtt://127.0.0.1:1883/jobs`.
+    pub url: String,
+    /// `$share/GROUP/TOPIC` (MQTT) or the consumer group (Redis), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The MQTT client id or the Redis consumer name.
+    pub consumer: String,
+    /// Connected to the broker now (else connecting or reconnecting).
+    pub connected: bool,
+    /// Model time the connection last came up or went down, ns.
+    pub connection_since_ns: u64,
+    /// Messages taken from the broker, the rejected ones included.
+    pub received: u64,
+    /// Messages acked at the broker (work finished, or a malformed payload).
+    pub acked: u64,
+    /// Messages whose sequence number was seen before in this publisher's run (at-least-once).
+    pub duplicates: u64,
+    /// Times the connection was made again after it was lost.
+    pub reconnects: u64,
+    /// Times the subscription was made again because the broker had lost the session (MQTT).
+    #[serde(default)]
+    pub resubscribes: u64,
+    /// Entries taken over from consumers that left them pending too long (Redis XAUTOCLAIM).
+    #[serde(default)]
+    pub claimed: u64,
+    /// The group's lag and pending count as the server says (Redis, once a second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_lag: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_pending: Option<u64>,
+    /// The first few malformed payloads, shortened, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub first_rejected: Vec<String>,
 }
 
 /// How far a trace's replay is: each row replayed is one event generated.

@@ -118,6 +118,20 @@ pub fn describe(settings: &Settings, seed: u64, source: &SourceView) -> String {
             "service from the trace".to_string(),
         ),
         (SourceType::Stdin, _) => ("lines from stdin".to_string(), service),
+        (SourceType::Mqtt | SourceType::Redis, _) => (
+            match &source.broker {
+                Some(b) => format!(
+                    "messages from {}{}",
+                    b.url,
+                    b.group
+                        .as_ref()
+                        .map(|g| format!(" ({g})"))
+                        .unwrap_or_default()
+                ),
+                None => "messages from a broker".to_string(),
+            },
+            "service from each message, else drawn".to_string(),
+        ),
         _ => (
             format!("{} arrivals at {}", settings.arrival, settings.rate),
             service,
@@ -423,9 +437,29 @@ pub fn closing_lines(s: &Snapshot) -> Vec<String> {
     ]
     .into_iter()
     .chain(s.source.error.iter().map(|e| format!("# the source's input failed: {e}")))
+    .chain(s.source.broker.iter().flat_map(|b| broker_lines(b, s.source.rejected.unwrap_or(0))))
     .chain(s.last_failure.iter().map(last_failure_line))
     .chain(phase_closing_lines(s))
     .collect()
+}
+
+/// A broker source's closing lines: its counts, then the first malformed payloads.
+fn broker_lines(b: &crate::engine::snapshot::BrokerView, rejected: u64) -> Vec<String> {
+    let mut lines = vec![format!(
+        "# source {}: received {}, acked {}, duplicates {}, rejected {rejected}, reconnects {}, claimed {}",
+        b.group.as_deref().unwrap_or(&b.url),
+        b.received,
+        b.acked,
+        b.duplicates,
+        b.reconnects,
+        b.claimed
+    )];
+    lines.extend(
+        b.first_rejected
+            .iter()
+            .map(|r| format!("# rejected message: {r}")),
+    );
+    lines
 }
 
 /// Writes the time series as CSV, appending only points it has not written yet.

@@ -3,6 +3,7 @@
 
 pub mod achieved;
 pub mod background;
+pub mod broker;
 pub mod exact;
 pub mod fluid;
 pub mod forecast;

@@ -112,6 +112,19 @@ fn settings_line(s: &Settings, source: &SourceView, compact: bool) -> Line<'stat
             vec![label("source "), Span::styled("stdin", theme::VALUE)],
             None,
         ),
+        (SourceType::Mqtt | SourceType::Redis, _) => (
+            vec![
+                label("source "),
+                Span::styled(
+                    source
+                        .broker
+                        .as_ref()
+                        .map_or_else(|| source.kind.name().to_string(), |b| b.url.clone()),
+                    theme::VALUE,
+                ),
+            ],
+            None,
+        ),
         (SourceType::Trace, Some(trace)) => (
             vec![
                 label("source "),

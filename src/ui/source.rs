@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Sparkline, Widget};
 
 use crate::engine::settings::Settings;
-use crate::engine::snapshot::{Snapshot, SourceState, SourceType, TraceProgress};
+use crate::engine::snapshot::{BrokerView, Snapshot, SourceState, SourceType, TraceProgress};
 use crate::model::achieved;
+use crate::model::broker::connection_text;
 
 use super::format;
 use super::theme;
@@ -52,9 +53,10 @@ impl SourcePanel<'_> {
     /// stdin · reading", "Source · trace · replaying".
     fn title(&self) -> String {
         let source = &self.snapshot.source;
-        let state = match (source.kind, source.state) {
-            (SourceType::Trace, SourceState::Reading) => "replaying",
-            (_, state) => state.name(),
+        let state = match (source.kind, source.state, &source.broker) {
+            (SourceType::Trace, SourceState::Reading, _) => "replaying",
+            (_, SourceState::Reading, Some(broker)) if !broker.connected => "reconnecting",
+            (_, state, _) => state.name(),
         };
         match source.kind {
             SourceType::Generator => "Source".into(),
@@ -64,9 +66,10 @@ impl SourcePanel<'_> {
 
     fn facts(&self) -> Vec<Line<'static>> {
         let source = &self.snapshot.source;
-        let mut lines = match (source.kind, &source.trace) {
-            (SourceType::Stdin, _) => self.stdin_facts(),
-            (SourceType::Trace, Some(trace)) => self.trace_facts(trace),
+        let mut lines = match (source.kind, &source.trace, &source.broker) {
+            (SourceType::Stdin, _, _) => self.stdin_facts(),
+            (SourceType::Trace, Some(trace), _) => self.trace_facts(trace),
+            (_, _, Some(broker)) => self.broker_facts(broker),
             _ => return self.generator_facts(),
         };
         lines.push(self.losses());
@@ -95,6 +98,49 @@ impl SourcePanel<'_> {
                 count_span(source.rejected.unwrap_or(0)),
             ]),
         ]
+    }
+
+    /// The broker and the connection; messages received, acked, duplicated and rejected; a
+    /// Redis group's lag and pending count.
+    fn broker_facts(&self, broker: &BrokerView) -> Vec<Line<'static>> {
+        let s = self.snapshot;
+        let connection_style = if broker.connected {
+            theme::VALUE
+        } else {
+            theme::WARN
+        };
+        let mut lines = vec![
+            Line::styled(
+                broker.group.clone().unwrap_or_else(|| broker.url.clone()),
+                theme::VALUE,
+            ),
+            Line::from(vec![
+                Span::styled(connection_text(broker, s.now_ns), connection_style),
+                Span::styled("  reconnects ", theme::LABEL),
+                Span::styled(format::count(broker.reconnects), theme::VALUE),
+            ]),
+            Line::from(vec![
+                Span::styled("received ", theme::LABEL),
+                Span::styled(format::count(broker.received), theme::VALUE),
+                Span::styled("  acked ", theme::LABEL),
+                Span::styled(format::count(broker.acked), theme::VALUE),
+            ]),
+            Line::from(vec![
+                Span::styled("duplicates ", theme::LABEL),
+                Span::styled(format::count(broker.duplicates), theme::VALUE),
+                Span::styled("  rejected ", theme::LABEL),
+                count_span(s.source.rejected.unwrap_or(0)),
+            ]),
+        ];
+        if let (Some(lag), Some(pending)) = (broker.group_lag, broker.group_pending) {
+            lines.push(Line::from(vec![
+                Span::styled("group lag ", theme::LABEL),
+                Span::styled(format::count(lag), theme::VALUE),
+                Span::styled("  pending ", theme::LABEL),
+                Span::styled(format::count(pending), theme::VALUE),
+            ]));
+        }
+        lines
     }
 
     /// The file, the row reached in this pass, and the pass of how many.

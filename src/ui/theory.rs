@@ -79,6 +79,7 @@ impl TheoryPanel<'_> {
         let mut full = vec![verdict.clone()];
         full.extend(model.clone());
         full.extend(cpu_note(s));
+        full.extend(split_note(s));
         full.push(Line::from(vec![
             Span::styled(format!("{:<14}", ""), theme::LABEL),
             Span::styled(format!("{:<11}", "theory"), theme::LABEL),
@@ -92,6 +93,7 @@ impl TheoryPanel<'_> {
         compact.extend(self.rows(true));
         compact.extend(model);
         compact.extend(cpu_note(s));
+        compact.extend(split_note(s));
         compact
     }
 
@@ -280,6 +282,13 @@ fn cpu_note(s: &Snapshot) -> Option<Line<'static>> {
         ),
         theme::WARN,
     ))
+}
+
+/// A broker source in a group sees part of the stream: which part, and what it means.
+fn split_note(s: &Snapshot) -> Option<Line<'static>> {
+    let split = crate::model::broker::Split::of(s)?;
+    (split != crate::model::broker::Split::Whole)
+        .then(|| Line::styled(split.note().to_string(), theme::DIM))
 }
 
 /// A row of the table: what it compares, what theory predicts (by `theory`: its method, or

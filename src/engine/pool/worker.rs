@@ -9,6 +9,7 @@ use flume::{RecvTimeoutError, Sender, TryRecvError};
 use super::Pool;
 use super::doorbell::DoorbellWatch;
 use crate::engine::InjectFault;
+use crate::engine::ack::Settled;
 use crate::engine::event::{Event, Report};
 use crate::engine::shared::Shared;
 use crate::engine::stats::{INJECTED_PANIC_AFTER, Msg};
@@ -214,6 +215,7 @@ impl Pool {
             return;
         };
         let finish_ns = clock.now_ns();
+        self.shared.settle(Settled::Finished(event.id));
         outbox.push(if coalesce {
             Report::Done {
                 worker,

@@ -3,6 +3,7 @@
 //! thread of its own until it ends, the run's end (`max_events`, `duration`) comes, or the engine
 //! stops. Kinds live one per file (`generator`).
 
+pub mod broker;
 pub mod generator;
 pub mod lines;
 pub mod trace;
@@ -44,6 +45,9 @@ pub struct SourceIo {
     pub max_events: Option<u64>,
     /// The source stops at this model time, ns.
     pub duration_ns: Option<u64>,
+    /// When the source stopped creating events, if it goes on afterwards (a broker source
+    /// acking the last of its events): its end is recorded at this model time.
+    pub ended_at_ns: Option<u64>,
 }
 
 impl SourceIo {
@@ -107,6 +111,7 @@ pub(crate) struct SourceFacts {
     kind: SourceType,
     /// A trace's name, rows and passes.
     trace: Option<(String, u64, u64)>,
+    broker: Option<Arc<broker::BrokerSource>>,
 }
 
 impl SourceFacts {
@@ -115,14 +120,22 @@ impl SourceFacts {
             SourceKind::Generator => Self {
                 kind: SourceType::Generator,
                 trace: None,
+                broker: None,
             },
             SourceKind::Stdin => Self {
                 kind: SourceType::Stdin,
                 trace: None,
+                broker: None,
             },
             SourceKind::Trace(file, passes) => Self {
                 kind: SourceType::Trace,
                 trace: Some((file.name.clone(), file.rows.len() as u64, *passes)),
+                broker: None,
+            },
+            SourceKind::Broker(source) => Self {
+                kind: source.kind(),
+                trace: None,
+                broker: Some(Arc::clone(source)),
             },
         }
     }
@@ -140,11 +153,13 @@ impl SourceFacts {
             SourceState::Reading
         };
         let stdin = self.kind == SourceType::Stdin;
+        let counts_rejects = stdin || self.broker.is_some();
         SourceView {
             kind: self.kind,
             state,
             lines_read: stdin.then(|| shared.lines_read.load(Ordering::Acquire)),
-            rejected: stdin.then(|| shared.rejected.load(Ordering::Acquire)),
+            rejected: counts_rejects.then(|| shared.rejected.load(Ordering::Acquire)),
+            broker: self.broker.as_ref().map(|b| b.view()),
             trace: self.trace.as_ref().map(|(file, rows, passes)| {
                 TraceProgress::new(file.clone(), *rows, *passes, generated)
             }),
@@ -164,9 +179,10 @@ pub(crate) fn run_to_end(
     source.run(&mut io);
     let clock = shared.clock;
     // A source that ran to its duration ended at the duration, even if it noticed late.
+    let now_ns = io.ended_at_ns.unwrap_or_else(|| clock.now_ns());
     let end_ns = match duration_ns {
-        Some(end) if !shared.stop.load(Ordering::Relaxed) => end.min(clock.now_ns()),
-        _ => clock.now_ns(),
+        Some(end) if !shared.stop.load(Ordering::Relaxed) => end.min(now_ns),
+        _ => now_ns,
     };
     shared.source_end_ns.store(end_ns, Ordering::Relaxed);
     shared.source_ended.store(true, Ordering::Release);
