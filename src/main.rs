@@ -11,6 +11,7 @@ use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
 use backlog::record::{self, progress};
+use backlog::runlog::{self, MarkKind, RunLogFile, RunLogWriter};
 use backlog::tui::{self, TuiOptions};
 
 /// Test only, read once at startup: `BACKLOG_TEST_PANIC=render|engine|worker` makes the program
@@ -63,7 +64,16 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot write the man page: {e}"), 1),
             }
         }
+        Some(Tool::Replay(args)) => exit_with(backlog::replay::run(&args)),
+        Some(Tool::Export(args)) => exit_with(backlog::export::run(&args)),
         None => run(&cli.run),
+    }
+}
+
+fn exit_with(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string(), error.exit_code()),
     }
 }
 
@@ -162,6 +172,12 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
         .map(record::Output::create)
         .transpose()?;
     let csv = args.csv.as_deref().map(open_csv).transpose()?;
+    let scenario_name = scenario.as_ref().map(|s| s.name.as_str());
+    let save = args
+        .save_run
+        .as_deref()
+        .map(|path| open_run_log(path, &config, scenario_name))
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("backlog-runtime")
@@ -182,10 +198,11 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
             notes: None,
         };
         let steps = scenario.map(|s| s.steps).unwrap_or_default();
-        runtime.block_on(run_headless(config, options, steps))
+        runtime.block_on(run_headless(config, options, steps, save))
     } else {
         let render_panic = test_panic == Some(TestPanic::Render);
-        runtime.block_on(run_monitor(config, args, scenario, recording, render_panic))
+        let faces = (recording, save);
+        runtime.block_on(run_monitor(config, args, scenario, faces, render_panic))
     }
 }
 
@@ -212,6 +229,49 @@ fn open_csv(path: &std::path::Path) -> Result<CsvWriter, Error> {
     })
 }
 
+fn open_run_log(
+    path: &std::path::Path,
+    config: &EngineConfig,
+    scenario: Option<&str>,
+) -> Result<RunLogFile, Error> {
+    RunLogFile::create(path, &runlog::RunInfo::of(config, scenario)).map_err(|source| {
+        Error::Unwritable {
+            option: "--save-run",
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Starts the run log's writer on the engine's trace (passed on to the headless log with `tee`).
+fn start_run_log(
+    save: Option<RunLogFile>,
+    handle: &EngineHandle,
+    tee: bool,
+) -> Result<Option<RunLogWriter>, Error> {
+    save.map(|file| file.start(handle.trace(), tee))
+        .transpose()
+        .map_err(|source| Error::System {
+            what: "cannot start the run log's writer",
+            source,
+        })
+}
+
+/// Writes the rest of the run log, and says if it lost anything.
+fn close_run_log(
+    writer: Option<RunLogWriter>,
+    last: Option<&std::sync::Arc<backlog::engine::Snapshot>>,
+) -> Result<(), Error> {
+    let Some(writer) = writer else {
+        return Ok(());
+    };
+    let end = writer.finish(last).map_err(Error::Output)?;
+    if let Some(warning) = runlog::lost_warning(&end) {
+        eprintln!("backlog: {warning}");
+    }
+    Ok(())
+}
+
 /// The bundled scenarios, one a line: name, then description.
 fn list_scenarios() -> String {
     let mut list = String::from("Bundled scenarios (play one with --scenario NAME):\n");
@@ -225,8 +285,10 @@ async fn run_headless(
     config: EngineConfig,
     mut options: HeadlessOptions,
     steps: Vec<Step>,
+    save: Option<RunLogFile>,
 ) -> Result<(), Error> {
     let handle = Engine::start(config)?;
+    let writer = start_run_log(save, &handle, !options.json)?;
     let signals = backlog::terminal::QuitSignals::new().map_err(|source| Error::System {
         what: "cannot watch for signals",
         source,
@@ -237,12 +299,23 @@ async fn run_headless(
     let on_step = |step: &Step| {
         let applied_ns = handle.now_ns();
         for line in scenario::log_lines(step, applied_ns) {
+            if let Some(writer) = &writer {
+                writer
+                    .sender()
+                    .mark(applied_ns, MarkKind::Step, line.clone());
+            }
             let _ = notes_tx.send((applied_ns, line));
         }
+        if let (Some(writer), Some(caption)) = (&writer, &step.caption) {
+            writer
+                .sender()
+                .mark(applied_ns, MarkKind::Caption, caption.clone());
+        }
     };
-    let face = headless::run(&handle, options, signals);
+    let face = headless::run_saving(&handle, options, signals, writer.as_ref());
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
+    close_run_log(writer, result.as_ref().ok())?;
     match result {
         Ok(_) => Ok(()),
         Err(e) if is_closed_pipe(&e) => Ok(()),
@@ -254,11 +327,15 @@ async fn run_monitor(
     config: EngineConfig,
     args: &RunArgs,
     scenario: Option<Scenario>,
-    record: Option<record::Output>,
+    (record, save): (Option<record::Output>, Option<RunLogFile>),
     render_panic: bool,
 ) -> Result<(), Error> {
     let total = progress_total(&config);
     let handle = Engine::start(config)?;
+    let writer = start_run_log(save, &handle, false)?;
+    let follow = writer
+        .as_ref()
+        .map(|w| runlog::writer::follow(handle.subscribe(), w.sender().clone()));
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -281,6 +358,12 @@ async fn run_monitor(
     let on_step = |step: &Step| {
         if let Some(caption) = &step.caption {
             caption_tx.send_replace(Some(caption.clone()));
+            if let Some(writer) = &writer {
+                let at_ns = handle.now_ns();
+                writer
+                    .sender()
+                    .mark(at_ns, MarkKind::Caption, caption.clone());
+            }
         }
     };
     let result = if args.offscreen {
@@ -299,7 +382,12 @@ async fn run_monitor(
         result
     };
     handle.send(Command::Stop);
+    if let Some(follow) = follow {
+        follow.abort();
+        let _ = follow.await;
+    }
     engine_fault(&handle)?;
+    close_run_log(writer, Some(&handle.snapshot()))?;
     result.map(|_| ()).map_err(Error::Terminal)
 }
 
