@@ -580,3 +580,46 @@ fn the_replay_monitor_seeks_to_a_change_and_to_the_end_and_is_read_only() {
     session.assert_restored("after q");
     std::fs::remove_file(path).ok();
 }
+
+#[test]
+fn a_cast_recording_marks_each_caption_and_change_as_a_chapter() {
+    let cast = scratch("chapters.cast");
+    let out = backlog(&[
+        "--scenario",
+        "falling-behind",
+        "--speed",
+        TEST_SPEED,
+        "--offscreen",
+        "--record",
+        cast.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let markers: Vec<(f64, String)> = text
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e[1] == "m")
+        .map(|e| (e[0].as_f64().unwrap(), e[2].as_str().unwrap().to_string()))
+        .collect();
+    let scenario = backlog::control::scenario::load("falling-behind").unwrap();
+    for caption in scenario.steps.iter().filter_map(|s| s.caption.as_deref()) {
+        if !caption.is_empty() {
+            assert!(
+                markers.iter().any(|(_, m)| m == caption),
+                "{caption}: {markers:?}"
+            );
+        }
+    }
+    assert!(
+        markers
+            .iter()
+            .any(|(_, m)| m.contains("(step): workers 4 → 5")),
+        "{markers:?}"
+    );
+    assert!(
+        markers.windows(2).all(|w| w[0].0 <= w[1].0),
+        "in time order"
+    );
+    std::fs::remove_file(cast).ok();
+}
