@@ -623,3 +623,47 @@ fn a_cast_recording_marks_each_caption_and_change_as_a_chapter() {
     );
     std::fs::remove_file(cast).ok();
 }
+
+/// A writer too far behind the engine drops what waits, counts it, marks where, and the run's
+/// warning names the count: never silent, and the engine never waited for it.
+#[test]
+fn a_writer_that_falls_behind_drops_counts_and_marks_what_it_lost() {
+    let path = scratch("lost.blog");
+    let (tx, rx) = flume::unbounded();
+    let n = backlog::runlog::writer::TRACE_BACKLOG as u64 + 10;
+    for id in 0..n {
+        tx.send(Trace::Submitted {
+            id,
+            at_ns: id,
+            blocked_ns: 0,
+        })
+        .unwrap();
+    }
+    let info = RunInfo::of(&EngineConfig::default(), None);
+    let writer = RunLogFile::create(&path, &info)
+        .unwrap()
+        .start(Some(rx), false)
+        .unwrap();
+    let snapshots = some_snapshots(3);
+    for s in &snapshots {
+        writer.sender().snapshot(s);
+    }
+    drop(tx);
+    let end = writer.finish(snapshots.last()).unwrap();
+    assert_eq!((end.lost_traces, end.traces), (n, 0));
+    let warning = backlog::runlog::lost_warning(&end).expect("a warning");
+    assert!(
+        warning.contains(&format!("lost {n} trace records")),
+        "{warning}"
+    );
+    let log = RunLog::open(&path).unwrap();
+    let lost = log.marks().iter().find(|m| m.kind == MarkKind::Lost);
+    assert!(
+        lost.is_some_and(|m| m.text.contains(&n.to_string())),
+        "{:?}",
+        log.marks()
+    );
+    // The snapshots, which the replay's figures come from, are all there.
+    assert_eq!(log.snapshots().count(), snapshots.len());
+    std::fs::remove_file(path).ok();
+}
