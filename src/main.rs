@@ -332,10 +332,8 @@ async fn run_monitor(
 ) -> Result<(), Error> {
     let total = progress_total(&config);
     let handle = Engine::start(config)?;
-    let writer = start_run_log(save, &handle, false)?;
-    let follow = writer
-        .as_ref()
-        .map(|w| runlog::writer::follow(handle.subscribe(), w.sender().clone()));
+    let saving = MonitorSave::start(save, &handle)?;
+    let writer = saving.as_ref().map(|s| &s.writer);
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -358,7 +356,7 @@ async fn run_monitor(
     let on_step = |step: &Step| {
         if let Some(caption) = &step.caption {
             caption_tx.send_replace(Some(caption.clone()));
-            if let Some(writer) = &writer {
+            if let Some(writer) = writer {
                 let at_ns = handle.now_ns();
                 writer
                     .sender()
@@ -382,13 +380,33 @@ async fn run_monitor(
         result
     };
     handle.send(Command::Stop);
-    if let Some(follow) = follow {
-        follow.abort();
-        let _ = follow.await;
-    }
     engine_fault(&handle)?;
-    close_run_log(writer, Some(&handle.snapshot()))?;
+    if let Some(saving) = saving {
+        saving.close(&handle).await?;
+    }
     result.map(|_| ()).map_err(Error::Terminal)
+}
+
+/// The run log of a monitor's run: the writer, and the task that hands it every snapshot (the
+/// monitor draws on its own clock).
+struct MonitorSave {
+    writer: RunLogWriter,
+    follow: tokio::task::JoinHandle<()>,
+}
+
+impl MonitorSave {
+    fn start(save: Option<RunLogFile>, handle: &EngineHandle) -> Result<Option<Self>, Error> {
+        Ok(start_run_log(save, handle, false)?.map(|writer| {
+            let follow = runlog::writer::follow(handle.subscribe(), writer.sender().clone());
+            Self { writer, follow }
+        }))
+    }
+
+    async fn close(self, handle: &EngineHandle) -> Result<(), Error> {
+        self.follow.abort();
+        let _ = self.follow.await;
+        close_run_log(Some(self.writer), Some(&handle.snapshot()))
+    }
 }
 
 /// What an offscreen run's progress is measured against: the source's end.

@@ -584,6 +584,7 @@ fn the_replay_monitor_seeks_to_a_change_and_to_the_end_and_is_read_only() {
 #[test]
 fn a_cast_recording_marks_each_caption_and_change_as_a_chapter() {
     let cast = scratch("chapters.cast");
+    let saved = scratch("offscreen.blog");
     let out = backlog(&[
         "--scenario",
         "falling-behind",
@@ -592,8 +593,17 @@ fn a_cast_recording_marks_each_caption_and_change_as_a_chapter() {
         "--offscreen",
         "--record",
         cast.to_str().unwrap(),
+        "--save-run",
+        saved.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // The monitor's run saved too: its captions and changes, and a run that finished.
+    let log = RunLog::open(&saved).unwrap();
+    let kinds = |kind| log.marks().iter().filter(|m| m.kind == kind).count();
+    assert_eq!(kinds(MarkKind::Change), 2, "{:?}", log.marks());
+    assert!(kinds(MarkKind::Caption) >= 3, "{:?}", log.marks());
+    assert!(log.end.is_some() && log.last_snapshot().unwrap().state.is_over());
+    std::fs::remove_file(saved).ok();
     let text = std::fs::read_to_string(&cast).unwrap();
     let markers: Vec<(f64, String)> = text
         .lines()
