@@ -2,7 +2,7 @@
 //!
 //! `cargo bench --bench pipeline` (about four minutes on 2 cores). Set `BENCH_QUICK=1` for a
 //! shorter, noisier pass; name sections after `--` (`throughput pacing latency memory ui
-//! scaling`) to run only those. Ratios are against baselines measured in the same run: a bare flume
+//! scaling sources runlog runlog-seek`) to run only those. Ratios are against baselines measured in the same run: a bare flume
 //! channel, and the article's Python pipeline (`bench/seed_pipeline.py`, skipped without python3).
 
 use std::io::Read;
@@ -144,7 +144,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with("--"))
         .collect();
-    let sections: [(&str, Section); 7] = [
+    let sections: [(&str, Section); 9] = [
         ("throughput", throughput),
         ("pacing", pacing),
         ("latency", own_latency),
@@ -152,13 +152,15 @@ fn main() {
         ("ui", ui_cost),
         ("scaling", scaling),
         ("sources", sources),
+        ("runlog", runlog_cost),
+        ("runlog-seek", ten_minutes_at_10k),
     ];
     if let Some(unknown) = only
         .iter()
         .find(|a| !sections.iter().any(|(name, _)| name == a))
     {
         eprintln!(
-            "error: unknown section '{unknown}' (expected any of: throughput, pacing, latency, memory, ui, scaling, sources)"
+            "error: unknown section '{unknown}' (expected any of: throughput, pacing, latency, memory, ui, scaling, sources, runlog, runlog-seek)"
         );
         std::process::exit(2);
     }
@@ -1179,5 +1181,214 @@ fn trace_pacing(report: &mut Report, backlog: &str, dir: &std::path::Path) {
         ),
         "within 0.1%",
         (replay - 1.0).abs() <= 0.001,
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// 8. Saving a run (--save-run)
+
+/// Runs `n` zero-work events at `per_s` (fixed arrivals, queue capped at 1024), saving the run
+/// or not; returns events per second of model time and, when saving, bytes per event on disk.
+fn saved_run(per_s: f64, n: u64, save: bool) -> (f64, Option<f64>) {
+    let path = std::env::temp_dir().join(format!("backlog-bench-{}.blog", std::process::id()));
+    let result = saved_run_into(per_s, n, save.then_some(&path));
+    std::fs::remove_file(&path).ok();
+    result
+}
+
+/// [`saved_run`], saving into `path` (kept) when given.
+fn saved_run_into(per_s: f64, n: u64, path: Option<&std::path::Path>) -> (f64, Option<f64>) {
+    use backlog::runlog::{RunInfo, RunLogFile};
+    let save = path.is_some();
+    let settings = Settings {
+        rate: rate(per_s),
+        ..zero_work(2)
+    };
+    let config = EngineConfig {
+        settings,
+        seed: 42,
+        max_events: Some(n),
+        trace: save,
+        ..EngineConfig::default()
+    };
+    let file = path.map(|p| RunLogFile::create(p, &RunInfo::of(&config, None)).unwrap());
+    let handle = Engine::start(config).expect("bench settings are valid");
+    let writer = file.map(|f| f.start(handle.trace(), false).unwrap());
+    // As the monitor's face does: every published snapshot to the writer.
+    let last = loop {
+        let snapshot = handle.snapshot();
+        if let Some(w) = &writer {
+            w.sender().snapshot(&snapshot);
+        }
+        if snapshot.state.is_over() {
+            break snapshot;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(last.counters.completed, n);
+    let per_event = writer.map(|w| {
+        let end = w.finish(Some(&last)).unwrap();
+        if let Some(warning) = backlog::runlog::lost_warning(&end) {
+            println!("  {warning}");
+        }
+        let bytes = path
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map_or(0, |m| m.len());
+        bytes as f64 / n as f64
+    });
+    (n as f64 / (last.now_ns as f64 / 1e9), per_event)
+}
+
+fn runlog_cost(report: &mut Report) {
+    println!("\n8. Saving a run (--save-run): zero work, 2 workers, a queue capped at 1024");
+    let n = if quick() { 1_000_000 } else { 3_000_000 };
+    for per_s in [500_000.0, 10_000_000.0] {
+        let bare: Vec<f64> = (0..3).map(|_| saved_run(per_s, n, false).0 / 1e6).collect();
+        let saved: Vec<(f64, Option<f64>)> = (0..3).map(|_| saved_run(per_s, n, true)).collect();
+        let saved_rates: Vec<f64> = saved.iter().map(|(r, _)| r / 1e6).collect();
+        let bytes: Vec<f64> = saved.iter().filter_map(|(_, b)| *b).collect();
+        println!(
+            "  at {} M/s offered: without saving {} M events/s, saving {} M events/s, {} bytes/event",
+            per_s / 1e6,
+            list(&bare),
+            list(&saved_rates),
+            list(&bytes)
+        );
+        let cost: Vec<f64> = bare
+            .iter()
+            .zip(&saved_rates)
+            .map(|(b, s)| (1.0 - s / b) * 100.0)
+            .collect();
+        if per_s == 500_000.0 {
+            report.check(
+                "saving's cost at 500k/s (run by run)",
+                spread(&cost).text(1, "%"),
+                "<= 10%",
+                spread(&cost).median <= 10.0,
+            );
+            report.check(
+                "bytes per event on disk at 500k/s",
+                spread(&bytes).text(1, " B"),
+                "< 16 B",
+                spread(&bytes).median < 16.0,
+            );
+        } else {
+            println!("  cost at full speed (run by run): {} %", list(&cost));
+        }
+    }
+    open_and_seek(report, 1_000_000);
+}
+
+/// A log the size of a 10-minute run at 10k events/s: 12,000 snapshots (a real one from a run
+/// with a full series, its time moved on 50 ms each) and 6M events' trace records; the slowest
+/// of 20 seeks across it, ms.
+fn ten_minutes_at_10k(report: &mut Report) {
+    println!("\n9. Seeking in a long saved run");
+    use backlog::engine::Trace;
+    use backlog::runlog::{RunInfo, RunLogFile};
+    let handle = start(zero_work(2), |c| {
+        c.settings.rate = rate(10_000.0);
+        c.max_events = Some(20_000);
+    });
+    let real = handle.wait(Duration::from_secs(30));
+    let path = std::env::temp_dir().join(format!("backlog-bench-10m-{}.blog", std::process::id()));
+    let (tx, rx) = flume::unbounded();
+    let info = RunInfo::of(&EngineConfig::default(), None);
+    let writer = RunLogFile::create(&path, &info)
+        .unwrap()
+        .start(Some(rx), false)
+        .unwrap();
+    let step_ns = 50_000_000;
+    for i in 0..12_000u64 {
+        for k in 0..500 {
+            let id = i * 500 + k + 1;
+            let at_ns = i * step_ns + k * 100_000;
+            tx.send(Trace::Submitted {
+                id,
+                at_ns,
+                blocked_ns: 0,
+            })
+            .unwrap();
+            tx.send(Trace::Started {
+                worker: 1,
+                id,
+                at_ns,
+                demand_ns: 0,
+            })
+            .unwrap();
+        }
+        let mut s = (*real).clone();
+        s.now_ns = i * step_ns;
+        writer.sender().snapshot(&Arc::new(s));
+        // A live run publishes 20 a second; here they come 40 times faster, not all at once.
+        std::thread::sleep(Duration::from_micros(1250));
+    }
+    drop(tx);
+    let end = writer.finish(None).unwrap();
+    if let Some(warning) = backlog::runlog::lost_warning(&end) {
+        println!("  {warning}");
+    }
+    let bytes = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let t = Instant::now();
+    let log = backlog::runlog::RunLog::open(&path).unwrap();
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    let (start_ns, end_ns) = log.span_ns();
+    let seek_ms = (0..20u64)
+        .map(|i| {
+            let t = Instant::now();
+            std::hint::black_box(
+                log.snapshot_at(start_ns + (end_ns - start_ns) / 20 * i)
+                    .unwrap(),
+            );
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(0.0, f64::max);
+    std::fs::remove_file(&path).ok();
+    println!(
+        "  a 10-minute log at 10k/s ({:.0} MB, {} snapshot frames): opens in {open_ms:.0} ms",
+        bytes as f64 / 1e6,
+        log.snapshot_frame_count()
+    );
+    report.check(
+        "seek in a 10-minute log at 10k/s, slowest of 20",
+        format!("{seek_ms:.1} ms"),
+        "< 200 ms",
+        seek_ms < 200.0,
+    );
+}
+
+/// Opens a saved run of `n` events and seeks to ten places in it: the slowest of each, ms.
+fn open_and_seek(report: &mut Report, n: u64) {
+    let path = std::env::temp_dir().join(format!("backlog-bench-open-{}.blog", std::process::id()));
+    saved_run_into(500_000.0, n, Some(&path));
+    let t = Instant::now();
+    let log = backlog::runlog::RunLog::open(&path).unwrap();
+    let first = log.snapshot_at(0).unwrap();
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
+    std::hint::black_box(first);
+    let (start, end) = log.span_ns();
+    let seek_ms = (0..10u64)
+        .map(|i| {
+            let t = Instant::now();
+            let s = log.snapshot_at(start + (end - start) / 10 * i).unwrap();
+            std::hint::black_box(s);
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(0.0, f64::max);
+    std::fs::remove_file(&path).ok();
+    report.check(
+        format!(
+            "open a log of {}M events (and show its start)",
+            n / 1_000_000
+        ),
+        format!("{open_ms:.1} ms"),
+        "< 1000 ms",
+        open_ms < 1000.0,
+    );
+    report.check(
+        "seek in it, slowest of 10",
+        format!("{seek_ms:.1} ms"),
+        "< 200 ms",
+        seek_ms < 200.0,
     );
 }

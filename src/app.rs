@@ -398,7 +398,8 @@ impl App {
         Some(Command::SetService(next))
     }
 
-    fn notify(&mut self, text: impl Into<String>) {
+    /// Shows `text` in the footer for a few seconds (the replay's "read only" uses it too).
+    pub fn notify(&mut self, text: impl Into<String>) {
         self.notice = Some(Notice {
             text: text.into(),
             until_frame: self.frame + self.notice_frames,

@@ -64,6 +64,11 @@ pub enum Tool {
     /// Publish the generator's events to a broker: mqtt://HOST:PORT/TOPIC or
     /// redis://HOST:PORT/STREAM (see docs/scaling-out.md).
     Publish(PublishArgs),
+    /// Replay a run saved with --save-run: the monitor with seek, or --headless for its log,
+    /// --json summary or --csv series (see docs/runlog.md).
+    Replay(ReplayArgs),
+    /// Export a run saved with --save-run: --perfetto OUT.json for ui.perfetto.dev.
+    Export(ExportArgs),
 }
 
 /// `backlog publish URL`: the generator's options, for the messages it sends.
@@ -127,6 +132,54 @@ fn refuse_tls(url: &BrokerUrl) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// `backlog replay FILE`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The run log, written by --save-run FILE.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// No monitor: print the run's log (or --json / --csv), as the live run did.
+    #[arg(long)]
+    pub headless: bool,
+
+    /// With --headless: the JSON summary the live run printed.
+    #[arg(long, requires = "headless")]
+    pub json: bool,
+
+    /// With --headless: write the time series to FILE as CSV.
+    #[arg(long, value_name = "FILE", requires = "headless")]
+    pub csv: Option<PathBuf>,
+
+    /// Replay speed at the start (model time per wall time; ] and [ double and halve it).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed, allow_hyphen_values = true)]
+    pub speed: f64,
+
+    /// Monitor frames per second.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
+}
+
+/// `backlog export FILE --perfetto OUT.json`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run log, written by --save-run FILE.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Write Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing) to OUT.json.
+    #[arg(long, value_name = "OUT.json")]
+    pub perfetto: PathBuf,
+
+    /// Export from this model time on (e.g. 30s): jobs that start or wait from then.
+    #[arg(long, value_name = "TIME", value_parser = settings::parse_duration)]
+    pub from: Option<Duration>,
+
+    /// Export up to this model time (e.g. 90s).
+    #[arg(long, value_name = "TIME", value_parser = parse_positive_duration)]
+    pub to: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -302,6 +355,11 @@ pub struct RunArgs {
     /// ignored), for recording in CI or over SSH; ends when the run is over.
     #[arg(long, conflicts_with = "headless", help_heading = "Recording")]
     pub offscreen: bool,
+
+    /// Save the run to FILE: every happening, the snapshots and the settings changes, for
+    /// `backlog replay FILE` and `backlog export FILE` (see docs/runlog.md).
+    #[arg(long, value_name = "FILE", help_heading = "Recording")]
+    pub save_run: Option<PathBuf>,
 
     /// Size of the virtual screen of --offscreen, COLUMNSxROWS (80x24 to 400x150); only with
     /// --offscreen: the monitor, and a live --record, take the terminal's size. [default: 120x36]
@@ -663,7 +721,7 @@ impl RunArgs {
             max_events,
             duration,
             speed: self.speed,
-            trace: self.headless && !self.json,
+            trace: (self.headless && !self.json) || self.save_run.is_some(),
             source,
             exec,
             ..EngineConfig::default()

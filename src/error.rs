@@ -42,6 +42,9 @@ pub enum Error {
     },
     #[error("--record: {} must end in .cast (asciicast v2) or .gif", .0.display())]
     RecordFormat(PathBuf),
+    /// A run log that cannot be replayed: not one, another version, damaged, empty.
+    #[error(transparent)]
+    RunLog(#[from] crate::runlog::RunLogError),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error("the engine stopped on an internal error: {0}")]
@@ -74,6 +77,7 @@ impl Error {
             | Error::ScenarioNotFound { .. }
             | Error::Unwritable { .. }
             | Error::RecordFormat(_)
+            | Error::RunLog(_)
             | Error::Engine(EngineError::Settings(_)) => BAD_INPUT,
             Error::Fault(_) => ENGINE_FAULT,
             Error::Engine(EngineError::Thread { .. })

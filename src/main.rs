@@ -17,6 +17,7 @@ use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
 use backlog::publish::Progress;
 use backlog::record::{self, progress};
+use backlog::runlog::{self, MarkKind, RunLogFile, RunLogWriter};
 use backlog::tui::{self, TuiOptions};
 
 /// Test only, read once at startup: `BACKLOG_TEST_PANIC=render|engine|worker` makes the program
@@ -70,6 +71,8 @@ fn main() -> ExitCode {
             }
         }
         Some(Tool::Publish(args)) => publish(&args),
+        Some(Tool::Replay(args)) => exit_with(backlog::replay::run(&args)),
+        Some(Tool::Export(args)) => exit_with(backlog::export::run(&args)),
         None => run(&cli.run),
     }
 }
@@ -132,6 +135,13 @@ async fn watch_publisher(
     }
     if show {
         eprintln!();
+    }
+}
+
+fn exit_with(result: Result<(), Error>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string(), error.exit_code()),
     }
 }
 
@@ -237,6 +247,12 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
         .map(record::Output::create)
         .transpose()?;
     let csv = args.csv.as_deref().map(open_csv).transpose()?;
+    let scenario_name = scenario.as_ref().map(|s| s.name.as_str());
+    let save = args
+        .save_run
+        .as_deref()
+        .map(|path| open_run_log(path, &config, scenario_name))
+        .transpose()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("backlog-runtime")
@@ -257,10 +273,11 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
             notes: None,
         };
         let steps = scenario.map(|s| s.steps).unwrap_or_default();
-        runtime.block_on(run_headless(config, options, steps))
+        runtime.block_on(run_headless(config, options, steps, save))
     } else {
         let render_panic = test_panic == Some(TestPanic::Render);
-        runtime.block_on(run_monitor(config, args, scenario, recording, render_panic))
+        let faces = (recording, save);
+        runtime.block_on(run_monitor(config, args, scenario, faces, render_panic))
     }
 }
 
@@ -287,6 +304,49 @@ fn open_csv(path: &std::path::Path) -> Result<CsvWriter, Error> {
     })
 }
 
+fn open_run_log(
+    path: &std::path::Path,
+    config: &EngineConfig,
+    scenario: Option<&str>,
+) -> Result<RunLogFile, Error> {
+    RunLogFile::create(path, &runlog::RunInfo::of(config, scenario)).map_err(|source| {
+        Error::Unwritable {
+            option: "--save-run",
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Starts the run log's writer on the engine's trace (passed on to the headless log with `tee`).
+fn start_run_log(
+    save: Option<RunLogFile>,
+    handle: &EngineHandle,
+    tee: bool,
+) -> Result<Option<RunLogWriter>, Error> {
+    save.map(|file| file.start(handle.trace(), tee))
+        .transpose()
+        .map_err(|source| Error::System {
+            what: "cannot start the run log's writer",
+            source,
+        })
+}
+
+/// Writes the rest of the run log, and says if it lost anything.
+fn close_run_log(
+    writer: Option<RunLogWriter>,
+    last: Option<&std::sync::Arc<backlog::engine::Snapshot>>,
+) -> Result<(), Error> {
+    let Some(writer) = writer else {
+        return Ok(());
+    };
+    let end = writer.finish(last).map_err(Error::Output)?;
+    if let Some(warning) = runlog::lost_warning(&end) {
+        eprintln!("backlog: {warning}");
+    }
+    Ok(())
+}
+
 /// The bundled scenarios, one a line: name, then description.
 fn list_scenarios() -> String {
     let mut list = String::from("Bundled scenarios (play one with --scenario NAME):\n");
@@ -300,8 +360,10 @@ async fn run_headless(
     config: EngineConfig,
     mut options: HeadlessOptions,
     steps: Vec<Step>,
+    save: Option<RunLogFile>,
 ) -> Result<(), Error> {
     let handle = Engine::start(config)?;
+    let writer = start_run_log(save, &handle, !options.json)?;
     let signals = backlog::terminal::QuitSignals::new().map_err(|source| Error::System {
         what: "cannot watch for signals",
         source,
@@ -312,12 +374,23 @@ async fn run_headless(
     let on_step = |step: &Step| {
         let applied_ns = handle.now_ns();
         for line in scenario::log_lines(step, applied_ns) {
+            if let Some(writer) = &writer {
+                writer
+                    .sender()
+                    .mark(applied_ns, MarkKind::Step, line.clone());
+            }
             let _ = notes_tx.send((applied_ns, line));
         }
+        if let (Some(writer), Some(caption)) = (&writer, &step.caption) {
+            writer
+                .sender()
+                .mark(applied_ns, MarkKind::Caption, caption.clone());
+        }
     };
-    let face = headless::run(&handle, options, signals);
+    let face = headless::run_saving(&handle, options, signals, writer.as_ref());
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
+    close_run_log(writer, result.as_ref().ok())?;
     // A broker that refused the login or the subscription: bad input, said last in one line.
     let source = handle.snapshot().source.clone();
     if let (Some(_), Some(error)) = (&source.broker, source.error) {
@@ -334,11 +407,13 @@ async fn run_monitor(
     config: EngineConfig,
     args: &RunArgs,
     scenario: Option<Scenario>,
-    record: Option<record::Output>,
+    (record, save): (Option<record::Output>, Option<RunLogFile>),
     render_panic: bool,
 ) -> Result<(), Error> {
     let total = progress_total(&config);
     let handle = Engine::start(config)?;
+    let saving = MonitorSave::start(save, &handle)?;
+    let writer = saving.as_ref().map(|s| &s.writer);
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -361,6 +436,12 @@ async fn run_monitor(
     let on_step = |step: &Step| {
         if let Some(caption) = &step.caption {
             caption_tx.send_replace(Some(caption.clone()));
+            if let Some(writer) = writer {
+                let at_ns = handle.now_ns();
+                writer
+                    .sender()
+                    .mark(at_ns, MarkKind::Caption, caption.clone());
+            }
         }
     };
     let result = if args.offscreen {
@@ -380,7 +461,32 @@ async fn run_monitor(
     };
     handle.send(Command::Stop);
     engine_fault(&handle)?;
+    if let Some(saving) = saving {
+        saving.close(&handle).await?;
+    }
     result.map(|_| ()).map_err(Error::Terminal)
+}
+
+/// The run log of a monitor's run: the writer, and the task that hands it every snapshot (the
+/// monitor draws on its own clock).
+struct MonitorSave {
+    writer: RunLogWriter,
+    follow: tokio::task::JoinHandle<()>,
+}
+
+impl MonitorSave {
+    fn start(save: Option<RunLogFile>, handle: &EngineHandle) -> Result<Option<Self>, Error> {
+        Ok(start_run_log(save, handle, false)?.map(|writer| {
+            let follow = runlog::writer::follow(handle.subscribe(), writer.sender().clone());
+            Self { writer, follow }
+        }))
+    }
+
+    async fn close(self, handle: &EngineHandle) -> Result<(), Error> {
+        self.follow.abort();
+        let _ = self.follow.await;
+        close_run_log(Some(self.writer), Some(&handle.snapshot()))
+    }
 }
 
 /// What an offscreen run's progress is measured against: the source's end.

@@ -163,6 +163,8 @@ struct Monitor<'a> {
     copy: Option<Copied>,
     frames_drawn: u64,
     panic_at_frame: Option<u64>,
+    /// Captions and changes already marked in the recording.
+    chapters: record::chapters::Chapters,
 }
 
 impl<'a> Monitor<'a> {
@@ -187,6 +189,7 @@ impl<'a> Monitor<'a> {
             copy,
             frames_drawn: 0,
             panic_at_frame: options.panic_at_frame,
+            chapters: record::chapters::Chapters::default(),
         })
     }
 
@@ -211,6 +214,12 @@ impl<'a> Monitor<'a> {
             ui::draw(frame, app);
         })?;
         if let Some(recorder) = &mut self.recorder {
+            for label in self
+                .chapters
+                .observe(self.app.snapshot(), self.app.caption())
+            {
+                recorder.marker(&label)?;
+            }
             let bytes = self.copy.as_ref().map(Copied::take).unwrap_or_default();
             recorder.frame(completed.buffer, &bytes)?;
         }

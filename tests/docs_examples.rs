@@ -20,7 +20,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 const MIN_EXAMPLES: usize = 5;
 
 /// Options whose value is a file the run writes: redirected into a scratch directory.
-const OUTPUT_OPTIONS: &[&str] = &["--csv", "--record"];
+const OUTPUT_OPTIONS: &[&str] = &["--csv", "--record", "--save-run"];
 
 /// README.md and every docs/*.md, README first.
 fn pages() -> Vec<PathBuf> {

@@ -539,7 +539,10 @@ fn final_screen_of_cast(cast: &str) -> String {
     let mut screen = vt100::Parser::new(size("height"), size("width"), 0);
     for line in lines {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        screen.process(event[2].as_str().unwrap().as_bytes());
+        // Output only: markers (chapters) are labels, not bytes for the terminal.
+        if event[1] == "o" {
+            screen.process(event[2].as_str().unwrap().as_bytes());
+        }
     }
     screen.screen().contents()
 }

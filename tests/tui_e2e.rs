@@ -100,7 +100,10 @@ fn a_scenario_shows_its_captions_keys_still_work_and_the_cast_records_the_screen
     let mut replay = vt100::Parser::new(size(ROWS), size(COLS), 0);
     for line in lines {
         let event: serde_json::Value = serde_json::from_str(line).unwrap();
-        replay.process(event[2].as_str().unwrap().as_bytes());
+        // Output only: markers (chapters) are labels, not bytes for the terminal.
+        if event[1] == "o" {
+            replay.process(event[2].as_str().unwrap().as_bytes());
+        }
     }
     let last = replay.screen().contents();
     assert!(last.contains("One worker short"), "{last}");

@@ -648,15 +648,29 @@ impl Log {
 /// and reports; prints the log or the JSON summary.
 pub async fn run(
     handle: &EngineHandle,
+    options: HeadlessOptions,
+    signals: QuitSignals,
+) -> io::Result<Arc<Snapshot>> {
+    run_saving(handle, options, signals, None).await
+}
+
+/// [`run`], saving the run into `save`: every snapshot this face shows (so a replay's summary
+/// is made of the same ones), and the log's records read through it (the engine's trace has
+/// one reader).
+pub async fn run_saving(
+    handle: &EngineHandle,
     mut options: HeadlessOptions,
     mut signals: QuitSignals,
+    save: Option<&crate::runlog::RunLogWriter>,
 ) -> io::Result<Arc<Snapshot>> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let speed = handle.snapshot().speed;
-    let mut log = handle
-        .trace()
-        .map(|trace| Log::new(trace, &mut options, speed));
+    let trace = match save {
+        Some(writer) => writer.tee(),
+        None => handle.trace(),
+    };
+    let mut log = trace.map(|trace| Log::new(trace, &mut options, speed));
     let mut snapshots = handle.subscribe();
     if !options.json {
         writeln!(
@@ -679,6 +693,12 @@ pub async fn run(
             changed = snapshots.changed() => {
                 let snapshot = Arc::clone(&snapshots.borrow_and_update());
                 warnings.observe(&snapshot);
+                if let Some(writer) = save {
+                    writer.sender().snapshot(&snapshot);
+                    if snapshot.state.is_over() {
+                        writer.sender().drain();
+                    }
+                }
                 if let Some(csv) = options.csv.as_mut() {
                     csv.append(&snapshot.series)?;
                 }

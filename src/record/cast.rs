@@ -75,6 +75,12 @@ impl CastRecorder {
         Ok(())
     }
 
+    /// A marker (`[t, "m", label]`): a chapter in asciinema's player.
+    pub fn marker(&mut self, label: &str, t: Duration) -> io::Result<()> {
+        let label = serde_json::to_string(label).map_err(io::Error::other)?;
+        writeln!(self.out, "[{:.6}, \"m\", {label}]", t.as_secs_f64())
+    }
+
     pub fn finish(mut self) -> io::Result<u64> {
         self.out.flush()?;
         Ok(self.frames)

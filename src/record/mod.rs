@@ -3,6 +3,7 @@
 //! asks for extra ones.
 
 pub mod cast;
+pub mod chapters;
 pub mod gif;
 pub mod progress;
 pub mod raster;
@@ -125,6 +126,15 @@ impl Recorder {
         match &mut self.kind {
             Kind::Cast(cast) => cast.frame(bytes, (buffer.area.width, buffer.area.height), t),
             Kind::Gif(gif) => gif.frame(buffer, t),
+        }
+    }
+
+    /// A chapter mark (a caption, a change of settings): casts keep it, GIFs have no place for it.
+    pub fn marker(&mut self, label: &str) -> io::Result<()> {
+        let t = self.started.elapsed();
+        match &mut self.kind {
+            Kind::Cast(cast) => cast.marker(label, t),
+            Kind::Gif(_) => Ok(()),
         }
     }
 
