@@ -60,6 +60,9 @@ pub enum Tool {
     },
     /// Print the man page (roff) to stdout.
     Man,
+    /// Run the pipeline once per point of a grid of workers and rates, each point measured
+    /// beside theory's prediction; or search the fewest workers that meet an SLO (docs/sweep.md).
+    Sweep(Box<crate::sweep::SweepArgs>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

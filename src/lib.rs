@@ -10,6 +10,7 @@ pub mod input;
 pub mod model;
 pub mod record;
 pub mod runs;
+pub mod sweep;
 pub mod terminal;
 pub mod text;
 pub mod tui;

@@ -63,7 +63,17 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("cannot write the man page: {e}"), 1),
             }
         }
+        Some(Tool::Sweep(args)) => sweep(&args),
         None => run(&cli.run),
+    }
+}
+
+/// `backlog sweep`: exit code 1 when no candidate meets the SLO.
+fn sweep(args: &backlog::sweep::SweepArgs) -> ExitCode {
+    match backlog::sweep::run(args) {
+        Ok(backlog::sweep::Ending::Done) => ExitCode::SUCCESS,
+        Ok(backlog::sweep::Ending::SloUnmet(message)) => fail(&message, 1),
+        Err(error) => fail(&error.to_string(), error.exit_code()),
     }
 }
 
