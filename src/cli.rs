@@ -69,6 +69,9 @@ pub enum Tool {
     Replay(ReplayArgs),
     /// Export a run saved with --save-run: --perfetto OUT.json for ui.perfetto.dev.
     Export(ExportArgs),
+    /// Run the pipeline once per point of a grid of workers and rates, each point measured
+    /// beside theory's prediction; or search the fewest workers that meet an SLO (docs/sweep.md).
+    Sweep(Box<crate::sweep::SweepArgs>),
 }
 
 /// `backlog publish URL`: the generator's options, for the messages it sends.

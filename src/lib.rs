@@ -14,6 +14,7 @@ pub mod record;
 pub mod replay;
 pub mod runlog;
 pub mod runs;
+pub mod sweep;
 pub mod terminal;
 pub mod text;
 pub mod tui;

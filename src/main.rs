@@ -73,6 +73,7 @@ fn main() -> ExitCode {
         Some(Tool::Publish(args)) => publish(&args),
         Some(Tool::Replay(args)) => exit_with(backlog::replay::run(&args)),
         Some(Tool::Export(args)) => exit_with(backlog::export::run(&args)),
+        Some(Tool::Sweep(args)) => sweep(&args),
         None => run(&cli.run),
     }
 }
@@ -141,6 +142,15 @@ async fn watch_publisher(
 fn exit_with(result: Result<(), Error>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error.to_string(), error.exit_code()),
+    }
+}
+
+/// `backlog sweep`: exit code 1 when no candidate meets the SLO.
+fn sweep(args: &backlog::sweep::SweepArgs) -> ExitCode {
+    match backlog::sweep::run(args) {
+        Ok(backlog::sweep::Ending::Done) => ExitCode::SUCCESS,
+        Ok(backlog::sweep::Ending::SloUnmet(message)) => fail(&message, 1),
         Err(error) => fail(&error.to_string(), error.exit_code()),
     }
 }
