@@ -5,11 +5,13 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
+use backlog::autoscaler::{AutoscaleControl, Autoscaler};
 use backlog::cli::{Cli, RunArgs, RunPlan, Tool};
 use backlog::control::scenario::{self, Scenario, Step};
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
+use backlog::model::autoscale::AutoscaleSpec;
 use backlog::record::{self, progress};
 use backlog::tui::{self, TuiOptions};
 
@@ -150,6 +152,7 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
     let RunPlan {
         mut config,
         scenario,
+        autoscale,
     } = args.plan()?;
     let test_panic = test_panic();
     if let Some(TestPanic::Engine(site)) = test_panic {
@@ -180,12 +183,19 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
                 .map(|s| format!("# scenario {}: {}", s.name, s.description))
                 .collect(),
             notes: None,
+            autoscale: None,
         };
         let steps = scenario.map(|s| s.steps).unwrap_or_default();
-        runtime.block_on(run_headless(config, options, steps))
+        runtime.block_on(run_headless(config, options, steps, autoscale))
     } else {
         let render_panic = test_panic == Some(TestPanic::Render);
-        runtime.block_on(run_monitor(config, args, scenario, recording, render_panic))
+        let faces = MonitorRun {
+            scenario,
+            record: recording,
+            render_panic,
+            autoscale,
+        };
+        runtime.block_on(run_monitor(config, args, faces))
     }
 }
 
@@ -225,6 +235,7 @@ async fn run_headless(
     config: EngineConfig,
     mut options: HeadlessOptions,
     steps: Vec<Step>,
+    autoscale: Option<AutoscaleSpec>,
 ) -> Result<(), Error> {
     let handle = Engine::start(config)?;
     let signals = backlog::terminal::QuitSignals::new().map_err(|source| Error::System {
@@ -233,14 +244,28 @@ async fn run_headless(
     })?;
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
     options.notes = Some(notes_rx);
+    let control = AutoscaleControl::default();
+    let autoscaler = autoscale.as_ref().map(|spec| {
+        let mut autoscaler = Autoscaler::new(&handle, spec, control.clone());
+        autoscaler.notes = Some(notes_tx.clone());
+        options.autoscale = Some(autoscaler.subscribe());
+        options
+            .preamble
+            .push(format!("# autoscale {}", spec.describe()));
+        autoscaler
+    });
     // Each step is logged at the model time it was applied (just now), not at its schedule.
     let on_step = |step: &Step| {
         let applied_ns = handle.now_ns();
         for line in scenario::log_lines(step, applied_ns) {
             let _ = notes_tx.send((applied_ns, line));
         }
+        if let Some(spec) = &step.autoscale {
+            control.switch_to(spec.clone());
+        }
     };
     let face = headless::run(&handle, options, signals);
+    let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
     match result {
@@ -250,15 +275,27 @@ async fn run_headless(
     }
 }
 
-async fn run_monitor(
-    config: EngineConfig,
-    args: &RunArgs,
+/// What the monitor runs with besides the engine's configuration.
+struct MonitorRun {
     scenario: Option<Scenario>,
     record: Option<record::Output>,
     render_panic: bool,
-) -> Result<(), Error> {
+    autoscale: Option<AutoscaleSpec>,
+}
+
+async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> Result<(), Error> {
+    let MonitorRun {
+        scenario,
+        record,
+        render_panic,
+        autoscale,
+    } = run;
     let total = progress_total(&config);
     let handle = Engine::start(config)?;
+    let control = AutoscaleControl::default();
+    let autoscaler = autoscale
+        .as_ref()
+        .map(|spec| Autoscaler::new(&handle, spec, control.clone()));
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -276,11 +313,17 @@ async fn run_monitor(
         title,
         // A few frames in, so the monitor has drawn before it panics.
         panic_at_frame: render_panic.then_some(10),
+        autoscale: autoscaler
+            .as_ref()
+            .map(|a| (a.subscribe(), control.clone())),
     };
     let steps = scenario.map(|s| s.steps).unwrap_or_default();
     let on_step = |step: &Step| {
         if let Some(caption) = &step.caption {
             caption_tx.send_replace(Some(caption.clone()));
+        }
+        if let Some(spec) = &step.autoscale {
+            control.switch_to(spec.clone());
         }
     };
     let result = if args.offscreen {
@@ -288,9 +331,11 @@ async fn run_monitor(
         let size = ratatui::layout::Rect::new(0, 0, screen.width, screen.height);
         let progress = progress::Progress::new(label, total);
         let face = tui::run_offscreen(&handle, options, size, progress);
+        let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
         backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await
     } else {
         let face = tui::run(&handle, options);
+        let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
         let result =
             backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
         if let Ok(Some(summary)) = &result {

@@ -335,8 +335,10 @@ pub enum PhaseCause {
     Key,
     /// A scenario step.
     Step,
-    /// A command from elsewhere (the engine's API, a policy).
+    /// A command from elsewhere (the engine's API).
     Command,
+    /// An autoscaling policy (`--autoscale`).
+    Autoscale,
 }
 
 impl PhaseCause {
@@ -346,6 +348,7 @@ impl PhaseCause {
             PhaseCause::Key => "key",
             PhaseCause::Step => "step",
             PhaseCause::Command => "command",
+            PhaseCause::Autoscale => "autoscale",
         }
     }
 }

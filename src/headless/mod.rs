@@ -15,6 +15,7 @@ use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint, SourceType, SourceView};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
+use crate::model::autoscale::{AutoscaleJson, AutoscaleView};
 use crate::model::overhead::EngineOverhead;
 use crate::model::theory::Prediction;
 use crate::model::verdict::Verdict;
@@ -206,6 +207,9 @@ pub struct Summary {
     pub engine_overhead: EngineOverheadJson,
     /// Every phase (a change of settings starts one), in order.
     pub phases: Vec<PhaseJson>,
+    /// The autoscaling policy's tallies (`--autoscale` runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleJson>,
 }
 
 /// The engine's own wait: the waits of events a worker was idle for at their arrival, in model
@@ -362,6 +366,7 @@ impl Summary {
             cores: s.cores,
             engine_overhead: EngineOverhead::of(s).into(),
             phases: phases_json(s),
+            autoscale: None,
         }
     }
 }
@@ -465,6 +470,8 @@ pub struct HeadlessOptions {
     /// Timed lines from outside the engine (a scenario's steps and captions): (model ns, line),
     /// in time order. The log prints each among the engine's lines at its time.
     pub notes: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
+    /// The autoscaling policy, if one runs: its tallies go into the JSON.
+    pub autoscale: Option<tokio::sync::watch::Receiver<AutoscaleView>>,
 }
 
 /// Timed lines that are not trace records (a scenario's steps and captions, the verdict's
@@ -661,8 +668,11 @@ fn finish(
         return Err(io::Error::other(fault));
     }
     if options.json {
-        serde_json::to_writer_pretty(&mut *out, &Summary::from_snapshot(last, warnings))
-            .map_err(io::Error::other)?;
+        let summary = Summary {
+            autoscale: options.autoscale.map(|v| AutoscaleJson::from(&*v.borrow())),
+            ..Summary::from_snapshot(last, warnings)
+        };
+        serde_json::to_writer_pretty(&mut *out, &summary).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
         for line in closing_lines(last) {
@@ -801,6 +811,7 @@ mod tests {
             csv: None,
             preamble: vec![],
             notes: None,
+            autoscale: None,
         };
         let mut log = Log::new(rx, &mut options, 40.0);
         let s = 1_000_000_000;

@@ -40,6 +40,9 @@ impl Pool {
             at_ns: clock.now_ns(),
         });
         outbox.flush();
+        if !self.warm_up(id, &mut outbox) {
+            return;
+        }
         let mut plans = PlanCache::new(&self.shared.plan);
         let started = Instant::now();
         // Whether this worker has just finished an event (the next may come within microseconds).
@@ -84,6 +87,27 @@ impl Pool {
         }
         // If this was the watcher, another idle worker must take over.
         self.call_help();
+    }
+
+    /// A new worker's warm-up (`Shared::warmup_ns`): it takes no events until the model time
+    /// has passed, but leaves at once if the pool shrinks or stops meanwhile. False if it left.
+    fn warm_up(&self, id: usize, outbox: &mut Outbox<'_>) -> bool {
+        let warmup_ns = self.shared.warmup_ns.load(Ordering::Relaxed);
+        if warmup_ns == 0 {
+            return true;
+        }
+        let clock = self.shared.clock;
+        let until = clock.instant_at(clock.now_ns().saturating_add(warmup_ns));
+        loop {
+            if self.should_leave(id, outbox) {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(IDLE_POLL));
+        }
     }
 
     /// Does the job and reports it, unless a test-only fault says otherwise.
