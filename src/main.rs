@@ -226,7 +226,7 @@ fn open_csv(path: &std::path::Path) -> Result<CsvWriter, Error> {
 fn list_scenarios() -> String {
     let mut list = String::from("Bundled scenarios (play one with --scenario NAME):\n");
     for (name, description) in scenario::bundled_list() {
-        list.push_str(&format!("  {name:<16}{description}\n"));
+        list.push_str(&format!("  {name:<18}{description}\n"));
     }
     list
 }

@@ -33,7 +33,9 @@ pub struct Observation {
     pub backlog: u64,
     /// Fraction of the workers' time spent on events since the last evaluation, 0..=1.
     pub utilization: f64,
-    /// Arrivals per model second over the recent window.
+    /// Arrivals per model second since the last evaluation (the snapshot's recent window
+    /// at the first: that window is wall time, so at `--speed 20` it spans 200 s of model
+    /// time, far too slow for a policy).
     pub arrival_rate_per_s: f64,
     /// The settings as the theory reads them (service, distributions, cores, queue), with the
     /// measured load where the settings do not describe it.
@@ -61,23 +63,32 @@ impl Observation {
             busy,
             backlog: s.counters.backlog(),
             utilization: meter.measure(s),
-            arrival_rate_per_s: s
-                .recent_achieved_rate_per_s
-                .unwrap_or(s.recent_arrival_rate_per_s),
+            arrival_rate_per_s: meter.arrival_rate(s).unwrap_or(s.recent_arrival_rate_per_s),
             theory,
             max_workers: s.settings.max_workers,
         }
     }
 }
 
-/// The workers' busy share between two snapshots, from each worker's busy and alive time.
+/// What a policy measures between two of its evaluations: the workers' busy share (from each
+/// worker's busy and alive time) and the arrival rate.
 #[derive(Debug, Default, Clone)]
 pub struct UtilizationMeter {
     /// Per worker id: (busy ns, alive ns) at the last measure.
     last: HashMap<u32, (u64, u64)>,
+    /// (model ns, events generated) at the last arrival rate.
+    last_generated: Option<(u64, u64)>,
 }
 
 impl UtilizationMeter {
+    /// Events generated per model second since the last call; none at the first.
+    pub fn arrival_rate(&mut self, s: &Snapshot) -> Option<f64> {
+        let now = (s.now_ns, s.counters.generated);
+        let last = self.last_generated.replace(now)?;
+        let dt_s = now.0.checked_sub(last.0).filter(|&dt| dt > 0)? as f64 / 1e9;
+        Some(now.1.saturating_sub(last.1) as f64 / dt_s)
+    }
+
     /// Busy time over alive time since the last call, over the workers alive now (a worker
     /// that has left takes its last moments with it); the busy share right now if no time
     /// has passed.
