@@ -6,14 +6,17 @@ use std::collections::VecDeque;
 use std::process::{Command as Process, Stdio};
 use std::time::Duration;
 
+use backlog::app::App;
 use backlog::autoscaler::{AutoscaleControl, Driver};
 use backlog::engine::event::Trace;
 use backlog::engine::settings::{ArrivalProcess, Rate, ServiceDist, Settings};
 use backlog::engine::{Command, Engine, EngineConfig, RunState};
-use backlog::model::autoscale::AutoscaleSpec;
+use backlog::model::autoscale::{AutoscaleSpec, AutoscaleView, Decision};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
 #[path = "common/pty.rs"]
 mod pty;
 #[path = "common/run.rs"]
@@ -447,4 +450,60 @@ fn a_pauses_and_resumes_the_policy_and_plus_pauses_it_and_says_so() {
     let (exit, _) = session.wait_exit(pty::STEP * 2);
     assert_eq!(exit.code, 0, "screen:\n{}", session.screen());
     session.assert_restored("after q");
+}
+
+/// The whole screen of an overloaded run with `view` as the policy's state, as text.
+fn monitor_screen(view: AutoscaleView, width: u16, height: u16) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let snapshot = std::sync::Arc::new(fixtures::overloaded());
+    let app = App::new(snapshot, 20).with_autoscale(AutoscaleControl::default(), view);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|frame| backlog::ui::draw(frame, &app))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..height)
+        .map(|y| {
+            (0..width)
+                .map(|x| buffer[(x, y)].symbol())
+                .collect::<String>()
+                + "\n"
+        })
+        .collect()
+}
+
+#[test]
+fn the_monitor_shows_the_policy_desired_vs_actual_its_chart_and_its_decision() {
+    let mut view = AutoscaleView {
+        policy: "hpa".into(),
+        ..AutoscaleView::default()
+    };
+    for t in 0..20u64 {
+        view.record(t * 15_000_000_000, 4 + t as usize / 4, 4 + t as usize / 5);
+    }
+    view.last = Some(Decision {
+        at_ns: 300_000_000_000,
+        current: 4,
+        recommended: 6,
+        desired: 6,
+        inputs: "queue 57 = 14.25/worker vs 10".into(),
+        formula: "ceil(4 × 1.4250) = 6".into(),
+        held: None,
+    });
+    let screen = monitor_screen(view.clone(), 140, 44);
+    let actual = fixtures::overloaded().workers.len();
+    for part in [
+        "autoscale hpa".to_string(),
+        format!("desired 6 · actual {actual}"),
+        "┌ desired actual min ─".to_string(),
+        "hpa: queue 57 = 14.25/worker vs 10 → 6 workers".to_string(),
+    ] {
+        assert!(screen.contains(&part), "no {part:?} on:\n{screen}");
+    }
+    view.paused = true;
+    let screen = monitor_screen(view, 100, 30);
+    assert!(screen.contains("hpa (paused)"), "{screen}");
+    // The smallest screen still draws (the chart gives way).
+    let small = monitor_screen(AutoscaleView::default(), 80, 24);
+    assert!(small.contains("Queue"), "{small}");
 }

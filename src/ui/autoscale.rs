@@ -140,11 +140,12 @@ impl Widget for &ScaleChart<'_> {
             line(&desired, theme::FORECAST),
             line(&actual, theme::BUSY),
         ];
+        // The lines' names in their colours: what the workers should be, what they are, and
+        // the fewest that keep up (theory's `min_stable_workers`).
         let title = Line::from(vec![
-            Span::styled(" Workers ", theme::TITLE),
-            Span::styled("desired ", theme::FORECAST),
-            Span::styled("actual ", theme::BUSY),
-            Span::styled("min stable ", theme::DIM),
+            Span::styled(" desired", theme::FORECAST),
+            Span::styled(" actual", theme::BUSY),
+            Span::styled(" min ", theme::LABEL),
         ]);
         Chart::new(datasets)
             .block(Block::bordered().border_style(theme::BORDER).title(title))
