@@ -203,6 +203,35 @@ fn hpa_decisions_equal_the_algorithm_recomputed_from_the_log() {
 }
 
 #[test]
+fn keda_decisions_equal_the_hpa_algorithm_on_the_queue_recomputed_from_the_log() {
+    let log = log_of("keda", "keda:target=5,interval=5s");
+    let logged = decisions(&log, "keda");
+    assert!(logged.len() >= 20, "too few decisions:\n{log}");
+    // KEDA's defaults under the HPA's: the 300 s scale-down window holds all the run long.
+    let mut reference = ReferenceHpa {
+        target: 5.0,
+        tolerance: 0.1,
+        window_s: 300.0,
+        recommendations: VecDeque::new(),
+        scale_ups: Vec::new(),
+    };
+    for (i, d) in logged.iter().enumerate() {
+        let expected = reference.desired(d.t_s, d.numbers[0], d.current);
+        assert_eq!(expected, d.desired, "decision {i}: {d:?}");
+    }
+    let held = |what: &str| {
+        logged
+            .iter()
+            .filter(|d| d.held.as_deref() == Some(what))
+            .count()
+    };
+    assert!(
+        held("rate limit") >= 1 && held("stabilization") >= 1,
+        "{log}"
+    );
+}
+
+#[test]
 fn celery_decisions_equal_its_rule_recomputed_from_the_log() {
     let log = log_of("celery", "celery:1,30,keepalive=10s");
     let logged = decisions(&log, "celery");
