@@ -31,7 +31,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(5);
 const COALESCE_BELOW: Duration = Duration::from_micros(100);
 
 impl Pool {
-    pub(super) fn run_worker(&self, id: usize) {
+    pub(super) fn run_worker(&self, id: usize, warmup_ns: u64) {
         let worker = id as u32;
         let clock = self.shared.clock;
         let mut outbox = Outbox::new(&self.reports);
@@ -40,7 +40,7 @@ impl Pool {
             at_ns: clock.now_ns(),
         });
         outbox.flush();
-        if !self.warm_up(id, &mut outbox) {
+        if !self.warm_up(id, warmup_ns, &mut outbox) {
             return;
         }
         let mut plans = PlanCache::new(&self.shared.plan);
@@ -89,10 +89,10 @@ impl Pool {
         self.call_help();
     }
 
-    /// A new worker's warm-up (`Shared::warmup_ns`): it takes no events until the model time
-    /// has passed, but leaves at once if the pool shrinks or stops meanwhile. False if it left.
-    fn warm_up(&self, id: usize, outbox: &mut Outbox<'_>) -> bool {
-        let warmup_ns = self.shared.warmup_ns.load(Ordering::Relaxed);
+    /// A new worker's warm-up (`Shared::warmup_ns` when it was started): it takes no events
+    /// for that much model time, but leaves at once if the pool shrinks or stops meanwhile.
+    /// False if it left.
+    fn warm_up(&self, id: usize, warmup_ns: u64, outbox: &mut Outbox<'_>) -> bool {
         if warmup_ns == 0 {
             return true;
         }

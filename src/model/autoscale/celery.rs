@@ -96,7 +96,10 @@ impl Policy for Celery {
         decision(
             procs,
             procs,
-            format!("{qty} within {}..={max}", p.min),
+            format!(
+                "min({qty}, {max}) = {grow_to}, max({qty}, {}) = {shrink_to}: no change",
+                p.min
+            ),
             None,
         )
     }
