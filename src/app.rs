@@ -6,12 +6,14 @@ use crate::model::phase_prediction::{PhasePrediction, predict_phases};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::autoscaler::AutoscaleControl;
 use crate::engine::Command;
 use crate::engine::WorkMode;
 use crate::engine::settings::{
     MAX_RATE_PER_S, MAX_SERVICE, MIN_RATE_PER_S, Rate, Settings, format_duration,
 };
 use crate::engine::snapshot::{LatencyKind, Snapshot};
+use crate::model::autoscale::AutoscaleView;
 use crate::units::round_significant;
 
 /// How long a footer notice stays up, in seconds of wall time.
@@ -52,6 +54,8 @@ pub enum Action {
     /// Esc: closes the help overlay if open, otherwise quits.
     Back,
     ScrollWorkers(i32),
+    /// `A`: pause or resume the autoscaling policy.
+    ToggleAutoscale,
     Quit,
 }
 
@@ -94,6 +98,9 @@ pub struct App {
     /// The twin's prediction of each phase, made once the run is over (for the finished
     /// screen's table of phases).
     phase_predictions: Vec<Option<PhasePrediction>>,
+    /// The autoscaling policy's switch (`A`, and `+` / `-` pause it) and what it last showed.
+    autoscale: Option<AutoscaleControl>,
+    autoscale_view: Option<AutoscaleView>,
 }
 
 impl App {
@@ -112,7 +119,29 @@ impl App {
             notice_frames: u64::from(fps.max(1)) * NOTICE_SECONDS,
             quit: false,
             phase_predictions: Vec::new(),
+            autoscale: None,
+            autoscale_view: None,
         }
+    }
+
+    /// With an autoscaling policy that `A` pauses and resumes, and `+` / `-` pause.
+    pub fn with_autoscale(mut self, control: AutoscaleControl, view: AutoscaleView) -> Self {
+        self.autoscale = Some(control);
+        self.autoscale_view = Some(view);
+        self
+    }
+
+    /// The policy's latest view (name, decision, history), if a policy runs.
+    pub fn autoscale(&self) -> Option<&AutoscaleView> {
+        self.autoscale_view.as_ref()
+    }
+
+    /// The driver's latest view; paused as the switch says now (the driver sees it later).
+    pub fn set_autoscale_view(&mut self, mut view: AutoscaleView) {
+        if let Some(control) = &self.autoscale {
+            view.paused = control.paused();
+        }
+        self.autoscale_view = Some(view);
     }
 
     pub fn snapshot(&self) -> &Snapshot {
@@ -214,8 +243,48 @@ impl App {
             {
                 self.notify(text);
             }
+            if matches!(command, Command::SetWorkers(_)) {
+                self.pause_autoscale_for_keys();
+            }
         }
         command
+    }
+
+    /// A person set the workers: the policy would undo it, so it pauses, and the notice says so.
+    fn pause_autoscale_for_keys(&mut self) {
+        let Some(control) = self.autoscale.clone() else {
+            return;
+        };
+        if control.paused() {
+            return;
+        }
+        control.set_paused(true);
+        if let Some(view) = &mut self.autoscale_view {
+            view.paused = true;
+        }
+        let said = self
+            .notice
+            .as_ref()
+            .map(|n| n.text.clone())
+            .unwrap_or_default();
+        self.notify(format!("{said}; autoscale paused (A resumes)"));
+    }
+
+    /// `A`: pauses or resumes the policy.
+    fn toggle_autoscale(&mut self) {
+        let Some(control) = self.autoscale.clone() else {
+            self.notify("no autoscaling policy: start with --autoscale POLICY");
+            return;
+        };
+        let paused = control.toggle();
+        if let Some(view) = &mut self.autoscale_view {
+            view.paused = paused;
+        }
+        self.notify(if paused {
+            "autoscale paused (A resumes)"
+        } else {
+            "autoscale resumed"
+        });
     }
 
     /// Why a key does nothing for this run's source or work, if it does not apply: the
@@ -294,6 +363,10 @@ impl App {
                     .worker_scroll
                     .saturating_add_signed(rows as isize)
                     .min(last);
+                None
+            }
+            Action::ToggleAutoscale => {
+                self.toggle_autoscale();
                 None
             }
             Action::Quit => {
@@ -889,5 +962,31 @@ mod tests {
         assert_eq!(step_up(9.9, 1.1, 2), 11.0);
         assert_eq!(step_down(1.0, 1.1, 2), 0.91);
         assert_eq!(step_up(1024.0, 2.0, 3), 2050.0);
+    }
+
+    #[test]
+    fn a_pauses_and_resumes_the_policy_and_the_worker_keys_pause_it_and_say_so() {
+        let control = AutoscaleControl::default();
+        let mut scaled = app().with_autoscale(control.clone(), AutoscaleView::default());
+        assert_eq!(scaled.update(Action::ToggleAutoscale), None);
+        assert!(control.paused());
+        assert_eq!(scaled.notice(), Some("autoscale paused (A resumes)"));
+        scaled.update(Action::ToggleAutoscale);
+        assert!(!control.paused() && !scaled.autoscale().unwrap().paused);
+        assert_eq!(scaled.notice(), Some("autoscale resumed"));
+        let command = scaled.update(Action::AddWorker);
+        assert_eq!(command, Some(Command::SetWorkers(6)));
+        assert!(control.paused() && scaled.autoscale().unwrap().paused);
+        assert_eq!(
+            scaled.notice(),
+            Some("workers 5 → 6; autoscale paused (A resumes)")
+        );
+        // Already paused: the next key only says what it changed.
+        scaled.update(Action::RemoveWorker);
+        assert_eq!(scaled.notice(), Some("workers 6 → 5"));
+        // Without a policy, A says how to get one.
+        let mut plain = app();
+        plain.update(Action::ToggleAutoscale);
+        assert!(plain.notice().unwrap().contains("--autoscale"));
     }
 }

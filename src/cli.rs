@@ -14,6 +14,7 @@ use crate::engine::source::broker::{BrokerOptions, BrokerSource, BrokerUrl, Prot
 use crate::engine::work::{Exec, OutputFile};
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
 use crate::error::Error;
+use crate::model::autoscale::AutoscaleSpec;
 use std::sync::Arc;
 
 const EXAMPLES: &str = "\
@@ -296,6 +297,12 @@ pub struct RunArgs {
     #[arg(long, value_parser = parse_count, help_heading = "Workers and queue")]
     pub max_workers: Option<usize>,
 
+    /// Let a policy set the worker count as the run goes: hpa, keda, celery:MIN,MAX or
+    /// target-wait, each with optional :key=value,... (warmup=D delays new workers; see
+    /// docs/autoscale.md). `A` pauses and resumes it in the monitor.
+    #[arg(long, value_name = "POLICY[:KEY=VALUE,...]", value_parser = parse_with::<AutoscaleSpec>, help_heading = "Workers and queue")]
+    pub autoscale: Option<AutoscaleSpec>,
+
     /// Bound the queue to N events (unbounded if not given).
     #[arg(long, value_parser = parse_count, help_heading = "Workers and queue")]
     pub queue_cap: Option<usize>,
@@ -514,6 +521,8 @@ fn demo_settings() -> Settings {
 pub struct RunPlan {
     pub config: EngineConfig,
     pub scenario: Option<Scenario>,
+    /// `--autoscale`, else the scenario's starting policy.
+    pub autoscale: Option<AutoscaleSpec>,
 }
 
 impl RunArgs {
@@ -536,7 +545,15 @@ impl RunArgs {
             None => None,
         };
         let config = self.config_for(scenario.as_ref())?;
-        Ok(RunPlan { config, scenario })
+        let autoscale = self
+            .autoscale
+            .clone()
+            .or_else(|| scenario.as_ref().and_then(|s| s.start.autoscale.clone()));
+        Ok(RunPlan {
+            config,
+            scenario,
+            autoscale,
+        })
     }
 
     /// The source (`--source`, else the scenario's); a trace plays at its own rate unless

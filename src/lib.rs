@@ -1,6 +1,7 @@
 //! backlog: watch a pool of CPU workers keep up with a stream of events, or fall behind.
 
 pub mod app;
+pub mod autoscaler;
 pub mod cli;
 pub mod control;
 pub mod engine;

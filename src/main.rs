@@ -8,6 +8,7 @@ use clap::{CommandFactory, Parser};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use backlog::autoscaler::{AutoscaleControl, Autoscaler};
 use backlog::cli::{Cli, PublishArgs, RunArgs, RunPlan, Tool};
 use backlog::control::scenario::{self, Scenario, Step};
 use backlog::engine::SourceKind;
@@ -15,6 +16,7 @@ use backlog::engine::source::broker::url::redact_credentials;
 use backlog::engine::{Command, Engine, EngineConfig, EngineHandle, InjectPanic};
 use backlog::error::{BAD_INPUT, Error};
 use backlog::headless::{self, CsvWriter, HeadlessOptions};
+use backlog::model::autoscale::AutoscaleSpec;
 use backlog::publish::Progress;
 use backlog::record::{self, progress};
 use backlog::runlog::{self, MarkKind, RunLogFile, RunLogWriter};
@@ -239,6 +241,7 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
     let RunPlan {
         mut config,
         scenario,
+        autoscale,
     } = args.plan()?;
     let test_panic = test_panic();
     if let Some(TestPanic::Engine(site)) = test_panic {
@@ -281,13 +284,20 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
                 .map(|s| format!("# scenario {}: {}", s.name, s.description))
                 .collect(),
             notes: None,
+            autoscale: None,
         };
         let steps = scenario.map(|s| s.steps).unwrap_or_default();
-        runtime.block_on(run_headless(config, options, steps, save))
+        runtime.block_on(run_headless(config, options, steps, save, autoscale))
     } else {
         let render_panic = test_panic == Some(TestPanic::Render);
-        let faces = (recording, save);
-        runtime.block_on(run_monitor(config, args, scenario, faces, render_panic))
+        let faces = MonitorRun {
+            scenario,
+            record: recording,
+            save,
+            render_panic,
+            autoscale,
+        };
+        runtime.block_on(run_monitor(config, args, faces))
     }
 }
 
@@ -361,7 +371,7 @@ fn close_run_log(
 fn list_scenarios() -> String {
     let mut list = String::from("Bundled scenarios (play one with --scenario NAME):\n");
     for (name, description) in scenario::bundled_list() {
-        list.push_str(&format!("  {name:<16}{description}\n"));
+        list.push_str(&format!("  {name:<18}{description}\n"));
     }
     list
 }
@@ -371,6 +381,7 @@ async fn run_headless(
     mut options: HeadlessOptions,
     steps: Vec<Step>,
     save: Option<RunLogFile>,
+    autoscale: Option<AutoscaleSpec>,
 ) -> Result<(), Error> {
     let handle = Engine::start(config)?;
     let writer = start_run_log(save, &handle, !options.json)?;
@@ -380,6 +391,16 @@ async fn run_headless(
     })?;
     let (notes_tx, notes_rx) = tokio::sync::mpsc::unbounded_channel();
     options.notes = Some(notes_rx);
+    let control = AutoscaleControl::default();
+    let autoscaler = autoscale.as_ref().map(|spec| {
+        let mut autoscaler = Autoscaler::new(&handle, spec, control.clone());
+        autoscaler.notes = Some(notes_tx.clone());
+        options.autoscale = Some(autoscaler.subscribe());
+        options
+            .preamble
+            .push(format!("# autoscale {}", spec.describe()));
+        autoscaler
+    });
     // Each step is logged at the model time it was applied (just now), not at its schedule.
     let on_step = |step: &Step| {
         let applied_ns = handle.now_ns();
@@ -396,8 +417,12 @@ async fn run_headless(
                 .sender()
                 .mark(applied_ns, MarkKind::Caption, caption.clone());
         }
+        if let Some(spec) = &step.autoscale {
+            control.switch_to(spec.clone());
+        }
     };
     let face = headless::run_saving(&handle, options, signals, writer.as_ref());
+    let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
     engine_fault(&handle)?;
     close_run_log(writer, result.as_ref().ok())?;
@@ -413,17 +438,31 @@ async fn run_headless(
     }
 }
 
-async fn run_monitor(
-    config: EngineConfig,
-    args: &RunArgs,
+/// What the monitor runs with besides the engine's configuration.
+struct MonitorRun {
     scenario: Option<Scenario>,
-    (record, save): (Option<record::Output>, Option<RunLogFile>),
+    record: Option<record::Output>,
+    save: Option<RunLogFile>,
     render_panic: bool,
-) -> Result<(), Error> {
+    autoscale: Option<AutoscaleSpec>,
+}
+
+async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> Result<(), Error> {
+    let MonitorRun {
+        scenario,
+        record,
+        save,
+        render_panic,
+        autoscale,
+    } = run;
     let total = progress_total(&config);
     let handle = Engine::start(config)?;
     let saving = MonitorSave::start(save, &handle)?;
     let writer = saving.as_ref().map(|s| &s.writer);
+    let control = AutoscaleControl::default();
+    let autoscaler = autoscale
+        .as_ref()
+        .map(|spec| Autoscaler::new(&handle, spec, control.clone()));
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
     let title = match &scenario {
         Some(s) => format!("backlog --scenario {}", s.name),
@@ -441,6 +480,9 @@ async fn run_monitor(
         title,
         // A few frames in, so the monitor has drawn before it panics.
         panic_at_frame: render_panic.then_some(10),
+        autoscale: autoscaler
+            .as_ref()
+            .map(|a| (a.subscribe(), control.clone())),
     };
     let steps = scenario.map(|s| s.steps).unwrap_or_default();
     let on_step = |step: &Step| {
@@ -453,15 +495,20 @@ async fn run_monitor(
                     .mark(at_ns, MarkKind::Caption, caption.clone());
             }
         }
+        if let Some(spec) = &step.autoscale {
+            control.switch_to(spec.clone());
+        }
     };
     let result = if args.offscreen {
         let screen = args.screen_size();
         let size = ratatui::layout::Rect::new(0, 0, screen.width, screen.height);
         let progress = progress::Progress::new(label, total);
         let face = tui::run_offscreen(&handle, options, size, progress);
+        let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
         backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await
     } else {
         let face = tui::run(&handle, options);
+        let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
         let result =
             backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
         if let Ok(Some(summary)) = &result {

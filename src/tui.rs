@@ -14,8 +14,10 @@ use tokio::sync::watch;
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::app::{Action, App};
+use crate::autoscaler::AutoscaleControl;
 use crate::engine::EngineHandle;
 use crate::input;
+use crate::model::autoscale::AutoscaleView;
 use crate::record::progress::Progress;
 use crate::record::{self, Copied, Recorder, Tee};
 use crate::terminal::{self, QuitSignals};
@@ -39,6 +41,8 @@ pub struct TuiOptions {
     /// `BACKLOG_TEST_PANIC=render`).
     #[doc(hidden)]
     pub panic_at_frame: Option<u64>,
+    /// The autoscaling policy, if one runs: its view, and the switch `A` and `+` / `-` use.
+    pub autoscale: Option<(watch::Receiver<AutoscaleView>, AutoscaleControl)>,
 }
 
 impl Default for TuiOptions {
@@ -50,6 +54,7 @@ impl Default for TuiOptions {
             record: None,
             title: "backlog".into(),
             panic_at_frame: None,
+            autoscale: None,
         }
     }
 }
@@ -165,6 +170,7 @@ struct Monitor<'a> {
     panic_at_frame: Option<u64>,
     /// Captions and changes already marked in the recording.
     chapters: record::chapters::Chapters,
+    autoscale: Option<watch::Receiver<AutoscaleView>>,
 }
 
 impl<'a> Monitor<'a> {
@@ -179,9 +185,17 @@ impl<'a> Monitor<'a> {
             Some(output) => Some(Recorder::start(output, width, height, &options.title)?),
             None => None,
         };
+        let app = App::new(handle.snapshot(), options.fps);
+        let (app, autoscale) = match options.autoscale {
+            Some((view, control)) => {
+                let shown = view.borrow().clone();
+                (app.with_autoscale(control, shown), Some(view))
+            }
+            None => (app, None),
+        };
         Ok(Self {
             handle,
-            app: App::new(handle.snapshot(), options.fps),
+            app,
             fps: options.fps,
             exit_when_done: options.exit_when_done,
             captions: options.captions,
@@ -190,6 +204,7 @@ impl<'a> Monitor<'a> {
             frames_drawn: 0,
             panic_at_frame: options.panic_at_frame,
             chapters: record::chapters::Chapters::default(),
+            autoscale,
         })
     }
 
@@ -200,6 +215,9 @@ impl<'a> Monitor<'a> {
             .set_snapshot(self.handle.snapshot(), self.handle.settings());
         if let Some(captions) = &self.captions {
             self.app.set_caption(captions.borrow().clone());
+        }
+        if let Some(view) = &self.autoscale {
+            self.app.set_autoscale_view(view.borrow().clone());
         }
         let size = terminal.size()?;
         let max_scroll = ui::max_worker_scroll(&self.app, Rect::new(0, 0, size.width, size.height));

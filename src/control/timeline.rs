@@ -97,6 +97,7 @@ mod tests {
             at_ns,
             commands: vec![Command::SetWorkers(workers)],
             caption: Some(format!("{workers} workers")),
+            autoscale: None,
         }
     }
 

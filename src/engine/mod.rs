@@ -332,6 +332,13 @@ impl EngineHandle {
         }
     }
 
+    /// Workers started from now on take no events for `warmup` of model time (an autoscaler's
+    /// `warmup`: why scaling up lags); the workers already running are not affected.
+    pub fn set_warmup(&self, warmup: Duration) {
+        let ns = clock::saturating_ns(warmup);
+        self.shared.warmup_ns.store(ns, Ordering::Relaxed);
+    }
+
     /// The current settings.
     pub fn settings(&self) -> Settings {
         self.settings.borrow().clone()

@@ -62,6 +62,9 @@ pub(crate) struct Shared {
     pub stop: AtomicBool,
     /// Workers with an id above this retire after their current event.
     pub target_workers: AtomicUsize,
+    /// Model time a worker started while the run goes waits before it takes events (an
+    /// autoscaler's `warmup`); 0 for none.
+    pub warmup_ns: AtomicU64,
     /// What workers do for an event (the work kind and injected failures), changed by commands.
     pub plan: PlanCell,
     /// Per worker (index = id - 1): the CPU time its current cpu job has received.
@@ -114,6 +117,7 @@ impl Shared {
             source_end_ns: AtomicU64::new(0),
             stop: AtomicBool::new(false),
             target_workers: AtomicUsize::new(workers),
+            warmup_ns: AtomicU64::new(0),
             plan: PlanCell::new(plan),
             cpu_meters: (0..max_workers).map(|_| CpuMeter::default()).collect(),
             source_blocked: AtomicBool::new(false),

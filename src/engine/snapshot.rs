@@ -336,8 +336,10 @@ pub enum PhaseCause {
     Key,
     /// A scenario step.
     Step,
-    /// A command from elsewhere (the engine's API, a policy).
+    /// A command from elsewhere (the engine's API).
     Command,
+    /// An autoscaling policy (`--autoscale`).
+    Autoscale,
 }
 
 impl PhaseCause {
@@ -347,6 +349,7 @@ impl PhaseCause {
             PhaseCause::Key => "key",
             PhaseCause::Step => "step",
             PhaseCause::Command => "command",
+            PhaseCause::Autoscale => "autoscale",
         }
     }
 }

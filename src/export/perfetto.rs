@@ -229,7 +229,10 @@ pub fn events(log: &RunLog, window: Window) -> Result<(Vec<String>, Written), Ru
     let (_, end_ns) = log.span_ns();
     builder.close(end_ns.max(traces.last().map_or(0, Trace::at_ns)));
     for mark in log.marks() {
-        if window.holds(mark.at_ns) && mark.kind != MarkKind::Step {
+        // Changes, captions and losses are moments to see; steps repeat the changes, and the
+        // autoscaler's tallies are figures for the summary.
+        let moment = !matches!(mark.kind, MarkKind::Step | MarkKind::Autoscale);
+        if window.holds(mark.at_ns) && moment {
             builder.push(mark.at_ns, instant(&mark.text, "g", SOURCE_TID, mark.at_ns));
         }
     }

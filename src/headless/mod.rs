@@ -15,6 +15,7 @@ use crate::engine::settings::{Settings, format_duration};
 use crate::engine::snapshot::{Counters, LatencySummary, SeriesPoint, SourceType, SourceView};
 use crate::engine::work::Outcome;
 use crate::engine::{EngineHandle, Snapshot};
+use crate::model::autoscale::{AutoscaleJson, AutoscaleView};
 use crate::model::overhead::EngineOverhead;
 use crate::model::theory::Prediction;
 use crate::model::verdict::Verdict;
@@ -220,6 +221,9 @@ pub struct Summary {
     pub engine_overhead: EngineOverheadJson,
     /// Every phase (a change of settings starts one), in order.
     pub phases: Vec<PhaseJson>,
+    /// The autoscaling policy's tallies (`--autoscale` runs only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscale: Option<AutoscaleJson>,
 }
 
 /// The engine's own wait: the waits of events a worker was idle for at their arrival, in model
@@ -394,6 +398,7 @@ impl Summary {
             cores: s.cores,
             engine_overhead: EngineOverhead::of(s).into(),
             phases: phases_json(s),
+            autoscale: None,
         }
     }
 }
@@ -517,6 +522,8 @@ pub struct HeadlessOptions {
     /// Timed lines from outside the engine (a scenario's steps and captions): (model ns, line),
     /// in time order. The log prints each among the engine's lines at its time.
     pub notes: Option<tokio::sync::mpsc::UnboundedReceiver<(u64, String)>>,
+    /// The autoscaling policy, if one runs: its tallies go into the JSON.
+    pub autoscale: Option<tokio::sync::watch::Receiver<AutoscaleView>>,
 }
 
 /// Timed lines that are not trace records (a scenario's steps and captions, the verdict's
@@ -712,6 +719,14 @@ pub async fn run_saving(
             () = signals.recv() => handle.send(crate::engine::Command::Stop),
         }
     };
+    if let (Some(writer), Some(view)) = (save, &options.autoscale) {
+        // The replay's summary has it from here: no snapshot carries the policy's tallies.
+        let tallies = serde_json::to_string(&AutoscaleJson::from(&*view.borrow()))
+            .map_err(io::Error::other)?;
+        writer
+            .sender()
+            .mark(last.now_ns, crate::runlog::MarkKind::Autoscale, tallies);
+    }
     finish(&mut out, handle, options, &last, &warnings)?;
     Ok(last)
 }
@@ -733,8 +748,11 @@ fn finish(
         return Err(io::Error::other(fault));
     }
     if options.json {
-        serde_json::to_writer_pretty(&mut *out, &Summary::from_snapshot(last, warnings))
-            .map_err(io::Error::other)?;
+        let summary = Summary {
+            autoscale: options.autoscale.map(|v| AutoscaleJson::from(&*v.borrow())),
+            ..Summary::from_snapshot(last, warnings)
+        };
+        serde_json::to_writer_pretty(&mut *out, &summary).map_err(io::Error::other)?;
         writeln!(out)?;
     } else {
         for line in closing_lines(last) {
@@ -873,6 +891,7 @@ mod tests {
             csv: None,
             preamble: vec![],
             notes: None,
+            autoscale: None,
         };
         let mut log = Log::new(rx, &mut options, 40.0);
         let s = 1_000_000_000;

@@ -2,6 +2,7 @@
 //! twin, a simulation of the ideal pool), verdicts, lints, the trend.
 
 pub mod achieved;
+pub mod autoscale;
 pub mod background;
 pub mod broker;
 pub mod exact;

@@ -40,6 +40,15 @@ pub fn cut_short_note(log: &RunLog) -> Option<String> {
     ))
 }
 
+/// The autoscaling policy's tallies, as the live run's summary gave them (its last mark).
+fn autoscale_tallies(log: &RunLog) -> Option<crate::model::autoscale::AutoscaleJson> {
+    log.marks()
+        .iter()
+        .rev()
+        .find(|m| m.kind == MarkKind::Autoscale)
+        .and_then(|m| serde_json::from_str(&m.text).ok())
+}
+
 /// The last snapshot and the lints every recorded snapshot showed: what the live summary was
 /// made of. Writes the CSV on the way, as the live run does.
 pub fn summary_inputs(
@@ -77,7 +86,11 @@ fn headless_replay(log: &RunLog, args: &ReplayArgs) -> Result<(), Error> {
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut out, &Summary::from_snapshot(&last, &warnings))
+        let summary = Summary {
+            autoscale: autoscale_tallies(log),
+            ..Summary::from_snapshot(&last, &warnings)
+        };
+        serde_json::to_writer_pretty(&mut out, &summary)
             .map_err(io::Error::other)
             .and_then(|()| writeln!(out))
     } else {

@@ -144,6 +144,9 @@ pub enum MarkKind {
     Step,
     /// The writer could not keep up and lost records: `lost 1200 trace records`.
     Lost,
+    /// The autoscaling policy's tallies at the end of a headless run: the JSON summary's
+    /// `autoscale` object, as JSON (it lives outside the engine, so no snapshot has it).
+    Autoscale,
 }
 
 /// The writer's closing counts.

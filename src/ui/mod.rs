@@ -1,5 +1,6 @@
 //! The screen: lays out the panels and draws one full frame from an [`App`], without a terminal.
 
+pub mod autoscale;
 pub mod caption;
 pub mod failure;
 pub mod finished;
@@ -49,11 +50,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     if let Some(text) = app.caption() {
         caption::CaptionBanner { text }.render(areas.banner, buf);
     }
+    let (queue_area, scale_area) = autoscale::split(areas.queue, app.autoscale().is_some());
     queue::QueuePanel {
         snapshot,
         trend: Trend::of(snapshot),
     }
-    .render(areas.queue, buf);
+    .render(queue_area, buf);
     source::SourcePanel { snapshot, settings }.render(areas.source, buf);
     if snapshot.state.is_over() {
         finished::FinishedBanner { snapshot }.render(areas.workers, buf);
@@ -71,13 +73,39 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     }
     .render(theory_area, buf);
     warnings::WarningsPanel { lints: &lints }.render(warnings_area, buf);
+    let decision = app.autoscale().and_then(autoscale::footer_text);
     footer::Footer {
-        notice: app.notice(),
+        notice: app.notice().or(decision.as_deref()),
     }
     .render(areas.footer, buf);
+    if let Some(view) = app.autoscale() {
+        render_autoscale(app, view, &areas, scale_area, buf);
+    }
     if app.help_visible() {
         help::HelpPopup.render(area, buf);
     }
+}
+
+/// The policy's parts: its name in the header, desired vs actual over the workers panel, the
+/// chart beside the queue's.
+fn render_autoscale(
+    app: &App,
+    view: &crate::model::autoscale::AutoscaleView,
+    areas: &ScreenAreas,
+    chart: Rect,
+    buf: &mut Buffer,
+) {
+    let snapshot = app.snapshot();
+    autoscale::PolicyTag { view }.render(areas.header, buf);
+    if !snapshot.state.is_over() {
+        let actual = snapshot.workers.len();
+        autoscale::WorkersTitle { view, actual }.render(areas.workers, buf);
+    }
+    autoscale::ScaleChart {
+        history: &view.history,
+        min_stable: snapshot.theory.min_stable_workers,
+    }
+    .render(chart, buf);
 }
 
 /// The furthest the worker grid can scroll on a screen of `area` (0 when every worker shows).

@@ -291,7 +291,7 @@ impl QueueCharts<'_> {
 }
 
 /// A Braille line through `points`.
-fn line(points: &[(f64, f64)], style: ratatui::style::Style) -> Dataset<'_> {
+pub(super) fn line(points: &[(f64, f64)], style: ratatui::style::Style) -> Dataset<'_> {
     Dataset::default()
         .data(points)
         .marker(Marker::Braille)

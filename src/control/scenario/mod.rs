@@ -11,6 +11,7 @@ use std::time::Duration;
 use crate::engine::settings::format_duration;
 use crate::engine::{Command, SourceKind};
 use crate::error::Error;
+use crate::model::autoscale::AutoscaleSpec;
 
 /// Scenarios shipped inside the binary, so `--scenario NAME` works from any directory.
 pub const BUNDLED: &[(&str, &str)] = &[
@@ -35,6 +36,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "replay-api",
         include_str!("../../../assets/scenarios/replay-api.toml"),
     ),
+    (
+        "autoscale-hpa",
+        include_str!("../../../assets/scenarios/autoscale-hpa.toml"),
+    ),
+    (
+        "autoscale-compare",
+        include_str!("../../../assets/scenarios/autoscale-compare.toml"),
+    ),
 ];
 
 /// A parsed scenario: where the run starts, what changes when, and when it ends.
@@ -58,6 +67,8 @@ pub struct Start {
     pub seed: Option<u64>,
     /// Where events come from (`source = "trace:..."`); none keeps the command line's.
     pub source: Option<SourceKind>,
+    /// An autoscaling policy (`autoscale = "hpa"`); `--autoscale` overrides it.
+    pub autoscale: Option<AutoscaleSpec>,
 }
 
 /// When the source stops (then the pool drains the queue and the run finishes).
@@ -76,6 +87,8 @@ pub struct Step {
     pub commands: Vec<Command>,
     /// A new caption (`Some("")` clears it); `None` keeps the current one.
     pub caption: Option<String>,
+    /// The autoscaling policy from here on (a fresh one, resumed if it was paused).
+    pub autoscale: Option<AutoscaleSpec>,
 }
 
 /// A scenario file that cannot be used, pointing at the place.

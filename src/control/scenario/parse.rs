@@ -15,6 +15,7 @@ use crate::engine::settings::{
 };
 use crate::engine::source::TraceFile;
 use crate::engine::{Command, SourceKind};
+use crate::model::autoscale::AutoscaleSpec;
 
 /// Parses a scenario from TOML text; `file` names it in errors, `name` is what it is called.
 pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioError> {
@@ -58,6 +59,7 @@ pub fn parse(text: &str, file: &str, name: &str) -> Result<Scenario, ScenarioErr
                 max_workers,
                 seed,
                 source,
+                autoscale: autoscale_in(&at, s.autoscale.as_ref())?,
             }
         }
         None => Start::default(),
@@ -116,6 +118,7 @@ fn steps(
             at_ns,
             commands,
             caption: step.caption.as_ref().map(|c| one_line(c.get_ref())),
+            autoscale: autoscale_in(at, step.autoscale.as_ref())?,
         });
     }
     Ok(steps)
@@ -245,6 +248,7 @@ with_settings_keys!(RawStart {
     max_workers: Option<Spanned<i64>>,
     paused: Option<Spanned<bool>>,
     seed: Option<Spanned<i64>>,
+    autoscale: Option<Spanned<String>>,
 });
 
 with_settings_keys!(RawStep {
@@ -252,6 +256,7 @@ with_settings_keys!(RawStep {
     caption: Option<Spanned<String>>,
     pause: Option<Spanned<bool>>,
     reset_stats: Option<Spanned<bool>>,
+    autoscale: Option<Spanned<String>>,
 });
 
 /// The settings keys of one table, borrowed.
@@ -315,6 +320,20 @@ impl Changes<'_> {
         }
         Ok(out)
     }
+}
+
+/// `autoscale = "hpa:target=0.8"`: a policy for `--autoscale` (at the start, or from a step on).
+fn autoscale_in(
+    at: &Locator,
+    value: Option<&Spanned<String>>,
+) -> Result<Option<AutoscaleSpec>, ScenarioError> {
+    value
+        .map(|v| {
+            v.get_ref()
+                .parse()
+                .map_err(|e: String| at.error(v.span(), format!("autoscale {e}")))
+        })
+        .transpose()
 }
 
 /// `[start] source`: gen, stdin or trace:FILE. A trace's path is read beside the scenario

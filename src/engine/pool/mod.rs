@@ -104,6 +104,9 @@ impl Pool {
             // Parked workers above the new target should leave now, not at their next poll.
             self.shared.bench.wake_all();
         }
+        // Read here, on the caller's thread: workers started before `set_warmup` (the
+        // engine's first ones) do not warm up, however late their thread starts.
+        let warmup_ns = self.shared.warmup_ns.load(Ordering::Relaxed);
         for id in 1..=target {
             if self.claim(id) {
                 let pool = Arc::clone(self);
@@ -112,7 +115,9 @@ impl Pool {
                 // `work`): without this the rayon thread would abort the process, leaving the
                 // terminal raw; instead the engine stops and reports the fault.
                 threads[range].1.spawn(move || {
-                    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| pool.run_worker(id))) {
+                    if let Err(panic) =
+                        catch_unwind(AssertUnwindSafe(|| pool.run_worker(id, warmup_ns)))
+                    {
                         pool.shared.fail(&format!("worker {id}"), panic.as_ref());
                         // Gone: the stop need not wait for it.
                         let down = Report::WorkerDown {

@@ -32,7 +32,7 @@ const FLUSH_EVERY: Duration = Duration::from_millis(5);
 const COALESCE_BELOW: Duration = Duration::from_micros(100);
 
 impl Pool {
-    pub(super) fn run_worker(&self, id: usize) {
+    pub(super) fn run_worker(&self, id: usize, warmup_ns: u64) {
         let worker = id as u32;
         let clock = self.shared.clock;
         let mut outbox = Outbox::new(&self.reports);
@@ -41,6 +41,9 @@ impl Pool {
             at_ns: clock.now_ns(),
         });
         outbox.flush();
+        if !self.warm_up(id, warmup_ns, &mut outbox) {
+            return;
+        }
         let mut plans = PlanCache::new(&self.shared.plan);
         let started = Instant::now();
         // Whether this worker has just finished an event (the next may come within microseconds).
@@ -85,6 +88,27 @@ impl Pool {
         }
         // If this was the watcher, another idle worker must take over.
         self.call_help();
+    }
+
+    /// A new worker's warm-up (`Shared::warmup_ns` when it was started): it takes no events
+    /// for that much model time, but leaves at once if the pool shrinks or stops meanwhile.
+    /// False if it left.
+    fn warm_up(&self, id: usize, warmup_ns: u64, outbox: &mut Outbox<'_>) -> bool {
+        if warmup_ns == 0 {
+            return true;
+        }
+        let clock = self.shared.clock;
+        let until = clock.instant_at(clock.now_ns().saturating_add(warmup_ns));
+        loop {
+            if self.should_leave(id, outbox) {
+                return false;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return true;
+            }
+            std::thread::sleep(left.min(IDLE_POLL));
+        }
     }
 
     /// Does the job and reports it, unless a test-only fault says otherwise.
