@@ -464,14 +464,7 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
         .as_ref()
         .map(|spec| Autoscaler::new(&handle, spec, control.clone()));
     let (caption_tx, caption_rx) = tokio::sync::watch::channel(None);
-    let title = match &scenario {
-        Some(s) => format!("backlog --scenario {}", s.name),
-        None => "backlog".to_string(),
-    };
-    let label = match &record {
-        Some(output) => format!("recording {}", output.path().display()),
-        None => "offscreen".to_string(),
-    };
+    let (title, label) = monitor_titles(scenario.as_ref(), record.as_ref());
     let options = TuiOptions {
         fps: args.fps,
         exit_when_done: args.exit_when_done,
@@ -522,6 +515,22 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
         saving.close(&handle).await?;
     }
     result.map(|_| ()).map_err(Error::Terminal)
+}
+
+/// The monitor's window title, and the offscreen progress line's label.
+fn monitor_titles(
+    scenario: Option<&Scenario>,
+    record: Option<&record::Output>,
+) -> (String, String) {
+    let title = match scenario {
+        Some(s) => format!("backlog --scenario {}", s.name),
+        None => "backlog".to_string(),
+    };
+    let label = match record {
+        Some(output) => format!("recording {}", output.path().display()),
+        None => "offscreen".to_string(),
+    };
+    (title, label)
 }
 
 /// The run log of a monitor's run: the writer, and the task that hands it every snapshot (the

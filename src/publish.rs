@@ -272,44 +272,10 @@ mod mqtt {
         started: Instant,
     ) -> Result<(), String> {
         let url = &plan.url;
-        let client_id = format!("backlog-publish-{}", std::process::id());
-        let mut options = MqttOptions::new(client_id, url.host.clone(), url.port);
-        options
-            .set_keep_alive(Duration::from_secs(5))
-            .set_clean_start(false)
-            .set_session_expiry_interval(Some(
-                crate::engine::source::broker::mqtt::SESSION_EXPIRY_S,
-            ))
-            .set_outgoing_inflight_upper_limit(IN_FLIGHT)
-            .set_connection_timeout(crate::engine::source::broker::CONNECT_TIMEOUT.as_secs());
-        if let Some(password) = url.password() {
-            options.set_credentials(url.user.clone().unwrap_or_default(), password);
-        }
-        let (client, mut eventloop) = AsyncClient::new(options, usize::from(IN_FLIGHT));
+        let (client, mut eventloop) = AsyncClient::new(options(url), usize::from(IN_FLIGHT));
         let confirmed = Arc::new(AtomicU64::new(0));
-        let connected = Arc::new(AtomicBool::new(false));
         // The first connection must come up, or the address is wrong.
-        match tokio::time::timeout(
-            crate::engine::source::broker::CONNECT_TIMEOUT,
-            eventloop.poll(),
-        )
-        .await
-        {
-            Ok(Ok(_)) => connected.store(true, Ordering::Relaxed),
-            Ok(Err(e)) => {
-                return Err(format!(
-                    "cannot connect to the MQTT broker at {}: {e}",
-                    url.address()
-                ));
-            }
-            Err(_) => {
-                return Err(format!(
-                    "cannot connect to the MQTT broker at {}: no answer within {}s",
-                    url.address(),
-                    crate::engine::source::broker::CONNECT_TIMEOUT.as_secs()
-                ));
-            }
-        }
+        first_connection(&mut eventloop, url).await?;
         let poller = tokio::spawn(poll(eventloop, Arc::clone(&confirmed)));
         let mut messages = Messages::new(plan);
         while !stop.load(Ordering::Relaxed) {
@@ -337,7 +303,54 @@ mod mqtt {
                     .store(confirmed.load(Ordering::Relaxed), Ordering::Relaxed);
             }
         }
-        // Wait for the last confirmations (the broker may be down for a while).
+        settle(&confirmed, progress, stop).await;
+        let _ = client.disconnect().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
+        Ok(())
+    }
+
+    /// A persistent session (the broker keeps what it has not confirmed across a reconnect),
+    /// at most `IN_FLIGHT` unconfirmed.
+    fn options(url: &BrokerUrl) -> MqttOptions {
+        let client_id = format!("backlog-publish-{}", std::process::id());
+        let mut options = MqttOptions::new(client_id, url.host.clone(), url.port);
+        options
+            .set_keep_alive(Duration::from_secs(5))
+            .set_clean_start(false)
+            .set_session_expiry_interval(Some(
+                crate::engine::source::broker::mqtt::SESSION_EXPIRY_S,
+            ))
+            .set_outgoing_inflight_upper_limit(IN_FLIGHT)
+            .set_connection_timeout(crate::engine::source::broker::CONNECT_TIMEOUT.as_secs());
+        if let Some(password) = url.password() {
+            options.set_credentials(url.user.clone().unwrap_or_default(), password);
+        }
+        options
+    }
+
+    /// The first connection, within the connect timeout: else the address is wrong.
+    async fn first_connection(
+        eventloop: &mut rumqttc::v5::EventLoop,
+        url: &BrokerUrl,
+    ) -> Result<(), String> {
+        let timeout = crate::engine::source::broker::CONNECT_TIMEOUT;
+        match tokio::time::timeout(timeout, eventloop.poll()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(format!(
+                "cannot connect to the MQTT broker at {}: {e}",
+                url.address()
+            )),
+            Err(_) => Err(format!(
+                "cannot connect to the MQTT broker at {}: no answer within {}s",
+                url.address(),
+                timeout.as_secs()
+            )),
+        }
+    }
+
+    /// Waits for the last confirmations (the broker may be down for a while), then counts what
+    /// never was confirmed as failed.
+    async fn settle(confirmed: &AtomicU64, progress: &Progress, stop: &AtomicBool) {
         let waited = Instant::now();
         let expected =
             progress.published.load(Ordering::Relaxed) - progress.failed.load(Ordering::Relaxed);
@@ -352,9 +365,6 @@ mod mqtt {
         progress
             .failed
             .fetch_add(expected - confirmed, Ordering::Relaxed);
-        let _ = client.disconnect().await;
-        let _ = tokio::time::timeout(Duration::from_secs(2), poller).await;
-        Ok(())
     }
 
     /// Polls until the disconnect, counting PUBACKs; rumqttc reconnects on the next poll.

@@ -57,6 +57,14 @@ impl<T> Pending<T> {
         self.with(|t| t.insert(id, token));
     }
 
+    /// Whether some event not yet settled holds `token` (a broker delivered it again).
+    pub fn holds(&self, token: &T) -> bool
+    where
+        T: PartialEq,
+    {
+        self.with(|t| t.values().any(|held| held == token))
+    }
+
     pub fn len(&self) -> usize {
         self.with(|t| t.len())
     }

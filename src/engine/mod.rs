@@ -165,15 +165,9 @@ impl Engine {
     /// Starts a run: the source on its own thread, the pool, the aggregator. Wiring only: each
     /// part is built by its own module.
     pub fn start(config: EngineConfig) -> Result<EngineHandle, EngineError> {
-        config.settings.validate()?;
-        if !(config.speed.is_finite() && config.speed > 0.0) {
-            return Err(SettingsError::Speed(config.speed).into());
-        }
+        check(&config)?;
         let settings = config.settings.clone();
         let clock = Clock::start(config.speed);
-        if (settings.work == WorkMode::Exec) != config.exec.is_some() {
-            return Err(SettingsError::ExecWithoutCommand.into());
-        }
         let plan = plan_of(&settings, config.seed, config.exec.as_ref());
         let shared = Arc::new(Shared::new(
             clock,
@@ -215,17 +209,7 @@ impl Engine {
             duration_ns: config.duration.map(clock::saturating_ns),
             ended_at_ns: None,
         };
-        let source: Box<dyn EventSource> = match &config.source {
-            SourceKind::Generator => Box::new(Generator::new(config.seed)),
-            SourceKind::Stdin => Box::new(Lines::stdin(config.seed)),
-            SourceKind::Trace(trace, passes) => Box::new(Generator::replaying(
-                config.seed,
-                Arc::clone(trace),
-                *passes,
-            )),
-            SourceKind::Broker(broker) => source::broker::open(Arc::clone(broker), config.seed),
-        };
-        spawn_source(source, io, trace_tx)?;
+        spawn_source(source_of(&config), io, trace_tx)?;
         // If the workers cannot start, the source and the statistics thread must not run on.
         pool.resize(settings.workers)
             .inspect_err(|_| shared.halt())?;
@@ -240,6 +224,32 @@ impl Engine {
             trace: trace_rx,
             aggregator: Some(aggregator),
         })
+    }
+}
+
+/// What `Engine::start` refuses before it starts anything.
+fn check(config: &EngineConfig) -> Result<(), EngineError> {
+    config.settings.validate()?;
+    if !(config.speed.is_finite() && config.speed > 0.0) {
+        return Err(SettingsError::Speed(config.speed).into());
+    }
+    if (config.settings.work == WorkMode::Exec) != config.exec.is_some() {
+        return Err(SettingsError::ExecWithoutCommand.into());
+    }
+    Ok(())
+}
+
+/// The source the configuration names.
+fn source_of(config: &EngineConfig) -> Box<dyn EventSource> {
+    match &config.source {
+        SourceKind::Generator => Box::new(Generator::new(config.seed)),
+        SourceKind::Stdin => Box::new(Lines::stdin(config.seed)),
+        SourceKind::Trace(trace, passes) => Box::new(Generator::replaying(
+            config.seed,
+            Arc::clone(trace),
+            *passes,
+        )),
+        SourceKind::Broker(broker) => source::broker::open(Arc::clone(broker), config.seed),
     }
 }
 

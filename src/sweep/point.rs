@@ -108,19 +108,7 @@ pub fn run(
     }
     let snapshot = handle.snapshot();
     let mut predicted = predicted;
-    let window = (warmup_ns as f64 / 1e9, collector.duration_s());
-    add_single_run_spread(&mut predicted, &settings, base.cores, base.seed, window);
-    if let Some(stretch) = collector.service_stretch() {
-        let events = (collector.arrived_before, collector.arrived);
-        add_same_events(
-            &mut predicted,
-            &settings,
-            base.cores,
-            base.seed,
-            events,
-            stretch,
-        );
-    }
+    add_comparisons(&mut predicted, &settings, base, &collector, warmup_ns);
     let mut figures = collector.figures();
     if overloaded {
         figures = Figures {
@@ -145,6 +133,23 @@ pub fn run(
         },
         predicted,
     }))
+}
+
+/// Beside the prediction: where single runs of the window's length land, and the twin given
+/// the window's very events, stretched as the machine stretched their services.
+fn add_comparisons(
+    predicted: &mut Predicted,
+    settings: &Settings,
+    base: &EngineConfig,
+    collector: &Collector,
+    warmup_ns: u64,
+) {
+    let window = (warmup_ns as f64 / 1e9, collector.duration_s());
+    add_single_run_spread(predicted, settings, base.cores, base.seed, window);
+    if let Some(stretch) = collector.service_stretch() {
+        let events = (collector.arrived_before, collector.arrived);
+        add_same_events(predicted, settings, base.cores, base.seed, events, stretch);
+    }
 }
 
 /// The warm-up before the window: long enough for the queue to forget its empty start (ten

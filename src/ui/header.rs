@@ -107,36 +107,7 @@ fn state_mark(state: RunState) -> (&'static str, ratatui::style::Style) {
 fn settings_line(s: &Settings, source: &SourceView, compact: bool) -> Line<'static> {
     let sep = || Span::styled(" · ", theme::DIM);
     let label = |text: &'static str| Span::styled(if compact { "" } else { text }, theme::LABEL);
-    let (arrivals, service) = match (source.kind, &source.trace) {
-        (SourceType::Stdin, _) => (
-            vec![label("source "), Span::styled("stdin", theme::VALUE)],
-            None,
-        ),
-        (SourceType::Mqtt | SourceType::Redis, _) => (
-            vec![
-                label("source "),
-                Span::styled(
-                    source
-                        .broker
-                        .as_ref()
-                        .map_or_else(|| source.kind.name().to_string(), |b| b.url.clone()),
-                    theme::VALUE,
-                ),
-            ],
-            None,
-        ),
-        (SourceType::Trace, Some(trace)) => (
-            vec![
-                label("source "),
-                Span::styled(
-                    format!("trace {} at {}", trace.file_name(), s.rate),
-                    theme::VALUE,
-                ),
-            ],
-            Some("from the trace"),
-        ),
-        _ => (generator_arrivals(s, &label), None),
-    };
+    let (arrivals, service) = arrival_spans(s, source, &label);
     let mut spans = vec![Span::raw(" ")];
     spans.extend(arrivals);
     if s.paused {
@@ -183,4 +154,29 @@ fn settings_line(s: &Settings, source: &SourceView, compact: bool) -> Line<'stat
         spans.push(Span::styled(format::percent(s.fail_rate), theme::VALUE));
     }
     Line::from(spans)
+}
+
+/// Where events come from: the generator's arrival settings, or the source itself; and the
+/// service's text where the source gives it (a trace's rows).
+fn arrival_spans(
+    s: &Settings,
+    source: &SourceView,
+    label: &dyn Fn(&'static str) -> Span<'static>,
+) -> (Vec<Span<'static>>, Option<&'static str>) {
+    let named = |text: String| vec![label("source "), Span::styled(text, theme::VALUE)];
+    match (source.kind, &source.trace) {
+        (SourceType::Stdin, _) => (named("stdin".into()), None),
+        (SourceType::Mqtt | SourceType::Redis, _) => {
+            let url = source
+                .broker
+                .as_ref()
+                .map_or_else(|| source.kind.name().to_string(), |b| b.url.clone());
+            (named(url), None)
+        }
+        (SourceType::Trace, Some(trace)) => (
+            named(format!("trace {} at {}", trace.file_name(), s.rate)),
+            Some("from the trace"),
+        ),
+        _ => (generator_arrivals(s, label), None),
+    }
 }

@@ -162,6 +162,8 @@ struct Reader {
     ever_connected: bool,
     attempt: u32,
     history_done: bool,
+    /// Where the reading of this consumer's own pending entries has got to (an entry id).
+    history_from: String,
     claim_cursor: String,
     last_claim: Instant,
 }
@@ -174,6 +176,7 @@ impl Reader {
             ever_connected: false,
             attempt: 0,
             history_done: true,
+            history_from: "0".into(),
             claim_cursor: "0-0".into(),
             last_claim: Instant::now(),
         }
@@ -217,11 +220,12 @@ impl Reader {
                 inbox
                     .counters
                     .set_connected(true, now_ns, self.ever_connected);
-                // Whatever this consumer had pending from an earlier run is read again first
-                // (after a reconnect, what it has pending is in its own queue already).
-                if !self.ever_connected {
-                    self.history_done = false;
-                }
+                // Whatever this consumer has pending on the server is read again first: from
+                // an earlier run, and after a reconnect too (an XREADGROUP whose reply was lost
+                // with the connection left entries pending that it never received: 1 of 1,000
+                // after a SIGKILL of Redis). Those it holds already are skipped.
+                self.history_done = false;
+                self.history_from = "0".into();
                 self.ever_connected = true;
                 self.attempt = 0;
                 true
@@ -259,10 +263,13 @@ impl Reader {
                 return Ok(claimed);
             }
         }
-        let from = if self.history_done { ">" } else { "0" };
-        let entries = read_group(conn, &self.names, from, room)?;
-        if from == "0" && entries.is_empty() {
-            self.history_done = true;
+        if self.history_done {
+            return read_group(conn, &self.names, ">", room);
+        }
+        let entries = read_group(conn, &self.names, &self.history_from, room)?;
+        match entries.last() {
+            Some((id, _)) => self.history_from = id.clone(),
+            None => self.history_done = true,
         }
         Ok(entries)
     }
@@ -270,6 +277,10 @@ impl Reader {
     fn deliver(&mut self, entries: Vec<Entry>, inbox: &mut Inbox<'_, String>) {
         let mut malformed = Vec::new();
         for (id, payload) in entries {
+            // Read again from this consumer's own pending entries, and still in hand.
+            if inbox.pending.holds(&id) {
+                continue;
+            }
             if let Some(id) = inbox.deliver(&payload, id) {
                 malformed.push(id);
             }
@@ -287,7 +298,8 @@ impl Reader {
     }
 }
 
-/// XREADGROUP of up to `count` entries after `from` (">" new ones, "0" this consumer's own).
+/// XREADGROUP of up to `count` entries after `from` (">" new ones; an id, "0" at first, this
+/// consumer's own pending ones after it).
 fn read_group(
     conn: &mut redis::Connection,
     names: &StreamNames,
