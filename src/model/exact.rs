@@ -162,6 +162,15 @@ pub fn wait_quantile(tail: impl Fn(f64) -> f64, q: f64, scale_s: f64) -> f64 {
     (lo + hi) / 2.0
 }
 
+/// The `q`-quantile of an M/M/c wait, inverted in closed form: ln(C / (1 − q)) / (cμ − λ) where
+/// C > 1 − q (C the probability of waiting, cμ − λ the spare rate, per s), else 0.
+pub fn erlang_c_wait_quantile(p_wait: f64, spare_per_s: f64, q: f64) -> f64 {
+    if p_wait <= 1.0 - q {
+        return 0.0;
+    }
+    (p_wait / (1.0 - q)).ln() / spare_per_s
+}
+
 /// M/M/c waits (Erlang C): P(W > t) = C · e^{−(cμ − λ) t}, with C the probability of waiting.
 pub fn erlang_c_wait_tail(
     p_wait: f64,
@@ -384,5 +393,21 @@ mod tests {
         assert_eq!(wait_quantile(|t| 0.3 * (-t).exp(), 0.9, 0.0), 0.0);
         let q = wait_quantile(|t: f64| (-t).exp(), 0.5, 1.0);
         assert!(close(q, std::f64::consts::LN_2, 1e-8), "{q}");
+    }
+
+    #[test]
+    fn erlang_c_quantiles_in_closed_form_equal_the_tail_inverted() {
+        for (c, a) in [(5usize, 4.5), (6, 4.5), (2, 1.6)] {
+            let p_wait = erlang_c(c, a);
+            let tail = erlang_c_wait_tail(p_wait, c, 2.0 * a, 0.5);
+            for q in WAIT_LEVELS {
+                let closed = erlang_c_wait_quantile(p_wait, c as f64 / 0.5 - 2.0 * a, q);
+                let inverted = wait_quantile(&tail, q, 0.5);
+                assert!(
+                    (closed - inverted).abs() < 1e-6,
+                    "c {c}, q {q}: {closed} vs {inverted}"
+                );
+            }
+        }
     }
 }

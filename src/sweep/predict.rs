@@ -188,10 +188,7 @@ impl Mmc {
 
     /// The `q`-quantile of the queue wait, s: 0 while most arrivals do not wait.
     pub fn wait_quantile_s(&self, q: f64) -> f64 {
-        if self.p_wait <= 1.0 - q {
-            return 0.0;
-        }
-        (self.p_wait / (1.0 - q)).ln() / self.decay_per_s
+        crate::model::exact::erlang_c_wait_quantile(self.p_wait, self.decay_per_s, q)
     }
 
     /// P(wait + service > t): a wait of Exp(cμ − λ) with probability C, then Exp(μ).

@@ -370,6 +370,7 @@ impl Stats {
     /// per phase.
     pub(crate) fn track_phase(&mut self, now: PhaseContext<'_>, counts: &[PhaseCounts]) {
         let (tick, start) = self.phase_state(&now);
+        self.phases.set_begun(counts.len());
         self.phases.tick(tick, now.settings, || start);
         self.phases.set_counts(counts);
         if let Some(end_ns) = now.source_end_ns {

@@ -78,6 +78,8 @@ struct Track {
 #[derive(Default)]
 pub(crate) struct PhaseLog {
     tracks: Vec<Track>,
+    /// Phases the arrival ledger has begun (`Shared::mark`), tracked here or not yet.
+    begun: usize,
 }
 
 impl PhaseLog {
@@ -93,8 +95,13 @@ impl PhaseLog {
         if self.tracks.is_empty() {
             self.open(tick, FIRST, settings, start());
         }
+        // A change that begins a phase is in the settings before its mark reaches the
+        // statistics (`begin_phase`): until then the current phase keeps its own settings, or a
+        // lagging aggregator would give phase 2 of bounded-queue (drop-new) phase 3's drop-old
+        // and its prediction with them. Changes merged into the phase (no mark) are taken.
+        let mark_pending = self.begun > self.tracks.len();
         if let Some(track) = self.tracks.last_mut() {
-            if track.phase.settings != *settings {
+            if track.phase.settings != *settings && !mark_pending {
                 track.phase.settings = settings.clone();
             }
             track.account(tick);
@@ -102,6 +109,12 @@ impl PhaseLog {
         for track in self.tracks.iter_mut().filter(|t| t.dirty) {
             track.summarise_waits();
         }
+    }
+
+    /// How many phases the arrival ledger has begun: those without a track yet are on their
+    /// way (see `tick`).
+    pub fn set_begun(&mut self, begun: usize) {
+        self.begun = begun;
     }
 
     /// Each phase's arrivals and drops (`ArrivalLedger::phase_counts`), in phase order.
@@ -115,12 +128,13 @@ impl PhaseLog {
             m.first_arrival_ns = c.first_arrival_ns;
             // The rate while events arrive: one over the mean gap (a source that has ended,
             // or a stream that paused, does not dilute it); arrivals over the length before
-            // there are gaps.
+            // there are gaps, or when every event came at one instant (a broker's stream
+            // published before the run: one batch has no rate of its own, and one over a gap
+            // of 0 read as f64::MAX in the theory's utilisation).
             m.arrival_rate_per_s = match c.gaps.mean() {
                 Some(gap_s) if gap_s > 0.0 => 1.0 / gap_s,
-                Some(_) => f64::MAX,
-                None if length_s > 0.0 => c.arrivals as f64 / length_s,
-                None => 0.0,
+                _ if length_s > 0.0 => c.arrivals as f64 / length_s,
+                _ => 0.0,
             };
         }
     }
@@ -383,5 +397,40 @@ mod tests {
         let phases = log.phases();
         assert_eq!(phases.len(), 1);
         assert_eq!(phases[0].settings.workers, 5);
+    }
+
+    /// A broker's backlog published before the run arrives at one instant: its rate is the
+    /// arrivals over the phase, not one over a gap of 0.
+    #[test]
+    fn arrivals_at_one_instant_are_counted_over_the_phase() {
+        let mut log = PhaseLog::default();
+        for i in 0..=10 {
+            log.tick(tick(i as f64, 0), &settings(2), PhaseStart::default);
+        }
+        let mut gaps = Moments::default();
+        (0..999).for_each(|_| gaps.add(0.0));
+        log.set_counts(&[PhaseCounts {
+            arrivals: 1000,
+            gaps,
+            ..PhaseCounts::default()
+        }]);
+        let rate = log.phases()[0].measured.arrival_rate_per_s;
+        assert!((rate - 100.0).abs() < 1.0, "{rate}");
+    }
+
+    /// A change that begins a phase reaches the settings before its mark reaches the log: the
+    /// current phase keeps its own settings meanwhile (CI: bounded-queue's drop-new phase was
+    /// given the next phase's drop-old), and takes a change merged into it (no mark).
+    #[test]
+    fn a_phase_keeps_its_settings_while_the_next_phases_mark_is_on_its_way() {
+        let mut log = PhaseLog::default();
+        log.set_begun(1);
+        log.tick(tick(0.0, 0), &settings(4), PhaseStart::default);
+        log.set_begun(2);
+        log.tick(tick(1.0, 0), &settings(7), PhaseStart::default);
+        assert_eq!(log.phases()[0].settings.workers, 4);
+        log.set_begun(1);
+        log.tick(tick(2.0, 0), &settings(5), PhaseStart::default);
+        assert_eq!(log.phases()[0].settings.workers, 5);
     }
 }
