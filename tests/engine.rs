@@ -652,11 +652,13 @@ fn a_fault_ends_even_a_paused_source() {
 }
 
 /// M/M/c at utilisation 0.7: the mean queue wait agrees with Erlang C (given the service time the
-/// workers actually took) within statistical error.
+/// workers actually took) within statistical error. Services of 10 ms: a host that takes a
+/// thread's core for a millisecond several times a second (seen on this VM, 2026-12-01) made
+/// 2 ms services wait 1.3-1.6 times Erlang C, the code of the day before as much as the new.
 #[test]
 fn mmc_queue_wait_agrees_with_erlang_c() {
     let _serial = timing();
-    let (c, service_s, rho) = (3usize, 0.002, 0.7);
+    let (c, service_s, rho) = (3usize, 0.010, 0.7);
     let lambda = rho * c as f64 / service_s;
     let settings = Settings {
         arrival: ArrivalProcess::Poisson,
@@ -667,7 +669,7 @@ fn mmc_queue_wait_agrees_with_erlang_c() {
         ..Settings::default()
     };
     let handle = Engine::start(EngineConfig {
-        duration: Some(Duration::from_secs(6)),
+        duration: Some(Duration::from_secs(10)),
         ..config(settings)
     })
     .unwrap();
