@@ -159,7 +159,16 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             );
             continue;
         }
-        for p in v["phases"].as_array().unwrap() {
+        // A policy's runs: the twin models neither its warm-up (new workers take no events
+        // for a while) nor the stopping times its decisions put at phase ends. Not compared.
+        if v["autoscale"].is_object() {
+            continue;
+        }
+        let phases = v["phases"].as_array().unwrap();
+        for (i, p) in phases.iter().enumerate() {
+            // A policy ends a phase because its queue ran high (HPA's busy spell): its end is
+            // a stopping time, which the twin's fixed horizon does not model.
+            let ended_by_policy = phases.get(i + 1).is_some_and(|n| n["cause"] == "autoscale");
             let (m, q) = (&p["measured"], &p["predicted"]);
             let at = format!("{name} phase {}: {p:#}", p["index"]);
             // cpu work shares the cores with the engine's own threads (and anything else the
@@ -190,7 +199,7 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             let (p10, p90) = (f(&q["queue_end_p10"]), f(&q["queue_end_p90"]));
             let in_band = end >= p10 * 0.85 - 3.0 && end <= p90 * 1.15 + 3.0;
             assert!(
-                in_band || close(end, f(&q["queue_end"]), 3.0),
+                in_band || close(end, f(&q["queue_end"]), 3.0) || ended_by_policy,
                 "queue end, {at}"
             );
             // A backlog left at the phase's end is served under the later phases' worker
