@@ -197,7 +197,7 @@ impl Reader {
                 continue;
             }
             match self.next_entries(room, &inbox.counters) {
-                Ok(entries) => self.deliver(entries, inbox),
+                Ok((entries, maybe_held)) => self.deliver(entries, inbox, maybe_held),
                 Err(e) => self.lost(&e.to_string(), inbox),
             }
         }
@@ -245,14 +245,15 @@ impl Reader {
         self.attempt += 1;
     }
 
-    /// Claims (when due), this consumer's own pending entries (after a connect), or new ones.
+    /// Claims (when due), this consumer's own pending entries (after a connect), or new ones;
+    /// and whether they may be in hand already (all but new ones).
     fn next_entries(
         &mut self,
         room: usize,
         counters: &BrokerCounters,
-    ) -> redis::RedisResult<Vec<Entry>> {
+    ) -> redis::RedisResult<(Vec<Entry>, bool)> {
         let Some(conn) = self.conn.as_mut() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let claim_every = (self.names.claim_after / 2).max(Duration::from_millis(100));
         if self.last_claim.elapsed() >= claim_every {
@@ -260,25 +261,27 @@ impl Reader {
             let claimed = claim(conn, &self.names, &mut self.claim_cursor, room)?;
             if !claimed.is_empty() {
                 counters.add(&counters.claimed, claimed.len() as u64);
-                return Ok(claimed);
+                return Ok((claimed, true));
             }
         }
         if self.history_done {
-            return read_group(conn, &self.names, ">", room);
+            return Ok((read_group(conn, &self.names, ">", room)?, false));
         }
         let entries = read_group(conn, &self.names, &self.history_from, room)?;
         match entries.last() {
             Some((id, _)) => self.history_from = id.clone(),
             None => self.history_done = true,
         }
-        Ok(entries)
+        Ok((entries, true))
     }
 
-    fn deliver(&mut self, entries: Vec<Entry>, inbox: &mut Inbox<'_, String>) {
+    /// Delivers `entries` to the queue; those that `maybe_held` (pending entries read again or
+    /// claimed, which may be this consumer's own, still in hand) are skipped if in hand: a
+    /// scan of what is in hand, so never for new entries.
+    fn deliver(&mut self, entries: Vec<Entry>, inbox: &mut Inbox<'_, String>, maybe_held: bool) {
         let mut malformed = Vec::new();
         for (id, payload) in entries {
-            // Read again from this consumer's own pending entries, and still in hand.
-            if inbox.pending.holds(&id) {
+            if maybe_held && inbox.pending.holds(&id) {
                 continue;
             }
             if let Some(id) = inbox.deliver(&payload, id) {
