@@ -18,6 +18,9 @@ use crate::engine::snapshot::{Phase, PhaseCause, PhaseMeasured, PhaseStart};
 /// Phases kept; past this many, changes extend the last phase (a key held down for an hour).
 pub const MAX_PHASES: usize = 1_000;
 
+/// How long after its end a settled phase keeps its waits' histogram (model time).
+const SEAL_AFTER_NS: u64 = 1_000_000_000;
+
 /// The run's first phase starts with it.
 const FIRST: ChangeMark = ChangeMark {
     at_ns: 0,
@@ -64,7 +67,8 @@ impl Fit {
 
 struct Track {
     phase: Phase,
-    waits: Histogram<u64>,
+    /// The waits of the phase's events; `None` once sealed (see `Track::seal`).
+    waits: Option<Histogram<u64>>,
     wait_sum_ns: u128,
     /// Waits recorded since the summary was last made.
     dirty: bool,
@@ -108,6 +112,10 @@ impl PhaseLog {
         }
         for track in self.tracks.iter_mut().filter(|t| t.dirty) {
             track.summarise_waits();
+        }
+        let now_ns = tick.now_ns;
+        for track in self.tracks.iter_mut().filter(|t| t.waits.is_some()) {
+            track.seal(now_ns);
         }
     }
 
@@ -181,7 +189,7 @@ impl PhaseLog {
                 measured,
                 source_end_ns: None,
             },
-            waits: new_histogram(WHOLE_SIGFIG),
+            waits: Some(new_histogram(WHOLE_SIGFIG)),
             wait_sum_ns: 0,
             dirty: false,
             area_at_start,
@@ -202,7 +210,9 @@ impl PhaseLog {
     /// A worker started an event that arrived at `arrival_ns`, after waiting `wait_ns`.
     pub fn started(&mut self, arrival_ns: u64, wait_ns: u64) {
         if let Some(track) = self.of(arrival_ns) {
-            track.waits.saturating_record(wait_ns);
+            if let Some(waits) = &mut track.waits {
+                waits.saturating_record(wait_ns);
+            }
             track.wait_sum_ns += u128::from(wait_ns);
             track.phase.measured.started += 1;
             track.dirty = true;
@@ -294,17 +304,33 @@ impl Track {
         }
     }
 
+    /// Frees the waits' histogram (tens to hundreds of kB: a thousand phases of a key held
+    /// down held 60 MB of them) once no more waits can come: the phase closed at least
+    /// `SEAL_AFTER` ago and every arrival counted in it has started or was dropped. The
+    /// percentiles stay as last summarised; a straggler (an event the source sent late into a
+    /// closed phase) still counts in the mean and the count.
+    fn seal(&mut self, now_ns: u64) {
+        let m = &self.phase.measured;
+        let settled = m.started + m.dropped >= m.arrivals;
+        let long_closed = now_ns.saturating_sub(self.phase.end_ns) >= SEAL_AFTER_NS;
+        if !self.phase.current && settled && long_closed && !self.dirty {
+            self.waits = None;
+        }
+    }
+
     fn summarise_waits(&mut self) {
-        let summary = summarise(&self.waits);
         let m = &mut self.phase.measured;
+        if let Some(waits) = &self.waits {
+            let summary = summarise(waits);
+            m.p50_wait_ns = summary.p50_ns;
+            m.p90_wait_ns = summary.p90_ns;
+            m.p99_wait_ns = summary.p99_ns;
+        }
         m.mean_wait_ns = if m.started == 0 {
             0.0
         } else {
             self.wait_sum_ns as f64 / m.started as f64
         };
-        m.p50_wait_ns = summary.p50_ns;
-        m.p90_wait_ns = summary.p90_ns;
-        m.p99_wait_ns = summary.p99_ns;
         self.dirty = false;
     }
 }
@@ -387,6 +413,50 @@ mod tests {
         assert_eq!(two.measured.drained_at_ns, None);
         // The change's own moment ends one and starts the other.
         assert_eq!((one.end_ns, two.start_ns), (10_400_000_000, 10_400_000_000));
+    }
+
+    /// A closed phase whose arrivals have all started or been dropped lets its histogram go a
+    /// second after its end, keeping its percentiles; a straggler still counts in its mean.
+    #[test]
+    fn a_settled_phase_frees_its_waits_and_keeps_its_figures() {
+        let mut log = PhaseLog::default();
+        log.tick(tick(0.0, 0), &settings(4), PhaseStart::default);
+        for wait_ms in [10, 20, 30] {
+            log.started(S / 10, wait_ms * 1_000_000);
+        }
+        let key = ChangeMark {
+            at_ns: S,
+            cause: PhaseCause::Key,
+            new_phase: true,
+        };
+        log.open(tick(1.0, 0), key, &settings(6), PhaseStart::default());
+        let counts = |arrivals| PhaseCounts {
+            arrivals,
+            dropped: 1,
+            ..PhaseCounts::default()
+        };
+        // Four arrivals, three started and one dropped: settled, but closed only 0.5 s ago.
+        log.set_counts(&[counts(4), counts(0)]);
+        log.tick(tick(1.5, 0), &settings(6), PhaseStart::default);
+        assert!(log.tracks[0].waits.is_some());
+        // Five arrivals: one is still queued, so the phase keeps its histogram.
+        log.set_counts(&[counts(5), counts(0)]);
+        log.tick(tick(2.5, 0), &settings(6), PhaseStart::default);
+        assert!(log.tracks[0].waits.is_some());
+        log.started(S / 5, 40_000_000);
+        log.tick(tick(2.6, 0), &settings(6), PhaseStart::default);
+        assert!(log.tracks[0].waits.is_none());
+        assert!(
+            log.tracks[1].waits.is_some(),
+            "the current phase keeps its own"
+        );
+        let p99 = log.phases()[0].measured.p99_wait_ns;
+        assert!(p99.abs_diff(40_000_000) < 100_000, "{p99}");
+        log.started(S / 5, 100_000_000);
+        log.tick(tick(2.7, 0), &settings(6), PhaseStart::default);
+        let one = &log.phases()[0].measured;
+        assert_eq!((one.started, one.mean_wait_ns), (5, 40e6));
+        assert_eq!(one.p99_wait_ns, p99);
     }
 
     #[test]
