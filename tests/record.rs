@@ -5,17 +5,13 @@
 use std::fs::File;
 use std::num::NonZeroU16;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use backlog::record::raster::{CELL_H, CELL_W};
 
-fn backlog(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
+#[path = "common/run.rs"]
+mod run;
+use run::backlog;
 
 /// Recordings take turns: the GIF's rasterizing keeps a core busy, and the timing checks below
 /// measure frames against the wall clock.
@@ -165,13 +161,13 @@ fn offscreen_gif_decodes_with_frames_of_the_screen_and_text_drawn() {
     );
     assert!(screens.len() >= 5, "{} frames", screens.len());
     assert!(size < 1_000_000, "{size} bytes for a 1.5 s run");
-    // About 10 frames a second, and the last one stays a while.
-    assert!(
-        delays[..delays.len() - 1]
-            .iter()
-            .all(|&d| (5..=50).contains(&d)),
-        "{delays:?}"
-    );
+    // About 10 frames a second, and the last one stays a while. The frame before the last may
+    // be short: the run's end is drawn when it comes, not on the frame clock (CI: 40 ms).
+    let (end, timed) = delays[..delays.len() - 1]
+        .split_last()
+        .expect("several frames");
+    assert!(timed.iter().all(|&d| (5..=50).contains(&d)), "{delays:?}");
+    assert!((1..=50).contains(end), "{delays:?}");
     assert!(*delays.last().unwrap() >= 100);
 
     let last = screens.last().unwrap();
