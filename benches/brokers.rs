@@ -14,6 +14,8 @@ use backlog::engine::source::broker::redis::connect;
 
 #[path = "../tests/common/brokers.rs"]
 mod brokers;
+#[path = "../tests/common/run.rs"]
+mod run;
 
 use brokers::Broker;
 
@@ -47,16 +49,7 @@ fn main() {
 /// Runs the binary to its end with `args`; its wall time.
 fn timed(args: &[&str]) -> Duration {
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run::run_ok(args);
     started.elapsed()
 }
 

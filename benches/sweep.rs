@@ -4,40 +4,19 @@
 //! `cargo bench --bench sweep` (about half a minute): runs the release binary once and prints
 //! the wall time beside the target, and each point's share of it.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
+
+#[path = "../tests/common/run.rs"]
+mod run;
 
 const TARGET: Duration = Duration::from_secs(60);
 
 fn main() {
-    let args = [
-        "sweep",
-        "--workers",
-        "1..8",
-        "--rate",
-        "9/s",
-        "--service",
-        "500ms",
-        "--service-dist",
-        "exp",
-        "--speed",
-        "20",
-        "--point-duration",
-        "60s",
-        "--json",
-    ];
+    let args = run::EIGHT_POINT_SWEEP;
     println!("backlog {}", args.join(" "));
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .output()
-        .expect("the binary runs");
+    let out = run::run_ok(args);
     let wall = started.elapsed();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     for point in report["points"].as_array().expect("points") {
         println!(

@@ -15,6 +15,7 @@ pub mod record;
 pub mod replay;
 pub mod runlog;
 pub mod runs;
+pub mod runtime;
 pub mod sweep;
 pub mod terminal;
 pub mod text;

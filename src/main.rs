@@ -54,7 +54,7 @@ fn engine_fault(handle: &EngineHandle) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
-    quiet_injected_panics();
+    backlog::engine::work::quiet_injected_panics();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_exit(&err),
@@ -157,20 +157,6 @@ fn sweep(args: &backlog::sweep::SweepArgs) -> ExitCode {
     }
 }
 
-/// Panics injected by `--fail-rate` are counted as failed events, not reported as crashes.
-fn quiet_injected_panics() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        if info
-            .payload()
-            .downcast_ref::<backlog::engine::work::InjectedPanic>()
-            .is_none()
-        {
-            previous(info);
-        }
-    }));
-}
-
 /// Prints clap's message as one line (help and version as they are) and picks the exit code.
 fn clap_exit(err: &clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
@@ -266,15 +252,7 @@ fn run_plan(args: &RunArgs) -> Result<(), Error> {
         .as_deref()
         .map(|path| open_run_log(path, &config, scenario_name))
         .transpose()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("backlog-runtime")
-        .enable_all()
-        .build()
-        .map_err(|source| Error::System {
-            what: "cannot start the async runtime",
-            source,
-        })?;
+    let runtime = backlog::runtime::multi_thread(2, "backlog-runtime")?;
     if args.headless {
         let options = HeadlessOptions {
             json: args.json,
@@ -478,20 +456,13 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
             .map(|a| (a.subscribe(), control.clone())),
     };
     let steps = scenario.map(|s| s.steps).unwrap_or_default();
-    let on_step = |step: &Step| {
-        if let Some(caption) = &step.caption {
-            caption_tx.send_replace(Some(caption.clone()));
-            if let Some(writer) = writer {
-                let at_ns = handle.now_ns();
-                writer
-                    .sender()
-                    .mark(at_ns, MarkKind::Caption, caption.clone());
-            }
-        }
-        if let Some(spec) = &step.autoscale {
-            control.switch_to(spec.clone());
-        }
+    let effects = StepEffects {
+        handle: &handle,
+        captions: &caption_tx,
+        writer,
+        control: &control,
     };
+    let on_step = |step: &Step| effects.apply(step);
     let result = if args.offscreen {
         let screen = args.screen_size();
         let size = ratatui::layout::Rect::new(0, 0, screen.width, screen.height);
@@ -515,6 +486,32 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
         saving.close(&handle).await?;
     }
     result.map(|_| ()).map_err(Error::Terminal)
+}
+
+/// What a scenario's step does beside its commands in the monitor: its caption is shown (and
+/// marked in the run log), its policy switched to.
+struct StepEffects<'a> {
+    handle: &'a EngineHandle,
+    captions: &'a tokio::sync::watch::Sender<Option<String>>,
+    writer: Option<&'a RunLogWriter>,
+    control: &'a AutoscaleControl,
+}
+
+impl StepEffects<'_> {
+    fn apply(&self, step: &Step) {
+        if let Some(caption) = &step.caption {
+            self.captions.send_replace(Some(caption.clone()));
+            if let Some(writer) = self.writer {
+                let at_ns = self.handle.now_ns();
+                writer
+                    .sender()
+                    .mark(at_ns, MarkKind::Caption, caption.clone());
+            }
+        }
+        if let Some(spec) = &step.autoscale {
+            self.control.switch_to(spec.clone());
+        }
+    }
 }
 
 /// The monitor's window title, and the offscreen progress line's label.

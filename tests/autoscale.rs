@@ -115,6 +115,14 @@ fn decisions(log: &str, name: &str) -> Vec<Logged> {
         .collect()
 }
 
+/// How many of the decisions `what` held back.
+fn held_by(logged: &[Logged], what: &str) -> usize {
+    logged
+        .iter()
+        .filter(|d| d.held.as_deref() == Some(what))
+        .count()
+}
+
 /// Kubernetes' HPA on an AverageValue metric, written out again from its documentation:
 /// ratio = (queue / current) / target; within the tolerance no change, else
 /// ceil(current × ratio); the highest recommendation of the scale-down window; at most
@@ -128,6 +136,17 @@ struct ReferenceHpa {
 }
 
 impl ReferenceHpa {
+    /// The HPA's defaults (a tolerance of 0.1) with `target` and a scale-down `window_s`.
+    fn new(target: f64, window_s: f64) -> Self {
+        Self {
+            target,
+            tolerance: 0.1,
+            window_s,
+            recommendations: VecDeque::new(),
+            scale_ups: Vec::new(),
+        }
+    }
+
     fn desired(&mut self, t: f64, queue: f64, current: usize) -> usize {
         let ratio = (queue / current as f64) / self.target;
         let recommendation = if (ratio - 1.0).abs() <= self.tolerance {
@@ -163,13 +182,7 @@ fn hpa_decisions_equal_the_algorithm_recomputed_from_the_log() {
     let log = log_of("hpa", "hpa:metric=queue,target=5,sync=5s,window=30s");
     let logged = decisions(&log, "hpa");
     assert!(logged.len() >= 15, "too few decisions:\n{log}");
-    let mut reference = ReferenceHpa {
-        target: 5.0,
-        tolerance: 0.1,
-        window_s: 30.0,
-        recommendations: VecDeque::new(),
-        scale_ups: Vec::new(),
-    };
+    let mut reference = ReferenceHpa::new(5.0, 30.0);
     for (i, d) in logged.iter().enumerate() {
         let queue = d.numbers[0];
         assert_eq!(
@@ -182,12 +195,7 @@ fn hpa_decisions_equal_the_algorithm_recomputed_from_the_log() {
             assert_eq!(next.current, d.desired, "{d:?} then {next:?}");
         }
     }
-    let held = |what: &str| {
-        logged
-            .iter()
-            .filter(|d| d.held.as_deref() == Some(what))
-            .count()
-    };
+    let held = |what: &str| held_by(&logged, what);
     assert!(
         held("rate limit") >= 1,
         "no rate limit held anything:\n{log}"
@@ -208,23 +216,12 @@ fn keda_decisions_equal_the_hpa_algorithm_on_the_queue_recomputed_from_the_log()
     let logged = decisions(&log, "keda");
     assert!(logged.len() >= 20, "too few decisions:\n{log}");
     // KEDA's defaults under the HPA's: the 300 s scale-down window holds all the run long.
-    let mut reference = ReferenceHpa {
-        target: 5.0,
-        tolerance: 0.1,
-        window_s: 300.0,
-        recommendations: VecDeque::new(),
-        scale_ups: Vec::new(),
-    };
+    let mut reference = ReferenceHpa::new(5.0, 300.0);
     for (i, d) in logged.iter().enumerate() {
         let expected = reference.desired(d.t_s, d.numbers[0], d.current);
         assert_eq!(expected, d.desired, "decision {i}: {d:?}");
     }
-    let held = |what: &str| {
-        logged
-            .iter()
-            .filter(|d| d.held.as_deref() == Some(what))
-            .count()
-    };
+    let held = |what: &str| held_by(&logged, what);
     assert!(
         held("rate limit") >= 1 && held("stabilization") >= 1,
         "{log}"
@@ -255,9 +252,7 @@ fn celery_decisions_equal_its_rule_recomputed_from_the_log() {
     }
     assert!(shrank >= 3, "it never shrank:\n{log}");
     assert!(
-        logged
-            .iter()
-            .any(|d| d.held.as_deref() == Some("keepalive")),
+        held_by(&logged, "keepalive") > 0,
         "the keepalive never held:\n{log}"
     );
 }

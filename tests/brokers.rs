@@ -99,34 +99,9 @@ fn two_redis_consumers_share_a_stream_and_ack_every_entry() {
         return;
     };
     let url = redis.url("jobs");
-    brokers::publish(
-        &url,
-        EVENTS,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "200us",
-            "--service-dist",
-            "fixed",
-        ],
-    );
-    let consumer = |name: &'static str| {
-        spawn(&[
-            "--source",
-            &url,
-            "--group",
-            "g",
-            "--consumer",
-            name,
-            "--workers",
-            "2",
-            "--idle-end",
-            "2s",
-            "--headless",
-            "--json",
-        ])
-    };
+    brokers::publish_fixed(&url, EVENTS, "50000/s", "200us");
+    let consumer =
+        |name: &'static str| instance(&url, &["--group", "g", "--consumer", name], "2s", &[]);
     let (a, b) = (consumer("a"), consumer("b"));
     let a = summary_of(&a.wait_with_output().unwrap());
     let b = summary_of(&b.wait_with_output().unwrap());
@@ -143,37 +118,12 @@ fn two_mqtt_instances_split_a_shared_subscription() {
         return;
     };
     let url = mosquitto.url("jobs");
-    let instance = |id: &'static str| {
-        spawn(&[
-            "--source",
-            &url,
-            "--share",
-            "g",
-            "--client-id",
-            id,
-            "--workers",
-            "2",
-            "--idle-end",
-            "5s",
-            "--headless",
-            "--json",
-        ])
-    };
+    let instance =
+        |id: &'static str| instance(&url, &["--share", "g", "--client-id", id], "5s", &[]);
     let (a, b) = (instance("a"), instance("b"));
     // Both are subscribed before anything is published: round-robin then splits it evenly.
     mosquitto.wait_for_log("Received SUBSCRIBE from", 2, Duration::from_secs(20));
-    brokers::publish(
-        &url,
-        EVENTS,
-        &[
-            "--rate",
-            "20000/s",
-            "--service",
-            "200us",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, EVENTS, "20000/s", "200us");
     let a = summary_of(&a.wait_with_output().unwrap());
     let b = summary_of(&b.wait_with_output().unwrap());
     check_shared(&a, &b);
@@ -310,6 +260,24 @@ fn finish(child: std::process::Child) -> serde_json::Value {
     summary_of(&child.wait_with_output().expect("the instance ends"))
 }
 
+/// A headless instance of 2 workers on the broker source `url`, a member as `membership`
+/// says (`--share G --client-id ID`, `--group G --consumer NAME`), with `extra` options,
+/// ending after `idle_end` without messages, with a summary.
+fn instance(url: &str, membership: &[&str], idle_end: &str, extra: &[&str]) -> std::process::Child {
+    let mut args = vec!["--source", url];
+    args.extend(membership);
+    args.extend([
+        "--workers",
+        "2",
+        "--idle-end",
+        idle_end,
+        "--headless",
+        "--json",
+    ]);
+    args.extend(extra);
+    spawn(&args)
+}
+
 #[test]
 fn a_killed_redis_consumer_s_entries_are_claimed_and_done_by_the_survivor() {
     let Some(redis) = Broker::redis("redis-claim", &[]) else {
@@ -317,37 +285,10 @@ fn a_killed_redis_consumer_s_entries_are_claimed_and_done_by_the_survivor() {
     };
     let url = redis.url("jobs");
     let events = 1000;
-    brokers::publish(
-        &url,
-        events,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "5ms",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, events, "50000/s", "5ms");
     let consumer = |name: &str| {
-        spawn(&[
-            "--source",
-            &url,
-            "--group",
-            "g",
-            "--consumer",
-            name,
-            "--workers",
-            "2",
-            "--queue-cap",
-            "50",
-            "--claim-after",
-            "1s",
-            "--idle-end",
-            "4s",
-            "--headless",
-            "--json",
-        ])
+        let claims = ["--queue-cap", "50", "--claim-after", "1s"];
+        instance(&url, &["--group", "g", "--consumer", name], "4s", &claims)
     };
     let mut doomed = consumer("doomed");
     let survivor = consumer("survivor");
@@ -369,30 +310,8 @@ fn redis_killed_and_restarted_loses_nothing_it_confirmed() {
     };
     let url = redis.url("jobs");
     let events = 1000;
-    brokers::publish(
-        &url,
-        events,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "3ms",
-            "--service-dist",
-            "fixed",
-        ],
-    );
-    let consumer = spawn(&[
-        "--source",
-        &url,
-        "--group",
-        "g",
-        "--workers",
-        "2",
-        "--idle-end",
-        "8s",
-        "--headless",
-        "--json",
-    ]);
+    brokers::publish_fixed(&url, events, "50000/s", "3ms");
+    let consumer = instance(&url, &["--group", "g"], "8s", &[]);
     wait_until_pending(&url, "g", None);
     redis.stop_with(libc::SIGKILL);
     std::thread::sleep(Duration::from_millis(300));
@@ -414,35 +333,13 @@ fn mosquitto_restarted_with_persistence_resumes_the_session() {
     };
     let url = mosquitto.url("jobs");
     let events = 1000;
-    let consumer = spawn(&[
-        "--source",
-        &url,
-        "--client-id",
-        "resumer",
-        "--workers",
-        "2",
-        "--idle-end",
-        "8s",
-        "--headless",
-        "--json",
-    ]);
+    let consumer = instance(&url, &["--client-id", "resumer"], "8s", &[]);
     mosquitto.wait_for_log(
         "Received SUBSCRIBE from resumer",
         1,
         Duration::from_secs(20),
     );
-    brokers::publish(
-        &url,
-        events,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "3ms",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, events, "50000/s", "3ms");
     mosquitto.stop_with(libc::SIGTERM);
     mosquitto.launch();
     let s = finish(consumer);
@@ -458,22 +355,8 @@ fn an_absent_mqtt_member_s_share_waits_for_its_session_and_it_does_it_on_return(
     };
     let url = mosquitto.url("jobs");
     let events = 1000;
-    let member = |id: &str, idle: &str| {
-        spawn(&[
-            "--source",
-            &url,
-            "--share",
-            "g",
-            "--client-id",
-            id,
-            "--workers",
-            "2",
-            "--idle-end",
-            idle,
-            "--headless",
-            "--json",
-        ])
-    };
+    let member =
+        |id: &str, idle: &str| instance(&url, &["--share", "g", "--client-id", id], idle, &[]);
     // The absent member subscribes, then dies: its session (and subscription) stays.
     let mut absent = member("absent", "60s");
     mosquitto.wait_for_log("Received SUBSCRIBE from absent", 1, Duration::from_secs(20));
@@ -486,18 +369,7 @@ fn an_absent_mqtt_member_s_share_waits_for_its_session_and_it_does_it_on_return(
         1,
         Duration::from_secs(20),
     );
-    brokers::publish(
-        &url,
-        events,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "0",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, events, "50000/s", "0");
     let present = finish(present);
     // mosquitto kept handing the absent member its turn (mosquitto #2662): half waited for it.
     let done_present = count(&present, "completed");
@@ -648,18 +520,7 @@ fn an_entry_is_acked_only_when_its_work_has_finished() {
         return;
     };
     let url = redis.url("jobs");
-    brokers::publish(
-        &url,
-        4,
-        &[
-            "--rate",
-            "1000/s",
-            "--service",
-            "3s",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, 4, "1000/s", "3s");
     let consumer = spawn(&[
         "--source",
         &url,
@@ -697,16 +558,7 @@ fn after_a_broker_lost_the_session_the_instance_subscribes_again() {
         return;
     };
     let url = mosquitto.url("jobs");
-    let consumer = spawn(&[
-        "--source",
-        &url,
-        "--client-id",
-        "again",
-        "--idle-end",
-        "8s",
-        "--headless",
-        "--json",
-    ]);
+    let consumer = instance(&url, &["--client-id", "again"], "8s", &[]);
     mosquitto.wait_for_log("Received SUBSCRIBE from again", 1, Duration::from_secs(20));
     // Without persistence the restarted broker has no session and no subscription.
     mosquitto.stop_with(libc::SIGTERM);
@@ -727,31 +579,9 @@ fn mosquitto_killed_loses_what_it_had_not_saved_and_the_counts_say_so() {
     };
     let url = mosquitto.url("jobs");
     let events = 1000;
-    let consumer = spawn(&[
-        "--source",
-        &url,
-        "--client-id",
-        "killed",
-        "--workers",
-        "2",
-        "--idle-end",
-        "6s",
-        "--headless",
-        "--json",
-    ]);
+    let consumer = instance(&url, &["--client-id", "killed"], "6s", &[]);
     mosquitto.wait_for_log("Received SUBSCRIBE from killed", 1, Duration::from_secs(20));
-    brokers::publish(
-        &url,
-        events,
-        &[
-            "--rate",
-            "50000/s",
-            "--service",
-            "3ms",
-            "--service-dist",
-            "fixed",
-        ],
-    );
+    brokers::publish_fixed(&url, events, "50000/s", "3ms");
     // SIGKILL: no save on the way out (autosave is every 30 min), so the session is gone.
     mosquitto.stop_with(libc::SIGKILL);
     let _ = std::fs::remove_file(mosquitto.dir.join("mosquitto.log"));

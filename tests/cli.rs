@@ -858,24 +858,8 @@ fn summary(args: &[&str]) -> serde_json::Value {
 #[test]
 fn mean_queue_len_keeps_littles_law_at_any_speed() {
     let _serial = timing();
-    let bursty = [
-        "--arrival",
-        "bursty",
-        "--burst",
-        "20",
-        "--rate",
-        "10/s",
-        "--service",
-        "300ms",
-        "--service-dist",
-        "exp",
-        "--workers",
-        "4",
-        "--duration",
-        "12s",
-        "--seed",
-        "9",
-    ];
+    // The burst scenario's start for 12 s.
+    let bursty = [&BURST[..12], &["--duration", "12s", "--seed", "9"]].concat();
     let mut lengths = Vec::new();
     for speed in ["1", "20"] {
         let v = summary(&[&bursty[..], &["--speed", speed][..]].concat());

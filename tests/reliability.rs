@@ -12,29 +12,12 @@ fn rate(per_s: f64) -> Rate {
     Rate::per_s(per_s).unwrap()
 }
 
-/// As the binary does: the panics `fail_rate` injects are counted failures, not crashes. The
-/// default hook would print each one and, under RUST_BACKTRACE (CI sets it), symbolise a
-/// backtrace: that loads the test binary's debug info, 115 MB of this process's RSS, which the
-/// soak beside it then read as its own memory.
-fn quiet_injected_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if info
-                .payload()
-                .downcast_ref::<backlog::engine::work::InjectedPanic>()
-                .is_none()
-            {
-                previous(info);
-            }
-        }));
-    });
-}
-
 #[test]
 fn failing_work_is_counted_and_the_pool_survives_it() {
-    quiet_injected_panics();
+    // As the binary does. Without it the default hook prints each injected panic and, under
+    // RUST_BACKTRACE (CI sets it), symbolises a backtrace: that loads the test binary's debug
+    // info, 115 MB of this process's RSS, which the soak beside it read as its own memory.
+    backlog::engine::work::quiet_injected_panics();
     for work in [WorkMode::Sleep, WorkMode::Cpu] {
         let settings = Settings {
             arrival: ArrivalProcess::Poisson,

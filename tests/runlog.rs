@@ -3,7 +3,7 @@
 //! not one, of another version, cut short or random gets a one-line error and exit code 2.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 
 use backlog::control::scenario::BUNDLED;
@@ -22,13 +22,7 @@ mod run;
 /// Bundled scenarios play at this speed here: 80 s of model time in 2 s.
 const TEST_SPEED: &str = "40";
 
-fn backlog(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_backlog"))
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
+use run::backlog;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("backlog-runlog-{}", std::process::id()));

@@ -13,6 +13,9 @@ use backlog::sweep::predict::Predicted;
 use backlog::sweep::table;
 use serde_json::Value;
 
+#[path = "common/run.rs"]
+mod run;
+
 /// Sweeps measure waits of a few ms of wall time: on two cores, two at once would measure
 /// each other, so they take turns.
 static TIMING: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -54,21 +57,7 @@ fn f(v: &Value) -> f64 {
 fn the_eight_point_sweep_measures_what_erlang_c_predicts() {
     let _turn = timing();
     let started = Instant::now();
-    let out = sweep(&[
-        "--workers",
-        "1..8",
-        "--rate",
-        "9/s",
-        "--service",
-        "500ms",
-        "--service-dist",
-        "exp",
-        "--speed",
-        "20",
-        "--point-duration",
-        "60s",
-        "--json",
-    ]);
+    let out = run::run_ok(run::EIGHT_POINT_SWEEP);
     println!(
         "8-point sweep: {:.1} s wall",
         started.elapsed().as_secs_f64()

@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+#[path = "common/fixtures.rs"]
+mod fixtures;
+
 use backlog::engine::settings::{ArrivalProcess, Overflow, ServiceDist};
 use backlog::model::exact::{
     WAIT_LEVELS, erlang_c_wait_tail, mmck, mmck_drop_old, mmck_wait_tail, pollaczek_khinchine,
@@ -217,19 +220,9 @@ fn the_issues_bounded_queue_is_predicted_exactly_and_the_twin_thread_s_estimate_
     // --rate 120/s --service 20ms --service-dist exp --workers 2 --queue-cap 10 --overflow
     // drop-new: the prediction is M/M/2/12, exact; the estimate the run's twin would make of
     // the same settings (its replications and events) covers it.
-    use backlog::engine::settings::{Rate, Settings};
     use backlog::model::theory::{Method, TheoryInput, predict};
     use backlog::model::twin_thread::{EVENTS, REPLICATIONS};
-    let settings = Settings {
-        arrival: ArrivalProcess::Poisson,
-        rate: Rate::per_s(120.0).unwrap(),
-        service: Duration::from_millis(20),
-        service_dist: ServiceDist::Exp,
-        workers: 2,
-        queue_cap: Some(10),
-        overflow: Overflow::DropNew,
-        ..Settings::default()
-    };
+    let settings = fixtures::dropping_settings();
     let p = predict(&TheoryInput::from_settings(&settings, 2));
     assert_eq!((p.method, p.formula.as_str()), (Method::Exact, "M/M/c/K"));
     assert!((p.p_drop / 0.1855 - 1.0).abs() < 0.03, "{p:?}");

@@ -680,18 +680,7 @@ pub async fn run_saving(
     let mut log = trace.map(|trace| Log::new(trace, &mut options, speed));
     let mut snapshots = handle.subscribe();
     if !options.json {
-        writeln!(
-            out,
-            "{}",
-            describe(
-                &handle.settings(),
-                handle.snapshot().seed,
-                &handle.snapshot().source
-            )
-        )?;
-        for line in &options.preamble {
-            writeln!(out, "{line}")?;
-        }
+        write_preamble(&mut out, handle, &options.preamble)?;
     }
     // Every snapshot the run shows (about one per PUBLISH_EVERY) feeds the JSON's warnings.
     let mut warnings = WarningHistory::default();
@@ -729,6 +718,24 @@ pub async fn run_saving(
     }
     finish(&mut out, handle, options, &last, &warnings)?;
     Ok(last)
+}
+
+/// The log's first lines: the run's settings and source, then the face's own (a scenario's).
+fn write_preamble(
+    out: &mut impl Write,
+    handle: &EngineHandle,
+    preamble: &[String],
+) -> io::Result<()> {
+    let snapshot = handle.snapshot();
+    writeln!(
+        out,
+        "{}",
+        describe(&handle.settings(), snapshot.seed, &snapshot.source)
+    )?;
+    for line in preamble {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
 }
 
 /// Closes the CSV, then prints the summary: the JSON, or the log's closing lines.

@@ -34,13 +34,7 @@ pub fn run(log: &RunLog, args: &ReplayArgs) -> Result<(), Error> {
             "stdout is not a terminal: the replay monitor needs one; use replay FILE --headless for the log, --json or --csv".into(),
         ));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|source| Error::System {
-            what: "cannot start the async runtime",
-            source,
-        })?;
+    let runtime = crate::runtime::current_thread()?;
     runtime.block_on(show(log, args))
 }
 

@@ -103,39 +103,66 @@ fn workers(text: &str) -> Result<WorkerGrid, String> {
         }
         Ok(n)
     };
-    let mut values: Vec<usize> = match spec(text)? {
-        Spec::List(items) => items.into_iter().map(count).collect::<Result<_, _>>()?,
+    let values = grid(text, count, |range| {
+        let (from, to) = range.bounds;
+        let n = range.points.unwrap_or(to - from + 1);
+        if n > MAX_POINTS {
+            return Err(too_many(n));
+        }
+        if range.points.is_none() && range.log {
+            return Err("a log-spaced range needs its number of points: A..B:N:log".into());
+        }
+        Ok(spaced(from as f64, to as f64, n, range.log)
+            .into_iter()
+            .map(|v| v.round() as usize)
+            .collect())
+    })?;
+    Ok(WorkerGrid(values))
+}
+
+/// A range of a grid, its bounds parsed, for the kind of grid to fill in.
+struct Range<'a, T> {
+    bounds: (T, T),
+    /// As written, for messages.
+    text: (&'a str, &'a str),
+    points: Option<usize>,
+    log: bool,
+}
+
+/// The sorted distinct values of a grid: a list of `value`s, or a range `fill` spaces out.
+fn grid<T: Copy + PartialOrd>(
+    text: &str,
+    value: impl Fn(&str) -> Result<T, String>,
+    fill: impl FnOnce(Range<'_, T>) -> Result<Vec<T>, String>,
+) -> Result<Vec<T>, String> {
+    let mut values: Vec<T> = match spec(text)? {
+        Spec::List(items) => items.into_iter().map(value).collect::<Result<_, _>>()?,
         Spec::Range {
             from,
             to,
             points,
             log,
         } => {
-            let (from, to) = (count(from)?, count(to)?);
-            if from > to {
+            let bounds = (value(from)?, value(to)?);
+            if bounds.0 > bounds.1 {
                 return Err(format!(
                     "the range {from}..{to} goes down; write {to}..{from}"
                 ));
             }
-            let n = points.unwrap_or(to - from + 1);
-            if n > MAX_POINTS {
-                return Err(too_many(n));
-            }
-            if points.is_none() && log {
-                return Err("a log-spaced range needs its number of points: A..B:N:log".into());
-            }
-            spaced(from as f64, to as f64, n, log)
-                .into_iter()
-                .map(|v| v.round() as usize)
-                .collect()
+            fill(Range {
+                bounds,
+                text: (from, to),
+                points,
+                log,
+            })?
         }
     };
-    values.sort_unstable();
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
     values.dedup();
     if values.len() > MAX_POINTS {
         return Err(too_many(values.len()));
     }
-    Ok(WorkerGrid(values))
+    Ok(values)
 }
 
 /// Parses a `--rate` grid (clap's value parser).
@@ -152,36 +179,18 @@ pub fn parse_rates(text: &str) -> Result<RateGrid, String> {
 
 fn rates(text: &str) -> Result<RateGrid, String> {
     let rate = |t: &str| t.parse::<Rate>().map(Rate::get);
-    let mut values: Vec<f64> = match spec(text)? {
-        Spec::List(items) => items.into_iter().map(rate).collect::<Result<_, _>>()?,
-        Spec::Range {
-            from,
-            to,
-            points,
-            log,
-        } => {
-            let (low, high) = (rate(from)?, rate(to)?);
-            if low > high {
-                return Err(format!(
-                    "the range {from}..{to} goes down; write {to}..{from}"
-                ));
-            }
-            let Some(n) = points else {
-                return Err(format!(
-                    "a range of rates needs its number of points: {from}..{to}:N"
-                ));
-            };
-            if n > MAX_POINTS {
-                return Err(too_many(n));
-            }
-            spaced(low, high, n, log)
+    let values = grid(text, rate, |range| {
+        let (from, to) = range.text;
+        let Some(n) = range.points else {
+            return Err(format!(
+                "a range of rates needs its number of points: {from}..{to}:N"
+            ));
+        };
+        if n > MAX_POINTS {
+            return Err(too_many(n));
         }
-    };
-    values.sort_by(f64::total_cmp);
-    values.dedup();
-    if values.len() > MAX_POINTS {
-        return Err(too_many(values.len()));
-    }
+        Ok(spaced(range.bounds.0, range.bounds.1, n, range.log))
+    })?;
     Ok(RateGrid(values))
 }
 

@@ -163,15 +163,7 @@ fn searched(workers: &[usize], rates: &[f64]) -> Result<Searched, Error> {
 pub fn run(args: &SweepArgs) -> Result<Ending, Error> {
     let sweep = Sweep::plan(args)?;
     let outputs = output::Outputs::open(args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("backlog-signals")
-        .enable_all()
-        .build()
-        .map_err(|source| Error::System {
-            what: "cannot start the async runtime",
-            source,
-        })?;
+    let runtime = crate::runtime::multi_thread(1, "backlog-signals")?;
     let stop = Arc::new(AtomicBool::new(false));
     let mut signals = runtime
         .block_on(async { crate::terminal::QuitSignals::new() })
@@ -192,4 +184,18 @@ pub fn run(args: &SweepArgs) -> Result<Ending, Error> {
         }
         _ => Ending::Done,
     })
+}
+
+/// For tests: M/M/c at 9 events/s and 500 ms (the sweep's defaults) with `workers`.
+#[cfg(test)]
+pub(crate) fn mmc_at_9_per_s(workers: usize) -> crate::engine::Settings {
+    use crate::engine::settings::{ArrivalProcess, Rate, ServiceDist};
+    crate::engine::Settings {
+        arrival: ArrivalProcess::Poisson,
+        rate: Rate::per_s(9.0).expect("a rate"),
+        service: std::time::Duration::from_millis(500),
+        service_dist: ServiceDist::Exp,
+        workers,
+        ..crate::engine::Settings::default()
+    }
 }

@@ -78,17 +78,7 @@ pub fn run(
     let predicted = predict(&settings, base.cores, &base.source, base.seed);
     let warmup_ns = warmup_ns(&settings, &predicted, plan.duration);
     let end_ns = warmup_ns.saturating_add(plan.duration.as_nanos().min(u64::MAX as u128) as u64);
-    let config = EngineConfig {
-        settings: settings.clone(),
-        trace: true,
-        duration: None,
-        max_events: None,
-        ..base.clone()
-    };
-    let handle = Engine::start(config)?;
-    let trace = handle
-        .trace()
-        .ok_or_else(|| Error::Fault("the engine gave no trace of its events".into()))?;
+    let (handle, trace) = start(base, &settings)?;
     let mut collector = Collector::new(warmup_ns, end_ns);
     let Some(window_end_ns) = measure(&handle, &trace, &mut collector, plan, stop, progress)?
     else {
@@ -109,14 +99,7 @@ pub fn run(
     let snapshot = handle.snapshot();
     let mut predicted = predicted;
     add_comparisons(&mut predicted, &settings, base, &collector, warmup_ns);
-    let mut figures = collector.figures();
-    if overloaded {
-        figures = Figures {
-            throughput_per_s: figures.throughput_per_s,
-            drop_fraction: figures.drop_fraction,
-            ..Figures::default()
-        };
-    }
+    let figures = reported(collector.figures(), overloaded);
     Ok(Some(Point {
         workers: settings.workers,
         rate_per_s: settings.rate.get(),
@@ -133,6 +116,40 @@ pub fn run(
         },
         predicted,
     }))
+}
+
+/// The engine under the point's `settings`, with the trace of its events; the run ends when
+/// the measurement says.
+fn start(
+    base: &EngineConfig,
+    settings: &Settings,
+) -> Result<(EngineHandle, flume::Receiver<Trace>), Error> {
+    let config = EngineConfig {
+        settings: settings.clone(),
+        trace: true,
+        duration: None,
+        max_events: None,
+        ..base.clone()
+    };
+    let handle = Engine::start(config)?;
+    let trace = handle
+        .trace()
+        .ok_or_else(|| Error::Fault("the engine gave no trace of its events".into()))?;
+    Ok((handle, trace))
+}
+
+/// What an overloaded point reports: its throughput and drops; its latencies grew with the
+/// run's length and say nothing.
+fn reported(figures: Figures, overloaded: bool) -> Figures {
+    if overloaded {
+        Figures {
+            throughput_per_s: figures.throughput_per_s,
+            drop_fraction: figures.drop_fraction,
+            ..Figures::default()
+        }
+    } else {
+        figures
+    }
 }
 
 /// Beside the prediction: where single runs of the window's length land, and the twin given
@@ -269,18 +286,8 @@ fn engine_fault(handle: &EngineHandle) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::engine::SourceKind;
-    use crate::engine::settings::{ArrivalProcess, Rate, ServiceDist};
 
-    fn settings(workers: usize) -> Settings {
-        Settings {
-            arrival: ArrivalProcess::Poisson,
-            rate: Rate::per_s(9.0).unwrap(),
-            service: Duration::from_millis(500),
-            service_dist: ServiceDist::Exp,
-            workers,
-            ..Settings::default()
-        }
-    }
+    use crate::sweep::mmc_at_9_per_s as settings;
 
     #[test]
     fn the_warm_up_grows_near_saturation_and_stays_under_a_fifth() {

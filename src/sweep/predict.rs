@@ -342,19 +342,9 @@ fn range95(mut values: Vec<f64>) -> Option<[f64; 2]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::settings::{ArrivalProcess, Rate, ServiceDist};
-    use std::time::Duration;
+    use crate::engine::settings::ServiceDist;
 
-    fn mmc(workers: usize) -> Settings {
-        Settings {
-            arrival: ArrivalProcess::Poisson,
-            rate: Rate::per_s(9.0).unwrap(),
-            service: Duration::from_millis(500),
-            service_dist: ServiceDist::Exp,
-            workers,
-            ..Settings::default()
-        }
-    }
+    use crate::sweep::mmc_at_9_per_s as mmc;
 
     fn predicted(workers: usize) -> Predicted {
         predict(&mmc(workers), 2, &SourceKind::Generator, 1)

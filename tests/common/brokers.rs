@@ -242,6 +242,22 @@ pub fn summary_of(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("a JSON summary")
 }
 
+/// `events` published to `url` at `rate`, each carrying a `fixed` demand of `service`.
+pub fn publish_fixed(url: &str, events: u64, rate: &str, service: &str) -> String {
+    publish(
+        url,
+        events,
+        &[
+            "--rate",
+            rate,
+            "--service",
+            service,
+            "--service-dist",
+            "fixed",
+        ],
+    )
+}
+
 /// `backlog publish` to `url` with `args`: its summary line, checked to have confirmed `events`.
 pub fn publish(url: &str, events: u64, args: &[&str]) -> String {
     let events_text = events.to_string();

@@ -46,7 +46,6 @@ pub fn overloaded() -> Snapshot {
     let waits: Vec<u64> = (0..144).map(|i| i * 180 * MS).collect();
     let recent_waits: Vec<u64> = (0..8).map(|i| (28 + i) * S).collect();
     let services = vec![5 * S; 144];
-    let end_to_end: Vec<u64> = waits.iter().map(|w| w + 5 * S).collect();
     Snapshot {
         counters: Counters {
             generated: 185,
@@ -66,16 +65,8 @@ pub fn overloaded() -> Snapshot {
         recent_throughput_per_s: 0.8,
         mean_queue_len: 18.4,
         workers,
-        latency: LatencySet {
-            queue_wait: summary(&waits),
-            service: summary(&services),
-            end_to_end: summary(&end_to_end),
-        },
-        recent_latency: LatencySet {
-            queue_wait: summary(&recent_waits),
-            service: summary(&[5 * S; 8]),
-            end_to_end: summary(&recent_waits.iter().map(|w| w + 5 * S).collect::<Vec<_>>()),
-        },
+        latency: latency_of(&waits, &services),
+        recent_latency: latency_of(&recent_waits, &[5 * S; 8]),
         series,
         // Fixed or mean 5 s demands, as drawn at arrival.
         queued_work_ns: 37 * 5 * S,
@@ -116,12 +107,7 @@ pub fn keeping_up() -> Snapshot {
         .map(|i| if i % 3 == 0 { (i % 40) * 120 * MS } else { 0 })
         .collect();
     let services: Vec<u64> = (0..290).map(|i| (1 + i % 23) * 430 * MS).collect();
-    let end_to_end: Vec<u64> = waits.iter().zip(&services).map(|(w, s)| w + s).collect();
-    let latency = LatencySet {
-        queue_wait: summary(&waits),
-        service: summary(&services),
-        end_to_end: summary(&end_to_end),
-    };
+    let latency = latency_of(&waits, &services);
     Snapshot {
         counters: Counters {
             generated: 296,
@@ -214,17 +200,7 @@ pub fn many_workers() -> Snapshot {
         .map(|i| if i % 4 == 0 { (i % 97) * 3 * MS } else { 0 })
         .collect();
     let services: Vec<u64> = (0..5_900).map(|i| (1 + i % 61) * 33 * MS).collect();
-    let latency = LatencySet {
-        queue_wait: summary(&waits),
-        service: summary(&services),
-        end_to_end: summary(
-            &waits
-                .iter()
-                .zip(&services)
-                .map(|(w, s)| w + s)
-                .collect::<Vec<_>>(),
-        ),
-    };
+    let latency = latency_of(&waits, &services);
     Snapshot {
         counters: Counters {
             generated: 5_960,
@@ -366,6 +342,20 @@ pub fn idle_worker(id: u32, completed: u64) -> WorkerView {
 
 /// Summarises values like the engine does: percentiles by rank, log-2 buckets from 1 µs
 /// (upper bound, count), from the first non-empty bucket to the one holding the maximum.
+/// The latency of events that waited `waits_ns` and were served `services_ns` (pairwise).
+pub fn latency_of(waits_ns: &[u64], services_ns: &[u64]) -> LatencySet {
+    let end_to_end: Vec<u64> = waits_ns
+        .iter()
+        .zip(services_ns)
+        .map(|(w, s)| w + s)
+        .collect();
+    LatencySet {
+        queue_wait: summary(waits_ns),
+        service: summary(services_ns),
+        end_to_end: summary(&end_to_end),
+    }
+}
+
 pub fn summary(values_ns: &[u64]) -> LatencySummary {
     if values_ns.is_empty() {
         return LatencySummary::default();
@@ -460,10 +450,10 @@ pub fn exec_failing() -> Snapshot {
     s
 }
 
-/// The bounded queue a minute in: Poisson 120/s against 2 workers of 20 ms (exp), 10
-/// places, `drop-new` (M/M/2/12: 18.55% dropped); the queue full, 1,336 of 7,200 dropped.
-pub fn dropping() -> Snapshot {
-    let settings = Settings {
+/// The bounded queue: `--rate 120/s --service 20ms --service-dist exp --workers 2
+/// --queue-cap 10 --overflow drop-new` (M/M/2/12).
+pub fn dropping_settings() -> Settings {
+    Settings {
         arrival: ArrivalProcess::Poisson,
         rate: Rate::per_s(120.0).unwrap(),
         service: Duration::from_millis(20),
@@ -472,7 +462,13 @@ pub fn dropping() -> Snapshot {
         queue_cap: Some(10),
         overflow: backlog::engine::settings::Overflow::DropNew,
         ..Settings::default()
-    };
+    }
+}
+
+/// The bounded queue a minute in: Poisson 120/s against 2 workers of 20 ms (exp), 10
+/// places, `drop-new` (M/M/2/12: 18.55% dropped); the queue full, 1,336 of 7,200 dropped.
+pub fn dropping() -> Snapshot {
+    let settings = dropping_settings();
     let now_ns = 60 * S;
     let series = series(now_ns, |_, k| {
         let depth = [10, 9, 10, 7, 10, 10, 8, 10][k % 8];
@@ -492,12 +488,7 @@ pub fn dropping() -> Snapshot {
         .collect();
     let waits: Vec<u64> = (0..5852).map(|i| (i % 11) * 9 * MS).collect();
     let services: Vec<u64> = (0..5852).map(|i| (1 + i % 39) * MS).collect();
-    let end_to_end: Vec<u64> = waits.iter().zip(&services).map(|(w, s)| w + s).collect();
-    let latency = LatencySet {
-        queue_wait: summary(&waits),
-        service: summary(&services),
-        end_to_end: summary(&end_to_end),
-    };
+    let latency = latency_of(&waits, &services);
     Snapshot {
         counters: Counters {
             generated: 7200,

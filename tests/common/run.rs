@@ -38,18 +38,48 @@ pub fn sleeps(marker: &str) -> usize {
         .count()
 }
 
-/// Runs the binary headless with `args` and `--json`, and reads the summary it prints.
-pub fn json_summary(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_backlog"))
+/// Runs the binary with `args` (stdin empty) to its end.
+pub fn backlog(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backlog"))
         .args(args)
-        .args(["--headless", "--json"])
         .stdin(Stdio::null())
         .output()
-        .expect("the binary runs");
+        .expect("the binary runs")
+}
+
+/// Runs the binary with `args` (stdin empty) to its end, which must be a success.
+pub fn run_ok(args: &[&str]) -> Output {
+    let out = backlog(args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("the summary is JSON")
+    out
 }
+
+/// Runs the binary headless with `args` and `--json`, and reads the summary it prints.
+pub fn json_summary(args: &[&str]) -> serde_json::Value {
+    let all = [args, &["--headless", "--json"]].concat();
+    serde_json::from_slice(&run_ok(&all).stdout).expect("the summary is JSON")
+}
+
+/// Issue 16's sweep: 8 points of M/M/c at 9/s and 500 ms, 60 s each at 20 times speed, with
+/// its JSON report (its predictions are checked in tests/sweep.rs, its wall time in
+/// benches/sweep.rs).
+pub const EIGHT_POINT_SWEEP: &[&str] = &[
+    "sweep",
+    "--workers",
+    "1..8",
+    "--rate",
+    "9/s",
+    "--service",
+    "500ms",
+    "--service-dist",
+    "exp",
+    "--speed",
+    "20",
+    "--point-duration",
+    "60s",
+    "--json",
+];

@@ -104,6 +104,34 @@ pub(crate) struct Aggregator {
     reports_applied_ns: u64,
 }
 
+/// The snapshot published before the first tick: an empty run under `settings`.
+fn first_snapshot(
+    stats: &Stats,
+    shared: &Shared,
+    settings: &Settings,
+    config: &EngineConfig,
+    source_facts: &SourceFacts,
+) -> Snapshot {
+    let mut first = stats.snapshot(
+        &SnapshotContext {
+            state: RunState::Running,
+            now_ns: 0,
+            settings,
+            seed: config.seed,
+            speed: config.speed,
+            cores: config.cores,
+            source: SourceCounts::default(),
+            source_end_ns: None,
+            series_interval_ns: shared.clock.model_ns(SERIES_INTERVAL),
+            twin: &TwinAnswer::Pending,
+            measured_arrivals: false,
+        },
+        stats.latency(),
+    );
+    first.source = source_facts.view(shared, settings.paused, 0);
+    first
+}
+
 impl Aggregator {
     /// Starts the aggregator on a thread of its own; returns it and the snapshots it publishes
     /// (starting with an empty one).
@@ -115,26 +143,9 @@ impl Aggregator {
         settings: watch::Receiver<Settings>,
         config: &EngineConfig,
     ) -> Result<(JoinHandle<()>, watch::Receiver<Arc<Snapshot>>), EngineError> {
-        let clock = shared.clock;
         let source_facts = SourceFacts::of(&config.source);
-        let mut placeholder = stats.snapshot(
-            &SnapshotContext {
-                state: RunState::Running,
-                now_ns: 0,
-                settings: &settings.borrow(),
-                seed: config.seed,
-                speed: config.speed,
-                cores: config.cores,
-                source: SourceCounts::default(),
-                source_end_ns: None,
-                series_interval_ns: clock.model_ns(SERIES_INTERVAL),
-                twin: &TwinAnswer::Pending,
-                measured_arrivals: false,
-            },
-            stats.latency(),
-        );
-        placeholder.source = source_facts.view(&shared, settings.borrow().paused, 0);
-        let (snapshots, snapshots_rx) = watch::channel(Arc::new(placeholder));
+        let first = first_snapshot(&stats, &shared, &settings.borrow(), config, &source_facts);
+        let (snapshots, snapshots_rx) = watch::channel(Arc::new(first));
         // Keeps the snapshot channel open until a fault is recorded: faces that see it close
         // then find the fault, instead of taking the last snapshot for the end of the run.
         let open_until_fault_recorded = snapshots.clone();

@@ -71,6 +71,22 @@ impl Faults {
 #[derive(Debug)]
 pub struct InjectedPanic;
 
+/// Makes the process's panic hook pass over the panics `--fail-rate` injects: they are counted
+/// as failed events, not crashes (under RUST_BACKTRACE the default hook would also symbolise a
+/// backtrace for each). Other panics reach the hook that was there. Installed once however
+/// often it is called.
+pub fn quiet_injected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<InjectedPanic>().is_none() {
+                previous(info);
+            }
+        }));
+    });
+}
+
 /// A uniform number in [0, 1) from a key and an index (splitmix64's finaliser).
 fn unit(key: u64, index: u64) -> f64 {
     let mut z = key.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));

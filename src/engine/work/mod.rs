@@ -20,7 +20,7 @@ use super::settings::{Settings, WorkMode};
 pub use capture::{OutputFile, STDERR_LINES};
 pub use cpu::{CpuMeter, burn_cpu, thread_cpu_time};
 pub use exec::{Exec, ExecError};
-pub use faults::{Fate, Faults, InjectedPanic};
+pub use faults::{Fate, Faults, InjectedPanic, quiet_injected_panics};
 pub use spin::{
     Spin, SpinPermit, background_priority, batch_priority, tighten_timer_slack, wait_until,
 };
