@@ -379,26 +379,14 @@ async fn run_headless(
             .push(format!("# autoscale {}", spec.describe()));
         autoscaler
     });
-    // Each step is logged at the model time it was applied (just now), not at its schedule.
-    let on_step = |step: &Step| {
-        let applied_ns = handle.now_ns();
-        for line in scenario::log_lines(step, applied_ns) {
-            if let Some(writer) = &writer {
-                writer
-                    .sender()
-                    .mark(applied_ns, MarkKind::Step, line.clone());
-            }
-            let _ = notes_tx.send((applied_ns, line));
-        }
-        if let (Some(writer), Some(caption)) = (&writer, &step.caption) {
-            writer
-                .sender()
-                .mark(applied_ns, MarkKind::Caption, caption.clone());
-        }
-        if let Some(spec) = &step.autoscale {
-            control.switch_to(spec.clone());
-        }
+    let effects = StepEffects {
+        handle: &handle,
+        captions: None,
+        notes: Some(&notes_tx),
+        writer: writer.as_ref(),
+        control: &control,
     };
+    let on_step = |step: &Step| effects.apply(step);
     let face = headless::run_saving(&handle, options, signals, writer.as_ref());
     let face = backlog::autoscaler::run_alongside(&handle, autoscaler, face);
     let result = backlog::control::timeline::play_alongside(&handle, &steps, on_step, face).await;
@@ -458,7 +446,8 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
     let steps = scenario.map(|s| s.steps).unwrap_or_default();
     let effects = StepEffects {
         handle: &handle,
-        captions: &caption_tx,
+        captions: Some(&caption_tx),
+        notes: None,
         writer,
         control: &control,
     };
@@ -488,25 +477,36 @@ async fn run_monitor(config: EngineConfig, args: &RunArgs, run: MonitorRun) -> R
     result.map(|_| ()).map_err(Error::Terminal)
 }
 
-/// What a scenario's step does beside its commands in the monitor: its caption is shown (and
-/// marked in the run log), its policy switched to.
+/// What a scenario's step does beside its commands: its lines go to the headless log (`notes`,
+/// and marked in the run log), its caption to the monitor (`captions`, and marked), its policy
+/// is switched to. Each at the model time it was applied (just now), not at its schedule.
 struct StepEffects<'a> {
     handle: &'a EngineHandle,
-    captions: &'a tokio::sync::watch::Sender<Option<String>>,
+    captions: Option<&'a tokio::sync::watch::Sender<Option<String>>>,
+    notes: Option<&'a tokio::sync::mpsc::UnboundedSender<(u64, String)>>,
     writer: Option<&'a RunLogWriter>,
     control: &'a AutoscaleControl,
 }
 
 impl StepEffects<'_> {
     fn apply(&self, step: &Step) {
-        if let Some(caption) = &step.caption {
-            self.captions.send_replace(Some(caption.clone()));
+        let applied_ns = self.handle.now_ns();
+        let mark = |kind, text: &String| {
             if let Some(writer) = self.writer {
-                let at_ns = self.handle.now_ns();
-                writer
-                    .sender()
-                    .mark(at_ns, MarkKind::Caption, caption.clone());
+                writer.sender().mark(applied_ns, kind, text.clone());
             }
+        };
+        if let Some(notes) = self.notes {
+            for line in scenario::log_lines(step, applied_ns) {
+                mark(MarkKind::Step, &line);
+                let _ = notes.send((applied_ns, line));
+            }
+        }
+        if let Some(caption) = &step.caption {
+            if let Some(captions) = self.captions {
+                captions.send_replace(Some(caption.clone()));
+            }
+            mark(MarkKind::Caption, caption);
         }
         if let Some(spec) = &step.autoscale {
             self.control.switch_to(spec.clone());
