@@ -140,7 +140,8 @@ fn an_slo_on_the_defaults_answers_six_workers() {
 
 /// With the rate swept, the search finds the highest rate that meets the SLO: two workers of
 /// 100 ms have p99 wait 0.35 s at 10/s and 0.83 s at 15/s (Erlang C), so under 600 ms the
-/// answer is 10/s.
+/// answer is 10/s. At 5 times speed, not 50: a p99 takes every stall of the host at the speed's
+/// multiple, and at 50 a 16 ms one (this host's steal) put 5/s at 2.5 s (CI).
 #[test]
 fn an_slo_over_rates_answers_the_highest_that_meets_it() {
     let _turn = timing();
@@ -154,7 +155,7 @@ fn an_slo_over_rates_answers_the_highest_that_meets_it() {
         "--slo",
         "p99<600ms",
         "--speed",
-        "50",
+        "5",
         "--point-duration",
         "60s",
         "--json",
