@@ -10,6 +10,7 @@ use crate::engine::settings::{
     self, ArrivalProcess, MAX_BURST, Overflow, Rate, ServiceDist, Settings, WorkMode,
 };
 use crate::engine::source::TraceFile;
+use crate::engine::source::broker::tls::Trust;
 use crate::engine::source::broker::{BrokerOptions, BrokerSource, BrokerUrl, Protocol};
 use crate::engine::work::{Exec, OutputFile};
 use crate::engine::{EngineConfig, SettingsError, SourceKind};
@@ -106,13 +107,18 @@ pub struct PublishArgs {
     /// Seed of the arrivals and demands. [default: 1]
     #[arg(long, value_parser = parse_seed, allow_hyphen_values = true)]
     pub seed: Option<u64>,
+    /// With mqtts:// or rediss://: trust the CA certificates in this PEM file instead of the
+    /// system's roots (the server's certificate is always verified).
+    #[arg(long, value_name = "PATH")]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl PublishArgs {
     /// What to publish: the article's generator (fixed 1/s, 5 s fixed) unless told otherwise.
     pub fn plan(&self) -> Result<crate::publish::PublishPlan, Error> {
-        let url = BrokerUrl::parse(&self.url).map_err(|e| Error::Usage(format!("publish: {e}")))?;
-        refuse_tls(&url)?;
+        let mut url =
+            BrokerUrl::parse(&self.url).map_err(|e| Error::Usage(format!("publish: {e}")))?;
+        trust(&mut url, self.ca_file.as_deref())?;
         let defaults = Settings::default();
         Ok(crate::publish::PublishPlan {
             url,
@@ -128,14 +134,20 @@ impl PublishArgs {
     }
 }
 
-/// TLS (`mqtts://`, `rediss://`) is not in this build yet: said plainly, before anything runs.
-fn refuse_tls(url: &BrokerUrl) -> Result<(), Error> {
-    if url.tls {
-        return Err(Error::Usage(format!(
-            "{url}: TLS brokers (mqtts://, rediss://) are not supported by this build yet; use mqtt:// or redis:// on a trusted network (see docs/scaling-out.md)"
-        )));
+/// What a TLS address trusts (`--ca-file`, else the system's roots), checked before anything
+/// runs; `--ca-file` with a plain address is refused.
+fn trust(url: &mut BrokerUrl, ca_file: Option<&std::path::Path>) -> Result<(), Error> {
+    match (url.tls, ca_file) {
+        (false, Some(_)) => Err(Error::Usage(format!(
+            "--ca-file is for TLS addresses (mqtts://, rediss://); {url} is not one"
+        ))),
+        (false, None) => Ok(()),
+        (true, Some(path)) => {
+            url.trust = Trust::ca_file(path).map_err(Error::Usage)?;
+            Ok(())
+        }
+        (true, None) => url.trust.roots().map(drop).map_err(Error::Usage),
     }
-    Ok(())
 }
 
 /// `backlog replay FILE`.
@@ -245,6 +257,11 @@ pub struct RunArgs {
     /// With a broker source: end when no message has come for this long.
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, help_heading = "Brokers")]
     pub idle_end: Option<Duration>,
+
+    /// With mqtts:// or rediss://: trust the CA certificates in this PEM file instead of the
+    /// system's roots (the server's certificate is always verified).
+    #[arg(long, value_name = "PATH", help_heading = "Brokers")]
+    pub ca_file: Option<PathBuf>,
 
     /// Arrival process: fixed (even gaps), poisson (exponential gaps), bursty (groups of --burst). [default: poisson]
     #[arg(long, value_parser = parse_with::<ArrivalProcess>, help_heading = "Arrivals")]
@@ -592,8 +609,9 @@ impl RunArgs {
 
     /// The broker source with its options, each checked against the protocol it belongs to.
     fn broker_source(&self, broker: &BrokerSource) -> Result<SourceKind, Error> {
-        let url = &broker.url;
-        refuse_tls(url)?;
+        let mut url = broker.url.clone();
+        trust(&mut url, self.ca_file.as_deref())?;
+        let url = &url;
         let (mqtt, redis) = (
             url.protocol == Protocol::Mqtt,
             url.protocol == Protocol::Redis,
@@ -625,7 +643,6 @@ impl RunArgs {
                 .claim_after
                 .unwrap_or(BrokerOptions::default().claim_after),
             idle_end: self.idle_end,
-            ca_file: None,
         };
         Ok(SourceKind::Broker(Arc::new(BrokerSource::new(
             url.clone(),
@@ -642,6 +659,7 @@ impl RunArgs {
             (self.client_id.is_some(), "--client-id"),
             (self.claim_after.is_some(), "--claim-after"),
             (self.idle_end.is_some(), "--idle-end"),
+            (self.ca_file.is_some(), "--ca-file"),
         ];
         match given.iter().find(|(given, _)| *given) {
             Some((_, option)) if !matches!(source, SourceKind::Broker(_)) => {

@@ -272,7 +272,7 @@ mod mqtt {
         started: Instant,
     ) -> Result<(), String> {
         let url = &plan.url;
-        let (client, mut eventloop) = AsyncClient::new(options(url), usize::from(IN_FLIGHT));
+        let (client, mut eventloop) = AsyncClient::new(options(url)?, usize::from(IN_FLIGHT));
         let confirmed = Arc::new(AtomicU64::new(0));
         // The first connection must come up, or the address is wrong.
         first_connection(&mut eventloop, url).await?;
@@ -311,9 +311,10 @@ mod mqtt {
 
     /// A persistent session (the broker keeps what it has not confirmed across a reconnect),
     /// at most `IN_FLIGHT` unconfirmed.
-    fn options(url: &BrokerUrl) -> MqttOptions {
+    fn options(url: &BrokerUrl) -> Result<MqttOptions, String> {
         let client_id = format!("backlog-publish-{}", std::process::id());
         let mut options = MqttOptions::new(client_id, url.host.clone(), url.port);
+        crate::engine::source::broker::mqtt::secure(&mut options, url)?;
         options
             .set_keep_alive(Duration::from_secs(5))
             .set_clean_start(false)
@@ -325,7 +326,7 @@ mod mqtt {
         if let Some(password) = url.password() {
             options.set_credentials(url.user.clone().unwrap_or_default(), password);
         }
-        options
+        Ok(options)
     }
 
     /// The first connection, within the connect timeout: else the address is wrong.
@@ -337,8 +338,9 @@ mod mqtt {
         match tokio::time::timeout(timeout, eventloop.poll()).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(format!(
-                "cannot connect to the MQTT broker at {}: {e}",
-                url.address()
+                "cannot connect to the MQTT broker at {}: {}",
+                url.address(),
+                crate::engine::source::broker::tls::explain(&e.to_string())
             )),
             Err(_) => Err(format!(
                 "cannot connect to the MQTT broker at {}: no answer within {}s",

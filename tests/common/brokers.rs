@@ -30,6 +30,50 @@ pub struct Broker {
     child: Option<Child>,
     /// Extra lines for the configuration (mosquitto) or arguments (redis).
     extra: Vec<String>,
+    /// Serve TLS only, with these files.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A CA made at test time (rcgen) and a server certificate it signed for 127.0.0.1 and
+/// localhost, as PEM files in `dir`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    pub fn make(dir: &Path) -> Self {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        std::fs::create_dir_all(dir).expect("a directory for the certificates");
+        let ca_key = KeyPair::generate().expect("a CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "backlog test CA");
+        let ca = ca_params.self_signed(&ca_key).expect("the CA certificate");
+        let key = KeyPair::generate().expect("a server key");
+        let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".into()])
+            .expect("server params");
+        let cert = params
+            .signed_by(&key, &ca, &ca_key)
+            .expect("the server certificate");
+        let files = Self {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        };
+        std::fs::write(&files.ca, ca.pem()).expect("ca.pem");
+        std::fs::write(&files.cert, cert.pem()).expect("server.pem");
+        std::fs::write(&files.key, key.serialize_pem()).expect("server.key");
+        files
+    }
+
+    pub fn ca_arg(&self) -> &str {
+        self.ca.to_str().expect("a UTF-8 path")
+    }
 }
 
 /// The binary's path, if it is installed (Debian puts mosquitto in /usr/sbin).
@@ -77,23 +121,43 @@ impl Broker {
         Self::start(Kind::Redis, test, extra)
     }
 
+    /// mosquitto or redis-server serving TLS only, with a CA and a certificate made now.
+    pub fn with_tls(kind: Kind, test: &str) -> Option<Self> {
+        match kind {
+            Kind::Mosquitto => binary_for("mosquitto", test)?,
+            Kind::Redis => binary_for("redis-server", test)?,
+        };
+        Self::start_with(kind, test, &[], true)
+    }
+
     fn start(kind: Kind, test: &str, extra: &[&str]) -> Option<Self> {
+        Self::start_with(kind, test, extra, false)
+    }
+
+    fn start_with(kind: Kind, test: &str, extra: &[&str], tls: bool) -> Option<Self> {
         let port = free_port();
         let dir =
             std::env::temp_dir().join(format!("backlog-{test}-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("a broker directory");
+        let tls = tls.then(|| TlsFiles::make(&dir.join("tls")));
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if let Some(files) = &tls {
+            extra.extend(tls_options(kind, port, files));
+        }
         let mut broker = Self {
             kind,
             port,
             dir,
             child: None,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            extra,
+            tls,
         };
         broker.launch();
         Some(broker)
     }
 
-    /// Starts the process (again, on the same port and directory) and waits until it answers.
+    /// Starts the process (again, on the same port and directory) and waits until it answers
+    /// (a TCP connection: a TLS port answers it too).
     pub fn launch(&mut self) {
         let mut command = match self.kind {
             Kind::Mosquitto => {
@@ -174,8 +238,17 @@ impl Broker {
     /// The address of `name` (a topic or a stream) on this broker.
     pub fn url(&self, name: &str) -> String {
         match self.kind {
-            Kind::Mosquitto => format!("mqtt://127.0.0.1:{}/{name}", self.port),
-            Kind::Redis => format!("redis://127.0.0.1:{}/{name}", self.port),
+            Kind::Mosquitto => format!("{}://127.0.0.1:{}/{name}", self.scheme("mqtt"), self.port),
+            Kind::Redis => format!("{}://127.0.0.1:{}/{name}", self.scheme("redis"), self.port),
+        }
+    }
+
+    /// `plain`, or its TLS form when the broker serves TLS.
+    fn scheme(&self, plain: &str) -> String {
+        if self.tls.is_some() {
+            format!("{plain}s")
+        } else {
+            plain.to_string()
         }
     }
 
@@ -212,6 +285,34 @@ impl Drop for Broker {
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// What makes the broker serve TLS only on `port`: mosquitto's listener options (they follow
+/// its one listener line), redis-server's arguments (its plain port closed).
+fn tls_options(kind: Kind, port: u16, files: &TlsFiles) -> Vec<String> {
+    let path = |p: &Path| p.display().to_string();
+    match kind {
+        Kind::Mosquitto => vec![
+            format!("cafile {}", path(&files.ca)),
+            format!("certfile {}", path(&files.cert)),
+            format!("keyfile {}", path(&files.key)),
+        ],
+        Kind::Redis => [
+            "--port".to_string(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            path(&files.cert),
+            "--tls-key-file".into(),
+            path(&files.key),
+            "--tls-ca-cert-file".into(),
+            path(&files.ca),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]
+        .into(),
     }
 }
 

@@ -11,9 +11,9 @@
 pub mod mqtt;
 pub mod payload;
 pub mod redis;
+pub mod tls;
 pub mod url;
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -47,8 +47,6 @@ pub struct BrokerOptions {
     pub claim_after: Duration,
     /// End the source when no message has come for this long.
     pub idle_end: Option<Duration>,
-    /// TLS: trust this CA (PEM) instead of the system's roots.
-    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for BrokerOptions {
@@ -58,7 +56,6 @@ impl Default for BrokerOptions {
             consumer: None,
             claim_after: Duration::from_secs(30),
             idle_end: None,
-            ca_file: None,
         }
     }
 }
@@ -124,6 +121,10 @@ impl BrokerSource {
         let mut last = None;
         for addr in addrs {
             match TcpStream::connect_timeout(&addr, timeout) {
+                Ok(stream) if self.url.tls => {
+                    return tls::handshake(stream, &self.url.host, &self.url.trust, timeout)
+                        .map_err(|e| format!("--source: the {what}: {e}"));
+                }
                 Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),
             }

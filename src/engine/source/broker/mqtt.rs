@@ -20,7 +20,10 @@ use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet, Publish, SubscribeReasonCode};
 use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
 
-use super::{BrokerSource, Inbox, backoff, payload::MAX_PAYLOAD, prefetch};
+use rumqttc::{TlsConfiguration, Transport};
+
+use super::tls::explain;
+use super::{BrokerSource, BrokerUrl, Inbox, backoff, payload::MAX_PAYLOAD, prefetch};
 use crate::engine::ack::{self, Settled};
 use crate::engine::settings::Settings;
 use crate::engine::source::{EventSource, SourceIo};
@@ -52,9 +55,14 @@ impl MqttSource {
 }
 
 /// The client's options for `source`, the prefetch as Receive Maximum.
-pub fn options(source: &BrokerSource, client_id: String, settings: &Settings) -> MqttOptions {
+pub fn options(
+    source: &BrokerSource,
+    client_id: String,
+    settings: &Settings,
+) -> Result<MqttOptions, String> {
     let url = &source.url;
     let mut options = MqttOptions::new(client_id, url.host.clone(), url.port);
+    secure(&mut options, url)?;
     let receive_max = u16::try_from(prefetch(settings)).unwrap_or(u16::MAX).max(1);
     options
         .set_keep_alive(Duration::from_secs(5))
@@ -69,7 +77,17 @@ pub fn options(source: &BrokerSource, client_id: String, settings: &Settings) ->
     } else if let Some(user) = &url.user {
         options.set_credentials(user.clone(), String::new());
     }
-    options
+    Ok(options)
+}
+
+/// TLS for an `mqtts://` address: the server verified against the URL's trust (the host
+/// name or address of the URL is the one its certificate must name).
+pub fn secure(options: &mut MqttOptions, url: &BrokerUrl) -> Result<(), String> {
+    if url.tls {
+        let config = url.trust.client_config()?;
+        options.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(config)));
+    }
+    Ok(())
 }
 
 impl EventSource for MqttSource {
@@ -97,7 +115,14 @@ type Polled = Result<Event, String>;
 
 impl MqttSource {
     async fn consume(&self, mut inbox: Inbox<'_, Publish>, settled: flume::Receiver<Settled>) {
-        let options = options(&self.source, self.source.consumer(), &inbox.settings);
+        let options = match options(&self.source, self.source.consumer(), &inbox.settings) {
+            Ok(options) => options,
+            Err(why) => {
+                let _ = inbox.io.shared.source_error.set(why);
+                inbox.end_reading();
+                return;
+            }
+        };
         let (client, eventloop) = AsyncClient::new(options, 1024);
         let (polled_tx, polled) = flume::unbounded();
         let poller = tokio::spawn(poll_forever(eventloop, polled_tx));
@@ -251,6 +276,10 @@ async fn poll_forever(mut eventloop: EventLoop, polled: flume::Sender<Polled>) {
                 let why = match &e {
                     ConnectionError::ConnectionRefused(code) if refused_for_good(*code) => {
                         format!("{REFUSED}{code:?}")
+                    }
+                    // A certificate that does not verify will not verify on the next try.
+                    ConnectionError::Tls(tls) => {
+                        format!("{REFUSED}TLS: {}", explain(&tls.to_string()))
                     }
                     other => other.to_string(),
                 };

@@ -60,13 +60,16 @@ pub const DEFAULT_GROUP: &str = "backlog";
 /// A Redis connection to `url` within the connect timeout, logged in when
 /// `BACKLOG_REDIS_PASSWORD` is set.
 pub fn connect(url: &BrokerUrl) -> Result<redis::Connection, String> {
-    let client = redis::Client::open(format!("redis://{}/", url.address()))
-        .map_err(|e| format!("{url}: {e}"))?;
-    let mut conn = client
+    let mut conn = client(url)?
         .get_connection_with_timeout(CONNECT_TIMEOUT)
         .map_err(|e| {
+            let why = if url.tls {
+                super::tls::explain(&e.to_string())
+            } else {
+                e.to_string()
+            };
             format!(
-                "cannot connect to the Redis server at {}: {e}",
+                "cannot connect to the Redis server at {}: {why}",
                 url.address()
             )
         })?;
@@ -86,6 +89,28 @@ pub fn connect(url: &BrokerUrl) -> Result<redis::Connection, String> {
     conn.set_read_timeout(timeout).map_err(|e| e.to_string())?;
     conn.set_write_timeout(timeout).map_err(|e| e.to_string())?;
     Ok(conn)
+}
+
+/// The client for `url`: over TLS (`rediss://`) verifying the server against the URL's
+/// trust.
+fn client(url: &BrokerUrl) -> Result<redis::Client, String> {
+    let bad = |e: redis::RedisError| format!("{url}: {e}");
+    if !url.tls {
+        return redis::Client::open(format!("redis://{}/", url.address())).map_err(bad);
+    }
+    super::tls::install_provider();
+    let address = format!("rediss://{}/", url.address());
+    match url.trust.ca_pem() {
+        Some(pem) => redis::Client::build_with_tls(
+            address,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(pem.to_vec()),
+            },
+        )
+        .map_err(bad),
+        None => redis::Client::open(address).map_err(bad),
+    }
 }
 
 /// Creates the group at the stream's start (and the stream) unless it exists.

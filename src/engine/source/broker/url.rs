@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::tls::Trust;
+
 /// The environment variable an MQTT broker's password comes from.
 pub const MQTT_PASSWORD_VAR: &str = "BACKLOG_MQTT_PASSWORD";
 /// The environment variable a Redis server's password comes from.
@@ -52,6 +54,9 @@ pub struct BrokerUrl {
     pub user: Option<String>,
     /// The MQTT topic or the Redis stream's key.
     pub name: String,
+    /// With TLS: what the server's certificate must lead to (the system's roots unless
+    /// `--ca-file` says).
+    pub trust: Trust,
 }
 
 /// The forms every error message repeats.
@@ -109,6 +114,7 @@ impl BrokerUrl {
             port,
             user,
             name,
+            trust: Trust::system(),
         })
     }
 
