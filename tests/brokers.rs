@@ -681,3 +681,31 @@ fn rediss_verifies_the_server_against_the_ca_file() {
         (Some(0), Some(0))
     );
 }
+
+/// A broker that grants the subscription at QoS 0 only (mosquitto's `max_qos 0`) would deliver
+/// messages that cannot be acked after the work: the source refuses it, and a headless run ends
+/// with the reason in one line, exit 2, having run nothing.
+#[test]
+fn a_subscription_granted_at_qos_0_is_refused_in_one_line() {
+    let Some(mosquitto) = Broker::mosquitto("mqtt-qos0", &["max_qos 0"]) else {
+        return;
+    };
+    let url = mosquitto.url("jobs");
+    let out = run(&["--source", &url, "--idle-end", "5s", "--headless", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("granted the subscription to jobs at QoS 0 only"),
+        "{stderr}"
+    );
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the summary");
+    assert_eq!(count(&s, "generated"), 0, "{s}");
+    assert!(
+        s["source"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("QoS 0")),
+        "{}",
+        s["source"]
+    );
+}

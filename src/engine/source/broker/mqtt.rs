@@ -191,11 +191,7 @@ impl MqttSource {
                 session.ever_connected = true;
             }
             Ok(Event::Incoming(Packet::SubAck(suback))) => {
-                if let Some(refused) = suback
-                    .return_codes
-                    .iter()
-                    .find(|c| !matches!(c, SubscribeReasonCode::Success(_)))
-                {
+                if let Some(refused) = suback.return_codes.iter().find(|c| !at_least_once(**c)) {
                     return Err(self.refusal(*refused));
                 }
             }
@@ -222,6 +218,10 @@ impl MqttSource {
     fn refusal(&self, code: SubscribeReasonCode) -> String {
         let filter = self.filter();
         match code {
+            SubscribeReasonCode::Success(QoS::AtMostOnce) => format!(
+                "the MQTT broker at {} granted the subscription to {filter} at QoS 0 only: messages would be lost unacked; the acks after the work need QoS 1 (is its max_qos 0?)",
+                self.source.url.address()
+            ),
             SubscribeReasonCode::SharedSubscriptionsNotSupported => format!(
                 "the MQTT broker at {} does not support shared subscriptions ({filter}): run without --share, or use a broker that has them (MQTT v5)",
                 self.source.url.address()
@@ -232,6 +232,15 @@ impl MqttSource {
             ),
         }
     }
+}
+
+/// A subscription granted at QoS 1 or 2: a grant at QoS 0 is a refusal here, since its
+/// messages come without the acks that make the source at-least-once.
+fn at_least_once(code: SubscribeReasonCode) -> bool {
+    matches!(
+        code,
+        SubscribeReasonCode::Success(QoS::AtLeastOnce | QoS::ExactlyOnce)
+    )
 }
 
 /// Sends the acks for `publishes` (from the source's task, never the event loop's).
