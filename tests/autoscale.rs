@@ -82,6 +82,8 @@ struct Logged {
     current: usize,
     desired: usize,
     held: Option<String>,
+    /// target-wait's own count before its stabilization ("fewest meeting it N").
+    recommended: Option<usize>,
 }
 
 /// The numbers in `text`, in order ("queue 57 = 14.25/worker vs 5" → 57, 14.25, 5).
@@ -104,12 +106,16 @@ fn decisions(log: &str, name: &str) -> Vec<Logged> {
             let held = output
                 .split_once("(held by ")
                 .map(|(_, h)| h.split(':').next().unwrap_or("").to_string());
+            let recommended = rest
+                .split_once("fewest meeting it ")
+                .and_then(|(_, r)| r.split(' ').next()?.parse().ok());
             Some(Logged {
                 t_s: t.parse().ok()?,
                 numbers: numbers(inputs),
                 current: current.parse().ok()?,
                 desired,
                 held,
+                recommended,
             })
         })
         .collect()
@@ -255,6 +261,71 @@ fn celery_decisions_equal_its_rule_recomputed_from_the_log() {
         held_by(&logged, "keepalive") > 0,
         "the keepalive never held:\n{log}"
     );
+}
+
+/// target-wait on the step's D/D/c (fixed arrivals, fixed 500 ms): nothing waits while the pool
+/// is stable, so its fewest count is the fewest stable one (c / 0.5 s > λ) that also drains the
+/// backlog within 30 s ((c / 0.5 s − λ) · 30 s ≥ backlog), recomputed here from each logged λ
+/// and backlog; the stabilization window (10 s) holds a scale-down to the highest
+/// recommendation in it. The measured λ itself is the scenario's: 20/s, then 4/s.
+#[test]
+fn target_wait_decisions_equal_the_fewest_stable_draining_count_recomputed_from_the_log() {
+    let log = log_of(
+        "target-wait",
+        "target-wait:target=1s,interval=2s,window=10s",
+    );
+    let logged = decisions(&log, "target-wait");
+    assert!(logged.len() >= 50, "too few decisions:\n{log}");
+    let fewest = |rate: f64, backlog: f64| {
+        (1..=256usize)
+            .find(|&c| {
+                let spare = c as f64 / 0.5 - rate;
+                spare > 0.0 && (backlog == 0.0 || spare * 30.0 >= backlog)
+            })
+            .expect("some count keeps up")
+    };
+    let mut window: VecDeque<(f64, usize)> = VecDeque::new();
+    let mut ambiguous = 0;
+    for (i, d) in logged.iter().enumerate() {
+        let (rate, service_ms, backlog) = (d.numbers[0], d.numbers[1], d.numbers[2]);
+        assert_eq!(service_ms, 500.0, "{d:?}");
+        let expected_rate = if d.t_s <= 40.0 { 20.0 } else { 4.0 };
+        assert!(
+            (rate / expected_rate - 1.0).abs() < 0.15,
+            "decision {i} measured λ {rate}/s, the scenario's is {expected_rate}/s: {d:?}"
+        );
+        // λ is logged to 3 decimals: at a boundary (4.000/s against 2 workers of 500 ms) either
+        // side's answer is the one the policy may have seen.
+        let (low, high) = (fewest(rate - 5e-4, backlog), fewest(rate + 5e-4, backlog));
+        let recommended = d.recommended.expect("target-wait logs its recommendation");
+        assert!(
+            (low..=high).contains(&recommended),
+            "decision {i}: recommended {recommended}, recomputed {low}..={high}: {d:?}"
+        );
+        ambiguous += usize::from(low != high);
+        window.retain(|(at, _)| d.t_s - at < 10.0 - 1e-9);
+        window.push_back((d.t_s, recommended));
+        let highest = window.iter().map(|(_, r)| *r).max().unwrap_or(recommended);
+        let desired = if recommended >= d.current {
+            recommended
+        } else {
+            highest.min(d.current)
+        };
+        assert_eq!(d.desired, desired, "decision {i}: {d:?}");
+        if let Some(next) = logged.get(i + 1) {
+            assert_eq!(next.current, d.desired, "{d:?} then {next:?}");
+        }
+    }
+    assert!(
+        ambiguous * 4 < logged.len(),
+        "{ambiguous} of {} at a boundary",
+        logged.len()
+    );
+    assert!(held_by(&logged, "stabilization") >= 1, "{log}");
+    // It scaled up for the 20/s and back down after the step.
+    let most = logged.iter().map(|d| d.desired).max().unwrap();
+    assert!(most >= 11, "{log}");
+    assert!(logged.last().unwrap().desired <= 3, "{log}");
 }
 
 #[test]

@@ -63,10 +63,21 @@ impl Observation {
             busy,
             backlog: s.counters.backlog(),
             utilization: meter.measure(s),
-            arrival_rate_per_s: meter.arrival_rate(s).unwrap_or(s.recent_arrival_rate_per_s),
+            arrival_rate_per_s: meter.arrival_rate(s).unwrap_or_else(|| first_look_rate(s)),
             theory,
             max_workers: s.settings.max_workers,
         }
+    }
+}
+
+/// The arrival rate at a policy's first look: the recent window's once the series has a point,
+/// else the run's so far (at 20 times speed the first look came before the first point, read
+/// 0/s with 33 queued, and target-wait scaled down to 1 worker).
+fn first_look_rate(s: &Snapshot) -> f64 {
+    if s.series.is_empty() {
+        s.arrival_rate_per_s
+    } else {
+        s.recent_arrival_rate_per_s
     }
 }
 

@@ -55,9 +55,10 @@ impl Default for TargetWaitParams {
     }
 }
 
-/// The predicted wait statistic, seconds; `None` when the pool cannot keep up. The p99 takes
-/// the wait of those who wait as exponential with the mean Wq / P(wait), which is exact for
-/// M/M/c: P(W > t) = C · e^(−(cμ−λ)t).
+/// The predicted wait statistic, seconds; `None` when the pool cannot keep up. The p99 is the
+/// closed form's where one gives the distribution (Erlang C's tail, M/M/c/K's mixture, D/D/c's
+/// zero: `Prediction::wait_percentiles`); elsewhere the wait of those who wait is taken as
+/// exponential with the mean Wq / P(wait), as it is for M/M/c: P(W > t) = C · e^(−(cμ−λ)t).
 pub fn predicted_wait_s(p: &Prediction, stat: WaitStat) -> Option<f64> {
     if !p.stable {
         return None;
@@ -65,6 +66,7 @@ pub fn predicted_wait_s(p: &Prediction, stat: WaitStat) -> Option<f64> {
     let mean = p.mean_wait_s?;
     match stat {
         WaitStat::Mean => Some(mean),
+        WaitStat::P99 if p.wait_percentiles.is_some() => p.wait_percentiles.map(|w| w.p99_s),
         WaitStat::P99 => {
             let p_wait = p.p_wait.unwrap_or(1.0);
             if p_wait <= 0.01 || mean <= 0.0 {
