@@ -123,7 +123,7 @@ fn two_mqtt_instances_split_a_shared_subscription() {
         |id: &'static str| instance(&url, &["--share", "g", "--client-id", id], "5s", &[]);
     let (a, b) = (instance("a"), instance("b"));
     // Both are subscribed before anything is published: round-robin then splits it evenly.
-    mosquitto.wait_for_log("Received SUBSCRIBE from", 2, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("", 2);
     brokers::publish_fixed(&url, EVENTS, "20000/s", "200us");
     let a = summary_of(&a.wait_with_output().unwrap());
     let b = summary_of(&b.wait_with_output().unwrap());
@@ -324,9 +324,15 @@ fn a_killed_redis_consumer_s_entries_are_claimed_and_done_by_the_survivor() {
     let _ = doomed.wait();
     let s = finish(survivor);
     assert!(source_count(&s, "claimed") > 0, "{}", s["source"]);
-    // Everything was delivered and acked, so done: the killed consumer's share by the survivor.
+    // Everything was delivered and acked, so done: the killed consumer's share by the survivor,
+    // which did no more than every entry once and those it saw again. (All of them when the
+    // kill came before the doomed one finished any: CI saw `completed` equal `events`.)
     assert_eq!(redis_group(&url, "g"), (Some(0), Some(0)));
-    assert!(count(&s, "completed") < events + source_count(&s, "duplicates"));
+    let (completed, again) = (count(&s, "completed"), source_count(&s, "duplicates"));
+    assert!(
+        completed <= events + again,
+        "{completed} completed, {again} duplicates"
+    );
 }
 
 #[test]
@@ -361,11 +367,7 @@ fn mosquitto_restarted_with_persistence_resumes_the_session() {
     let url = mosquitto.url("jobs");
     let events = 1000;
     let consumer = instance(&url, &["--client-id", "resumer"], "8s", &[]);
-    mosquitto.wait_for_log(
-        "Received SUBSCRIBE from resumer",
-        1,
-        Duration::from_secs(20),
-    );
+    mosquitto.wait_for_subscribe("resumer", 1);
     brokers::publish_fixed(&url, events, "50000/s", "3ms");
     mosquitto.stop_with(libc::SIGTERM);
     mosquitto.launch();
@@ -386,16 +388,12 @@ fn an_absent_mqtt_member_s_share_waits_for_its_session_and_it_does_it_on_return(
         |id: &str, idle: &str| instance(&url, &["--share", "g", "--client-id", id], idle, &[]);
     // The absent member subscribes, then dies: its session (and subscription) stays.
     let mut absent = member("absent", "60s");
-    mosquitto.wait_for_log("Received SUBSCRIBE from absent", 1, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("absent", 1);
     std::thread::sleep(Duration::from_millis(300));
     absent.kill().expect("SIGKILL");
     let _ = absent.wait();
     let present = member("present", "3s");
-    mosquitto.wait_for_log(
-        "Received SUBSCRIBE from present",
-        1,
-        Duration::from_secs(20),
-    );
+    mosquitto.wait_for_subscribe("present", 1);
     brokers::publish_fixed(&url, events, "50000/s", "0");
     let present = finish(present);
     // mosquitto kept handing the absent member its turn (mosquitto #2662): half waited for it.
@@ -586,12 +584,12 @@ fn after_a_broker_lost_the_session_the_instance_subscribes_again() {
     };
     let url = mosquitto.url("jobs");
     let consumer = instance(&url, &["--client-id", "again"], "8s", &[]);
-    mosquitto.wait_for_log("Received SUBSCRIBE from again", 1, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("again", 1);
     // Without persistence the restarted broker has no session and no subscription.
     mosquitto.stop_with(libc::SIGTERM);
     let _ = std::fs::remove_file(mosquitto.dir.join("mosquitto.log"));
     mosquitto.launch();
-    mosquitto.wait_for_log("Received SUBSCRIBE from again", 1, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("again", 1);
     brokers::publish(&url, 100, &["--rate", "10000/s", "--service", "0"]);
     let s = finish(consumer);
     assert_eq!(count(&s, "completed"), 100, "{}", s["source"]);
@@ -607,13 +605,13 @@ fn mosquitto_killed_loses_what_it_had_not_saved_and_the_counts_say_so() {
     let url = mosquitto.url("jobs");
     let events = 1000;
     let consumer = instance(&url, &["--client-id", "killed"], "6s", &[]);
-    mosquitto.wait_for_log("Received SUBSCRIBE from killed", 1, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("killed", 1);
     brokers::publish_fixed(&url, events, "50000/s", "3ms");
     // SIGKILL: no save on the way out (autosave is every 30 min), so the session is gone.
     mosquitto.stop_with(libc::SIGKILL);
     let _ = std::fs::remove_file(mosquitto.dir.join("mosquitto.log"));
     mosquitto.launch();
-    mosquitto.wait_for_log("Received SUBSCRIBE from killed", 1, Duration::from_secs(20));
+    mosquitto.wait_for_subscribe("killed", 1);
     let s = finish(consumer);
     let completed = count(&s, "completed");
     eprintln!(
@@ -639,7 +637,7 @@ fn tls_round_trip(broker: &Broker, membership: &[&str]) {
     let with_ca = ["--ca-file", ca];
     let consumer = instance(&url, membership, "3s", &with_ca);
     if broker.kind == brokers::Kind::Mosquitto {
-        broker.wait_for_log("Received SUBSCRIBE from tls", 1, Duration::from_secs(20));
+        broker.wait_for_subscribe("tls", 1);
     }
     let published = brokers::publish(
         &url,

@@ -252,6 +252,13 @@ impl Broker {
         }
     }
 
+    /// Waits until mosquitto has logged `count` subscriptions from clients whose id starts
+    /// with `client` (20 s at most).
+    pub fn wait_for_subscribe(&self, client: &str, count: usize) {
+        let text = format!("Received SUBSCRIBE from {client}");
+        self.wait_for_log(&text, count, Duration::from_secs(20));
+    }
+
     /// Waits until the broker's log has `count` lines containing `text` (mosquitto).
     pub fn wait_for_log(&self, text: &str, count: usize, timeout: Duration) {
         let deadline = Instant::now() + timeout;
