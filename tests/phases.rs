@@ -51,9 +51,11 @@ fn falling_behind_has_three_phases_that_tell_its_story() {
     assert_eq!(done, v["completed"].as_u64().unwrap());
 
     let m = |i: usize, key: &str| phases[i]["measured"][key].clone();
-    // Phase 1 grows by 10 − 4 × 2 = 2 a second; phase 2 neither grows nor drains.
+    // Phase 1 grows by 10 − 4 × 2 = 2 a second; phase 2 neither grows nor drains. Within 5%:
+    // the slope is fitted to ticks whose moments the host's stalls move (CI: 2.041 once, and past 2% once here, in
+    // runs that passed everything else; one worker more or less would make it 0 or 4).
     let g1 = f(&m(0, "growth_per_s"));
-    assert!((g1 - 2.0).abs() <= 0.04, "phase 1 growth {g1}");
+    assert!((g1 - 2.0).abs() <= 0.1, "phase 1 growth {g1}");
     let g2 = f(&m(1, "growth_per_s"));
     assert!(g2.abs() <= 0.1, "phase 2 growth {g2}");
     assert!(m(1, "drained_at_s").is_null());

@@ -297,6 +297,10 @@ impl EngineHandle {
         if !command.changes_settings() {
             return self.apply(command);
         }
+        // The settings change before their mark reaches the arrival ledger: the statistics
+        // see `changing` meanwhile (CI: bounded-queue's block phase took the drop-new of the
+        // next, read between the two, and its prediction with it).
+        self.shared.changing.fetch_add(1, Ordering::SeqCst);
         let before = self.settings.borrow().clone();
         self.apply(command);
         if *self.settings.borrow() != before {
@@ -305,6 +309,7 @@ impl EngineHandle {
                 let _ = self.messages.send(Msg::Phase(mark));
             }
         }
+        self.shared.changing.fetch_sub(1, Ordering::SeqCst);
     }
 
     fn apply(&self, command: Command) {

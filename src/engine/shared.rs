@@ -48,6 +48,10 @@ pub(crate) struct Shared {
     pub lines_read: AtomicU64,
     /// Why the source's input failed, if it did (it ends the source).
     pub source_error: OnceLock<String>,
+    /// Changes of settings under way: applied (or being applied) and their phase's mark not
+    /// made yet (`EngineHandle::send_from`). While one is, the statistics do not take the
+    /// settings they read for the current phase's: they may be the next phase's.
+    pub changing: AtomicUsize,
     /// The sum of the demands of the events in the queue, model ns: added as an event enters,
     /// taken off as a worker takes it or it is evicted (events held at the source are not in).
     pub queued_demand_ns: AtomicU64,
@@ -111,6 +115,7 @@ impl Shared {
             rejected: AtomicU64::new(0),
             lines_read: AtomicU64::new(0),
             source_error: OnceLock::new(),
+            changing: AtomicUsize::new(0),
             queued_demand_ns: AtomicU64::new(0),
             end_requested: AtomicBool::new(false),
             source_ended: AtomicBool::new(false),

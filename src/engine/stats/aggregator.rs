@@ -281,10 +281,13 @@ impl Aggregator {
 
     /// Accounts the tick in the phase log.
     fn track_phase(&mut self, now_ns: u64, source: SourceCounts) {
+        // In this order: settings that are a change's under way show as `changing` or, once
+        // its mark is made, in the ledger's phase count.
         let settings = self.settings.borrow().clone();
+        let changing = self.shared.changing.load(Ordering::SeqCst) > 0;
         let counts = self.shared.arrivals.phase_counts();
         let context = self.phase_context(now_ns, source, &settings);
-        self.stats.track_phase(context, &counts);
+        self.stats.track_phase(context, &counts, changing);
     }
 
     /// A change of settings began a phase: it starts from the state at once.

@@ -367,10 +367,16 @@ impl Stats {
     }
 
     /// Accounts a tick in the phase log (see `phases`); `counts` are the arrivals ledger's,
-    /// per phase.
-    pub(crate) fn track_phase(&mut self, now: PhaseContext<'_>, counts: &[PhaseCounts]) {
+    /// per phase; `changing`: a change of settings is under way, its phase perhaps about to
+    /// begin.
+    pub(crate) fn track_phase(
+        &mut self,
+        now: PhaseContext<'_>,
+        counts: &[PhaseCounts],
+        changing: bool,
+    ) {
         let (tick, start) = self.phase_state(&now);
-        self.phases.set_begun(counts.len());
+        self.phases.set_begun(counts.len() + usize::from(changing));
         self.phases.tick(tick, now.settings, || start);
         self.phases.set_counts(counts);
         if let Some(end_ns) = now.source_end_ns {
