@@ -51,28 +51,53 @@ fn falling_behind_has_three_phases_that_tell_its_story() {
     assert_eq!(done, v["completed"].as_u64().unwrap());
 
     let m = |i: usize, key: &str| phases[i]["measured"][key].clone();
-    // Phase 1 grows by 10 − 4 × 2 = 2 a second; phase 2 neither grows nor drains. Within 5%:
-    // the slope is fitted to ticks whose moments the host's stalls move (CI: 2.041 once, and past 2% once here, in
-    // runs that passed everything else; one worker more or less would make it 0 or 4).
+    let q = |i: usize, key: &str| phases[i]["predicted"][key].clone();
+    // D/D/c: 10 a second arrive and c workers serve c / s a second, where s is the phase's mean
+    // service as measured (the twin's `service_ms`): 500 ms, which this host's stalls stretch
+    // by up to 1.1% at 8 times speed (500.2-505.7 ms seen), and that moves a growth of 2/s by
+    // up to 0.05/s. So the growth is checked against the service the run had, and the service
+    // against its 500 ms.
+    let service_s = |i: usize| f(&q(i, "service_ms")) / 1e3;
+    for i in 0..3 {
+        let s = service_s(i);
+        assert!((0.5..=0.51).contains(&s), "phase {} service {s} s", i + 1);
+    }
+    let growth = |i: usize, c: f64| 10.0 - c / service_s(i);
+    // Phase 1 grows by 10 − 4 / 0.5 = 2 a second, measured (the exact slope of the backlog in
+    // model time) and predicted (the twin from the phase's start) alike, within 2%.
+    let expected = growth(0, 4.0);
     let g1 = f(&m(0, "growth_per_s"));
-    assert!((g1 - 2.0).abs() <= 0.1, "phase 1 growth {g1}");
+    let p1 = f(&q(0, "growth_per_s"));
+    assert!(
+        (g1 - expected).abs() <= 0.02 * expected,
+        "phase 1 growth {g1}, not {expected}"
+    );
+    assert!(
+        (p1 - expected).abs() <= 0.02 * expected,
+        "phase 1 predicted {p1}, not {expected}"
+    );
+    // Phase 2 neither grows nor drains (10 − 5 / 0.5 = 0), within 0.1.
+    let expected = growth(1, 5.0);
     let g2 = f(&m(1, "growth_per_s"));
-    assert!(g2.abs() <= 0.1, "phase 2 growth {g2}");
+    let p2 = f(&q(1, "growth_per_s"));
+    assert!(
+        (g2 - expected).abs() <= 0.1,
+        "phase 2 growth {g2}, not {expected}"
+    );
+    assert!(
+        (p2 - expected).abs() <= 0.1,
+        "phase 2 predicted {p2}, not {expected}"
+    );
     assert!(m(1, "drained_at_s").is_null());
-    // Phase 3 drains its starting backlog at 12 − 10 = 2 a second (one tick either way).
+    // Phase 3 drains its starting backlog at 12 − 10 = 2 a second (one tick either way), and
+    // the twin says when within 1 s.
     let backlog = f(&m(2, "queue_start"));
     let drained = f(&m(2, "drained_at_s"));
-    let expected = 45.0 + backlog / 2.0;
+    let expected = 45.0 + backlog / -growth(2, 6.0);
     assert!(
         (drained - expected).abs() <= 1.0,
         "drained at {drained}, not {expected}"
     );
-    // The twin, from each phase's start over its length, predicts the same.
-    let q = |i: usize, key: &str| phases[i]["predicted"][key].clone();
-    let p1 = f(&q(0, "growth_per_s"));
-    assert!((p1 - 2.0).abs() <= 0.04, "phase 1 predicted growth {p1}");
-    let p2 = f(&q(1, "growth_per_s"));
-    assert!(p2.abs() <= 0.1, "phase 2 predicted growth {p2}");
     let predicted = f(&q(2, "drained_at_s"));
     assert!(
         (predicted - drained).abs() <= 1.0,
@@ -140,9 +165,11 @@ fn bundled_scenarios() -> Vec<String> {
 
 /// Each bundled scenario's phases agree with what the twin predicts from each phase's own
 /// start, over its length. The backlog within a phase depends on the phase alone: its
-/// time-average and its end agree within the predicted band or 15% (35% for cpu work). The mean wait agrees
+/// time-average and its end agree within the predicted band or 15%. The mean wait agrees
 /// within the range of single runs or 15%, the backlog a phase leaves followed under the later
-/// phases' worker counts (as the run serves it).
+/// phases' worker counts (as the run serves it). cpu work too: the workers share the cores
+/// with the engine's own threads, which the twin gives wholly to them (here cpu-bound's waits
+/// came out 1.01-1.10 of the prediction).
 #[test]
 fn every_bundled_scenarios_phases_agree_with_their_predictions() {
     let _serial = serial();
@@ -161,25 +188,18 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             );
             continue;
         }
-        // A policy's runs: the twin models neither its warm-up (new workers take no events
-        // for a while) nor the stopping times its decisions put at phase ends. Not compared.
-        if v["autoscale"].is_object() {
-            continue;
-        }
         let phases = v["phases"].as_array().unwrap();
         for (i, p) in phases.iter().enumerate() {
             // A policy ends a phase because its queue ran high (HPA's busy spell): its end is
-            // a stopping time, which the twin's fixed horizon does not model.
+            // a stopping time, chosen by what the phase's own queue did, which the twin's fixed
+            // horizon does not model (autoscale-compare's first 20/s phase ends when the queue
+            // is long: 114 queued on average against 87 over a fixed 15 s). Its start is
+            // the twin's too (it starts from the measured state), and a phase that a step or the
+            // run's end closes is compared as any other.
             let ended_by_policy = phases.get(i + 1).is_some_and(|n| n["cause"] == "autoscale");
             let (m, q) = (&p["measured"], &p["predicted"]);
             let at = format!("{name} phase {}: {p:#}", p["index"]);
-            // cpu work shares the cores with the engine's own threads (and anything else the
-            // machine runs), which the twin gives wholly to the workers: a wider margin there.
-            let rel = if p["settings"]["work"] == "cpu" {
-                0.35
-            } else {
-                0.15
-            };
+            let rel = 0.15;
             let close = |measured: f64, predicted: f64, slack: f64| {
                 (measured - predicted).abs() <= (rel * predicted.abs()).max(slack)
             };
@@ -194,7 +214,7 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             let predicted_len = f(&q["mean_queue_len"]);
             let in_band = len >= lo * predicted_len && len <= hi * predicted_len;
             assert!(
-                in_band || close(len, predicted_len, 1.0),
+                in_band || close(len, predicted_len, 1.0) || ended_by_policy,
                 "queue length, {at}"
             );
             let end = f(&m["queue_end"]);
@@ -204,14 +224,11 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
                 in_band || close(end, f(&q["queue_end"]), 3.0) || ended_by_policy,
                 "queue end, {at}"
             );
-            // A backlog left at the phase's end is served under the later phases' worker
-            // counts, in the run and in the twin. Not for cpu work: the twin gives its workers
-            // whole cores, which the engine's own threads (and the machine) share, and over the
-            // later phases' tens of seconds the shortfall adds up in the backlog's waits.
-            let served_within = end <= 0.1 * f(&m["arrivals"]) + 3.0;
-            if p["settings"]["work"] == "cpu" && !served_within {
+            if ended_by_policy {
                 continue;
             }
+            // A backlog left at the phase's end is served under the later phases' worker
+            // counts, in the run and in the twin.
             let measured = f(&m["mean_wait_ms"]);
             let (lo, hi) = (lo * mean, hi * mean);
             let slack = (rel * mean).max(overhead_ms);

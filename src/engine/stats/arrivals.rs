@@ -6,6 +6,12 @@
 //! wait, from its `Started` report; an event dropped, the time until its drop (from here); an
 //! event still waiting, `now − arrival`, which needs the count and the sum of the arrival times
 //! of the waiting ones: the source keeps those here, under one lock, so they are read together.
+//!
+//! The first moment of that curve, ∫ t·q(t) dt, is kept the same way (an event waiting from a
+//! to b adds (b² − a²) / 2): with the area it gives a phase's backlog growth as the exact least
+//! squares slope of the curve in model time, not a fit to ticks whose moments the host moves.
+//! Its sums of squared times are kept modulo 2¹²⁸ (wrapping): only their differences are
+//! used, and those are exact.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -18,6 +24,15 @@ pub struct ArrivalTotals {
     pub kept_arrival_sum_ns: u128,
     /// Sum, over dropped events, of the model time from arrival to the drop, ns.
     pub dropped_wait_sum_ns: u128,
+    /// Sum of the kept events' squared arrival times, ns² (wrapping).
+    pub kept_arrival_sq_sum: u128,
+    /// Sum, over dropped events, of drop² − arrival², ns² (wrapping).
+    pub dropped_moment_sum: u128,
+}
+
+/// `t²` in ns², for the moment sums.
+fn sq(t_ns: u64) -> u128 {
+    u128::from(t_ns) * u128::from(t_ns)
 }
 
 /// What the ledger keeps under its lock.
@@ -101,6 +116,8 @@ impl ArrivalLedger {
         self.update(|l| {
             l.totals.kept += 1;
             l.totals.kept_arrival_sum_ns += u128::from(arrival_ns);
+            l.totals.kept_arrival_sq_sum =
+                l.totals.kept_arrival_sq_sum.wrapping_add(sq(arrival_ns));
             let phase = l.phase_of(arrival_ns);
             phase.arrivals += 1;
             phase.first_arrival_ns.get_or_insert(arrival_ns);
@@ -117,6 +134,9 @@ impl ArrivalLedger {
             t.kept -= 1;
             t.kept_arrival_sum_ns -= u128::from(arrival_ns);
             t.dropped_wait_sum_ns += u128::from(at_ns.saturating_sub(arrival_ns));
+            t.kept_arrival_sq_sum = t.kept_arrival_sq_sum.wrapping_sub(sq(arrival_ns));
+            let moment = sq(at_ns.max(arrival_ns)) - sq(arrival_ns);
+            t.dropped_moment_sum = t.dropped_moment_sum.wrapping_add(moment);
             l.phase_of(arrival_ns).dropped += 1;
         });
     }
@@ -153,6 +173,10 @@ pub(crate) struct TakenTotals {
     taken: u64,
     arrival_sum_ns: u128,
     wait_sum_ns: u128,
+    /// Sum of the taken events' squared arrival times, ns² (wrapping).
+    arrival_sq_sum: u128,
+    /// Sum of start² − arrival², ns² (wrapping).
+    moment_sum: u128,
 }
 
 impl TakenTotals {
@@ -161,6 +185,22 @@ impl TakenTotals {
         self.taken += 1;
         self.arrival_sum_ns += u128::from(arrival_ns);
         self.wait_sum_ns += u128::from(start_ns.saturating_sub(arrival_ns));
+        self.arrival_sq_sum = self.arrival_sq_sum.wrapping_add(sq(arrival_ns));
+        let moment = sq(start_ns.max(arrival_ns)) - sq(arrival_ns);
+        self.moment_sum = self.moment_sum.wrapping_add(moment);
+    }
+
+    /// The first moment of the queue-length curve from the start to `now_ns`, ∫ t·q(t) dt in
+    /// event·ns²: every event's ∫ t dt over its wait so far (see the module's comment).
+    pub fn moment(&self, arrivals: &ArrivalTotals, now_ns: u64) -> f64 {
+        let waiting = i128::from(arrivals.kept) - i128::from(self.taken);
+        // The wrapped difference is the waiting events' own sum, which fits.
+        let waiting_sq = arrivals
+            .kept_arrival_sq_sum
+            .wrapping_sub(self.arrival_sq_sum) as i128;
+        let waiting_moment = (waiting * sq(now_ns) as i128 - waiting_sq).max(0);
+        let done = self.moment_sum.wrapping_add(arrivals.dropped_moment_sum);
+        (done as f64 + waiting_moment as f64) / 2.0
     }
 
     /// The area under the queue-length curve from the start to `now_ns`, event·ns: every
@@ -190,6 +230,8 @@ mod tests {
         taken.started(0, 30);
         // At 40: 30 (waited) + 15 (until dropped) + 20 (still waiting since 20).
         assert_eq!(taken.area(&ledger.totals(), 40), 65.0);
+        // ∫ t dt over each wait: (30² − 0²)/2 + (25² − 10²)/2 + (40² − 20²)/2.
+        assert_eq!(taken.moment(&ledger.totals(), 40), 450.0 + 262.5 + 600.0);
     }
 
     #[test]

@@ -423,6 +423,7 @@ impl Stats {
             now_ns,
             backlog: now.queue_len + counters.held_at_source,
             area: self.taken_totals.area(&self.arrivals, now_ns),
+            moment: self.taken_totals.moment(&self.arrivals, now_ns),
         };
         (tick, start)
     }

@@ -4,8 +4,10 @@
 //! A phase begins at the moment of the change (the engine tells the aggregator at once). An
 //! event belongs to the phase it arrived in (by its scheduled arrival): its arrival, its drop,
 //! its queue wait and its outcome count there even when they happen in a later phase, so each
-//! phase's arrivals end as completed, failed or dropped. The backlog (its fitted growth, when
-//! it first emptied, the area under it) is accounted on the statistics ticks.
+//! phase's arrivals end as completed, failed or dropped. The backlog's mean and growth are exact
+//! in model time (from the area under it and that area's first moment: the least squares
+//! slope of the whole curve over the phase); when it first emptied and its end are read on
+//! the statistics ticks.
 
 use hdrhistogram::Histogram;
 
@@ -36,33 +38,19 @@ pub(crate) struct PhaseTick {
     pub backlog: u64,
     /// The area under the backlog curve since the run began, event·ns (`TakenTotals::area`).
     pub area: f64,
+    /// That curve's first moment since the run began, ∫ t·q dt in event·ns²
+    /// (`TakenTotals::moment`).
+    pub moment: f64,
 }
 
-/// Least squares of the backlog against time, in sums (t in seconds from the phase's start).
-#[derive(Debug, Clone, Copy, Default)]
-struct Fit {
-    n: f64,
-    t: f64,
-    q: f64,
-    tt: f64,
-    tq: f64,
-}
-
-impl Fit {
-    fn add(&mut self, t: f64, q: f64) {
-        self.n += 1.0;
-        self.t += t;
-        self.q += q;
-        self.tt += t * t;
-        self.tq += t * q;
-    }
-
-    /// The slope, once three points span some time.
-    fn slope(&self) -> Option<f64> {
-        let denominator = self.n * self.tt - self.t * self.t;
-        (self.n >= 3.0 && denominator > 1e-12)
-            .then(|| (self.n * self.tq - self.t * self.q) / denominator)
-    }
+/// The least squares slope of a curve q(t) over [a, a + L], per second, from its area
+/// A = ∫ q dt and first moment M = ∫ t·q dt over that span (ns): with s = t − a, the slope is
+/// ∫ (s − L/2)·q ds / ∫ (s − L/2)² ds = (M − a·A − A·L/2) / (L³/12).
+fn exact_slope_per_s(a_ns: f64, length_ns: f64, area: f64, moment: f64) -> Option<f64> {
+    (length_ns > 0.0).then(|| {
+        let centred = moment - area * (a_ns + length_ns / 2.0);
+        centred / (length_ns.powi(3) / 12.0) * 1e9
+    })
 }
 
 struct Track {
@@ -73,7 +61,9 @@ struct Track {
     /// Waits recorded since the summary was last made.
     dirty: bool,
     area_at_start: f64,
-    fit: Fit,
+    moment_at_start: f64,
+    /// Ticks accounted: a slope needs three, as a fit to points would.
+    ticks: u32,
     /// Service times of the phase's finished events, ns.
     service: Moments,
 }
@@ -166,6 +156,9 @@ impl PhaseLog {
         // are few (one tick), so they are taken as waiting since the change.
         let since_ns = tick.now_ns.saturating_sub(mark.at_ns) as f64;
         let area_at_start = (tick.area - tick.backlog as f64 * since_ns).max(0.0);
+        let (now, at) = (tick.now_ns as f64, mark.at_ns as f64);
+        let moment_at_start =
+            (tick.moment - tick.backlog as f64 * (now * now - at * at) / 2.0).max(0.0);
         // The run starts empty; a phase that starts empty is drained from its start.
         let queue_start = if mark.cause == PhaseCause::Start {
             0
@@ -193,7 +186,8 @@ impl PhaseLog {
             wait_sum_ns: 0,
             dirty: false,
             area_at_start,
-            fit: Fit::default(),
+            moment_at_start,
+            ticks: 0,
             service: Moments::default(),
         });
     }
@@ -295,13 +289,15 @@ impl Track {
         if tick.backlog == 0 && m.drained_at_ns.is_none() {
             m.drained_at_ns = Some(tick.now_ns);
         }
-        let since_s = tick.now_ns.saturating_sub(phase.start_ns) as f64 / 1e9;
-        self.fit.add(since_s, tick.backlog as f64);
-        m.growth_per_s = self.fit.slope();
-        let span_ns = tick.now_ns.saturating_sub(phase.start_ns);
-        if span_ns > 0 {
-            m.mean_queue_len = ((tick.area - self.area_at_start) / span_ns as f64).max(0.0);
+        self.ticks += 1;
+        let span_ns = tick.now_ns.saturating_sub(phase.start_ns) as f64;
+        let area = tick.area - self.area_at_start;
+        if span_ns > 0.0 {
+            m.mean_queue_len = (area / span_ns).max(0.0);
         }
+        let moment = tick.moment - self.moment_at_start;
+        m.growth_per_s = exact_slope_per_s(phase.start_ns as f64, span_ns, area, moment)
+            .filter(|_| self.ticks >= 3);
     }
 
     /// Frees the waits' histogram (tens to hundreds of kB: a thousand phases of a key held
@@ -339,12 +335,51 @@ impl Track {
 mod tests {
     use super::*;
 
+    /// A tick at `now_s` on a backlog of `backlog` (area and moment not followed).
     fn tick(now_s: f64, backlog: u64) -> PhaseTick {
         PhaseTick {
             now_ns: (now_s * 1e9) as u64,
             backlog,
             area: 0.0,
+            moment: 0.0,
         }
+    }
+
+    /// A tick at `now_s` on the backlog q(t) = rate·t: its area rate·t²/2 and moment rate·t³/3
+    /// (in ns).
+    fn linear(now_s: f64, rate_per_s: f64) -> PhaseTick {
+        let t = now_s * 1e9;
+        let rate = rate_per_s / 1e9;
+        PhaseTick {
+            now_ns: t as u64,
+            backlog: (rate * t).round() as u64,
+            area: rate * t * t / 2.0,
+            moment: rate * t * t * t / 3.0,
+        }
+    }
+
+    /// The exact slope of a curve from its area and moment: a line's own slope, whatever its
+    /// start, and none for a sawtooth around a level (its mean over whole teeth).
+    #[test]
+    fn the_exact_slope_is_the_least_squares_slope_of_the_whole_curve() {
+        // q(t) = 5 + 2(t − 10) over [10 s, 30 s].
+        let (a, b) = (10e9, 30e9);
+        let q = |t: f64| 5.0 + 2e-9 * (t - a);
+        let steps = 20_000;
+        let dt = (b - a) / steps as f64;
+        let (mut area, mut moment) = (0.0, 0.0);
+        for i in 0..steps {
+            let t = a + (i as f64 + 0.5) * dt;
+            area += q(t) * dt;
+            moment += t * q(t) * dt;
+        }
+        let slope = exact_slope_per_s(a, b - a, area, moment).unwrap();
+        assert!((slope - 2.0).abs() < 1e-6, "{slope}");
+        // A level of 7: no slope.
+        let (area, moment) = (7.0 * (b - a), 7.0 * (b * b - a * a) / 2.0);
+        let flat = exact_slope_per_s(a, b - a, area, moment).unwrap();
+        assert!(flat.abs() < 1e-9, "{flat}");
+        assert_eq!(exact_slope_per_s(a, 0.0, 0.0, 0.0), None);
     }
 
     fn settings(workers: usize) -> Settings {
@@ -361,7 +396,7 @@ mod tests {
         let mut log = PhaseLog::default();
         // Phase 1: the backlog grows by 2 a second.
         for i in 0..=10 {
-            log.tick(tick(i as f64, i * 2), &settings(4), PhaseStart::default);
+            log.tick(linear(i as f64, 2.0), &settings(4), PhaseStart::default);
         }
         let key = ChangeMark {
             at_ns: 10_400_000_000,
