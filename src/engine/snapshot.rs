@@ -389,7 +389,7 @@ pub struct PhaseMeasured {
     pub queue_start: u64,
     pub queue_end: u64,
     /// The backlog's growth, events per model second: the least-squares slope of the backlog
-    /// over the phase (from the statistics ticks); none before three ticks.
+    /// curve over the phase, exact in model time; none before three statistics ticks.
     pub growth_per_s: Option<f64>,
     /// Model time the backlog was first seen empty on a statistics tick in the phase (its
     /// start, if it started empty), ns since the run began; none if it never was.
@@ -407,6 +407,11 @@ pub struct PhaseMeasured {
     pub service_mean_ns: Option<f64>,
     #[serde(default)]
     pub service_cv2: Option<f64>,
+    /// The engine's hand-off per finished event, model ns: the time workers spent between
+    /// finishing an event and starting one of the phase's that was already waiting for them,
+    /// summed, over the phase's finished events. Capacity the ideal pool does not lose.
+    #[serde(default)]
+    pub handoff_per_event_ns: Option<f64>,
     /// The phase's first arrival, model ns since the run began (a prediction of the phase
     /// lines its schedule up with it).
     #[serde(default)]

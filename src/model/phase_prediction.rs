@@ -52,8 +52,11 @@ pub struct PhasePrediction {
     /// When the median replication first emptied the backlog; none if fewer than half did.
     pub drained_at_s: Option<f64>,
     /// The mean service the twin was given, ms: the phase's own measured mean for wall-clock
-    /// work (see [`phase_inputs`]), the setting for cpu work.
+    /// work, with the engine's hand-off per event (see [`phase_inputs`]); the setting for cpu
+    /// work.
     pub service_ms: f64,
+    /// Of `service_ms`, the engine's hand-off per event, ms (0 for cpu work).
+    pub handoff_ms: f64,
 }
 
 impl PhasePrediction {
@@ -75,8 +78,10 @@ impl PhasePrediction {
 /// For wall-clock work (sleep, exec) the twin is given the mean service the phase's events
 /// really took: a phase's few hundred demands land some per cent off their mean (240
 /// exponential ones: ±13%, 95% of the time), and waits move more than that, so comparing the
-/// queue's behaviour means conditioning on the service it was given. `cpu` work keeps its
-/// demand: the twin stretches it itself where workers share the cores.
+/// queue's behaviour means conditioning on the service it was given. That service includes the
+/// engine's hand-off between a worker's events (`handoff_per_event_ns`: a busy pool's workers
+/// lose it to every event, and a drain at 12/s against 10/s moves 0.3 s per ms of it). `cpu`
+/// work keeps its demand: the twin stretches it itself where workers share the cores.
 pub fn phase_inputs(phase: &Phase, later: &[Phase], cores: usize) -> (TwinConfig, TwinState) {
     let mut config = TwinConfig::from_settings(&phase.settings, cores);
     if phase.settings.paused {
@@ -84,7 +89,8 @@ pub fn phase_inputs(phase: &Phase, later: &[Phase], cores: usize) -> (TwinConfig
     }
     let wall_clock = phase.settings.work != WorkMode::Cpu;
     if let Some(mean_ns) = phase.measured.service_mean_ns.filter(|_| wall_clock) {
-        config.service = Duration::from_nanos(mean_ns as u64);
+        let handoff_ns = phase.measured.handoff_per_event_ns.unwrap_or(0.0);
+        config.service = Duration::from_nanos((mean_ns + handoff_ns) as u64);
     }
     let start = &phase.start;
     let state = TwinState {
@@ -177,11 +183,18 @@ pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> Phase
         REPLICATIONS,
         seed,
     );
-    of_forecast(
-        &f,
-        phase.start_ns as f64 / 1e9,
-        config.service.as_secs_f64() * 1e3,
-    )
+    let handoff_ms = match phase.settings.work {
+        WorkMode::Cpu => 0.0,
+        _ => phase.measured.handoff_per_event_ns.unwrap_or(0.0) / 1e6,
+    };
+    PhasePrediction {
+        handoff_ms,
+        ..of_forecast(
+            &f,
+            phase.start_ns as f64 / 1e9,
+            config.service.as_secs_f64() * 1e3,
+        )
+    }
 }
 
 fn of_forecast(f: &Forecast, start_s: f64, service_ms: f64) -> PhasePrediction {
@@ -213,6 +226,7 @@ fn of_forecast(f: &Forecast, start_s: f64, service_ms: f64) -> PhasePrediction {
         p_drop: f.p_drop,
         drained_at_s: f.drain_s_p50.map(|t| start_s + t),
         service_ms,
+        handoff_ms: 0.0,
     }
 }
 

@@ -207,16 +207,18 @@ impl Stats {
         self.taken_totals.started(event.arrival_ns, at_ns);
         let wait_ns = at_ns.saturating_sub(event.arrival_ns);
         self.record(LatencyKind::QueueWait, wait_ns);
-        self.phases.started(event.arrival_ns, wait_ns);
         let w = &mut self.workers[worker as usize - 1];
-        if w.idle_since_ns
-            .take()
-            .is_some_and(|t| t <= event.arrival_ns)
-        {
+        let mut handoff_ns = None;
+        match w.idle_since_ns.take() {
             // A worker was free when the event arrived: all of its wait is the engine's.
-            self.engine_overhead.saturating_record(wait_ns);
+            Some(t) if t <= event.arrival_ns => self.engine_overhead.saturating_record(wait_ns),
+            // The event waited for this worker: the time from its last finish to this start
+            // is the hand-off, capacity the ideal pool does not lose.
+            Some(t) => handoff_ns = Some(at_ns.saturating_sub(t)),
+            None => {}
         }
         w.current = Some((event, at_ns));
+        self.phases.started(event.arrival_ns, wait_ns, handoff_ns);
         self.emit(Trace::Started {
             worker,
             id: event.id,

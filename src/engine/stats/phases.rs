@@ -66,6 +66,8 @@ struct Track {
     ticks: u32,
     /// Service times of the phase's finished events, ns.
     service: Moments,
+    /// The hand-offs before the phase's events that waited for a worker, summed, ns.
+    handoff_sum_ns: f64,
 }
 
 /// Every phase of the run, the current one last.
@@ -189,6 +191,7 @@ impl PhaseLog {
             moment_at_start,
             ticks: 0,
             service: Moments::default(),
+            handoff_sum_ns: 0.0,
         });
     }
 
@@ -201,9 +204,11 @@ impl PhaseLog {
         self.tracks.get_mut(i.saturating_sub(1))
     }
 
-    /// A worker started an event that arrived at `arrival_ns`, after waiting `wait_ns`.
-    pub fn started(&mut self, arrival_ns: u64, wait_ns: u64) {
+    /// A worker started an event that arrived at `arrival_ns`, after waiting `wait_ns`; if the
+    /// event was waiting when the worker finished its last one, `handoff_ns` after that.
+    pub fn started(&mut self, arrival_ns: u64, wait_ns: u64, handoff_ns: Option<u64>) {
         if let Some(track) = self.of(arrival_ns) {
+            track.handoff_sum_ns += handoff_ns.unwrap_or(0) as f64;
             if let Some(waits) = &mut track.waits {
                 waits.saturating_record(wait_ns);
             }
@@ -221,6 +226,7 @@ impl PhaseLog {
             let m = &mut track.phase.measured;
             m.service_mean_ns = track.service.mean();
             m.service_cv2 = track.service.cv2();
+            m.handoff_per_event_ns = Some(track.handoff_sum_ns / track.service.n as f64);
             if success {
                 m.completed += 1;
             } else {
@@ -405,8 +411,8 @@ mod tests {
         };
         log.open(tick(10.4, 21), key, &settings(6), PhaseStart::default());
         // An event of phase 1 starts in phase 2: its wait and outcome count in phase 1.
-        log.started(9 * S, 3 * S);
-        log.started(10_450_000_000, 0);
+        log.started(9 * S, 3 * S, None);
+        log.started(10_450_000_000, 0, None);
         log.finished(9 * S, 5 * S, true);
         for i in 0..4 {
             log.tick(tick(11.0 + i as f64, 20), &settings(6), PhaseStart::default);
@@ -457,7 +463,7 @@ mod tests {
         let mut log = PhaseLog::default();
         log.tick(tick(0.0, 0), &settings(4), PhaseStart::default);
         for wait_ms in [10, 20, 30] {
-            log.started(S / 10, wait_ms * 1_000_000);
+            log.started(S / 10, wait_ms * 1_000_000, None);
         }
         let key = ChangeMark {
             at_ns: S,
@@ -478,7 +484,7 @@ mod tests {
         log.set_counts(&[counts(5), counts(0)]);
         log.tick(tick(2.5, 0), &settings(6), PhaseStart::default);
         assert!(log.tracks[0].waits.is_some());
-        log.started(S / 5, 40_000_000);
+        log.started(S / 5, 40_000_000, None);
         log.tick(tick(2.6, 0), &settings(6), PhaseStart::default);
         assert!(log.tracks[0].waits.is_none());
         assert!(
@@ -487,7 +493,7 @@ mod tests {
         );
         let p99 = log.phases()[0].measured.p99_wait_ns;
         assert!(p99.abs_diff(40_000_000) < 100_000, "{p99}");
-        log.started(S / 5, 100_000_000);
+        log.started(S / 5, 100_000_000, None);
         log.tick(tick(2.7, 0), &settings(6), PhaseStart::default);
         let one = &log.phases()[0].measured;
         assert_eq!((one.started, one.mean_wait_ns), (5, 40e6));
