@@ -291,12 +291,14 @@ fn target_wait_decisions_equal_the_fewest_stable_draining_count_recomputed_from_
     for (i, d) in logged.iter().enumerate() {
         let (rate, service_ms, backlog) = (d.numbers[0], d.numbers[1], d.numbers[2]);
         assert_eq!(service_ms, 500.0, "{d:?}");
-        // Within three events of the 2 s between looks, or 15%: at 20 times speed a look is
+        // Within four events of the 2 s between looks, or 25%: at 20 times speed a look is
         // 100 ms of wall time, and a host stall holds the source's due arrivals past one look
         // into the next (at 4/s one event is 12.5% of a look's count; CI saw 4.691/s and 5.128/s,
-        // ten events in 1.95 s). The looks' counts add up, so each phase's sum is checked below.
+        // ten events in 1.95 s, and 16.025/s at 20/s, eight events held). The looks' counts
+        // add up, so each phase's sum is held tighter below; a look that read 0/s (the first
+        // look's bug) still fails here.
         let expected_rate: f64 = if d.t_s <= 40.0 { 20.0 } else { 4.0 };
-        let slack: f64 = (0.15 * expected_rate).max(3.0 / 2.0);
+        let slack: f64 = (0.25 * expected_rate).max(4.0 / 2.0);
         assert!(
             (rate - expected_rate).abs() <= slack,
             "decision {i} measured λ {rate}/s, the scenario's is {expected_rate}/s: {d:?}"
