@@ -87,10 +87,8 @@ pub fn phase_inputs(phase: &Phase, later: &[Phase], cores: usize) -> (TwinConfig
     if phase.settings.paused {
         config.rate_per_s = 0.0;
     }
-    let wall_clock = phase.settings.work != WorkMode::Cpu;
-    if let Some(mean_ns) = phase.measured.service_mean_ns.filter(|_| wall_clock) {
-        let handoff_ns = phase.measured.handoff_per_event_ns.unwrap_or(0.0);
-        config.service = Duration::from_nanos((mean_ns + handoff_ns) as u64);
+    if let Some(mean_ns) = measured_service_ns(phase) {
+        config.service = Duration::from_nanos((mean_ns + handoff_ns(phase)) as u64);
     }
     let start = &phase.start;
     let state = TwinState {
@@ -107,6 +105,20 @@ pub fn phase_inputs(phase: &Phase, later: &[Phase], cores: usize) -> (TwinConfig
         servers_after: servers_after(phase, later, cores),
     };
     (config, state)
+}
+
+/// The phase's measured mean service, for wall-clock work (`cpu` work keeps its demand).
+fn measured_service_ns(phase: &Phase) -> Option<f64> {
+    let wall_clock = phase.settings.work != WorkMode::Cpu;
+    phase.measured.service_mean_ns.filter(|_| wall_clock)
+}
+
+/// The engine's hand-off per event that the twin's service includes: none where the twin is
+/// not given the measured service.
+fn handoff_ns(phase: &Phase) -> f64 {
+    measured_service_ns(phase)
+        .and(phase.measured.handoff_per_event_ns)
+        .unwrap_or(0.0)
 }
 
 /// The later phases' server counts, from the phase's start: the backlog left at its end is
@@ -183,12 +195,8 @@ pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> Phase
         REPLICATIONS,
         seed,
     );
-    let handoff_ms = match phase.settings.work {
-        WorkMode::Cpu => 0.0,
-        _ => phase.measured.handoff_per_event_ns.unwrap_or(0.0) / 1e6,
-    };
     PhasePrediction {
-        handoff_ms,
+        handoff_ms: handoff_ns(phase) / 1e6,
         ..of_forecast(
             &f,
             phase.start_ns as f64 / 1e9,
