@@ -690,9 +690,13 @@ fn mmc_queue_wait_agrees_with_erlang_c() {
         "M/M/{c}: measured wait {measured_wait_s:.6}s, Erlang C {expected_wait_s:.6}s, service {measured_service_s:.6}s, Lq {:.3}",
         last.mean_queue_len
     );
+    // Plus the engine's own hand-off (the mean wait of the events that found a worker idle),
+    // which the ideal model does not have: on a bad day for this VM's host (hand-offs of 35 ms
+    // at p99) CI waited 1.34x Erlang C.
+    let overhead_s = last.engine_overhead.mean_ns / 1e9;
     assert!(
-        (0.75..1.25).contains(&ratio),
-        "wait {measured_wait_s} vs Erlang C {expected_wait_s}"
+        ratio >= 0.75 && measured_wait_s <= 1.25 * expected_wait_s + overhead_s,
+        "wait {measured_wait_s} vs Erlang C {expected_wait_s}, hand-off {overhead_s}"
     );
     // The engine's own prediction uses the configured service time.
     let predicted = last.theory.mean_wait_s.unwrap();
