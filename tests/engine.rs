@@ -998,13 +998,26 @@ fn a_blocking_bounded_queue_never_exceeds_its_cap_and_loses_nothing() {
 
 /// Each event's (scheduled arrival, demand) by id, from a finished run's trace.
 fn arrivals_and_demands(seed: u64, workers: usize) -> Vec<(u64, u64)> {
+    arrivals_and_demands_in(seed, workers, None, Duration::from_micros(200))
+}
+
+/// The same, with a `block` queue capped at `cap` (events wait at the source for room) and a
+/// mean service of `service`.
+fn arrivals_and_demands_in(
+    seed: u64,
+    workers: usize,
+    cap: Option<usize>,
+    service: Duration,
+) -> Vec<(u64, u64)> {
     const EVENTS: u64 = 300;
     let settings = Settings {
         arrival: ArrivalProcess::Poisson,
         rate: rate(2_000.0),
-        service: Duration::from_micros(200),
+        service,
         service_dist: ServiceDist::Lognormal,
         workers,
+        queue_cap: cap,
+        overflow: Overflow::Block,
         ..Settings::default()
     };
     let handle = Engine::start(EngineConfig {
@@ -1021,9 +1034,13 @@ fn arrivals_and_demands(seed: u64, workers: usize) -> Vec<(u64, u64)> {
     let (mut arrivals, mut demands) = (HashMap::new(), HashMap::new());
     for t in trace.try_iter() {
         match t {
-            // An unbounded queue: every event enters at its scheduled arrival.
-            Trace::Submitted { id, at_ns, .. } => {
-                arrivals.insert(id, at_ns);
+            // An event enters at its scheduled arrival, or that long after it held at the source.
+            Trace::Submitted {
+                id,
+                at_ns,
+                blocked_ns,
+            } => {
+                arrivals.insert(id, at_ns - blocked_ns);
             }
             Trace::Started { id, demand_ns, .. } => {
                 demands.insert(id, demand_ns);
@@ -1034,6 +1051,24 @@ fn arrivals_and_demands(seed: u64, workers: usize) -> Vec<(u64, u64)> {
     (1..=EVENTS)
         .map(|id| (arrivals[&id], demands[&id]))
         .collect()
+}
+
+/// Events held at the source by a full `block` queue enter as the schedule made them: one
+/// worker behind a queue of 2 (2,000/s offered, 2 ms each, so nearly every event waits at the
+/// source, and the generator draws them again as room appears) or six with no cap, event k
+/// has the same arrival and demand.
+#[test]
+fn events_held_at_the_source_enter_as_they_were_drawn() {
+    let held = arrivals_and_demands_in(3, 1, Some(2), Duration::from_millis(2));
+    let free = arrivals_and_demands_in(3, 6, None, Duration::from_millis(2));
+    if let Some(k) = (0..held.len()).find(|&k| held[k] != free[k]) {
+        panic!(
+            "event {}: (arrival, demand) {:?} held, {:?} not",
+            k + 1,
+            held[k],
+            free[k]
+        );
+    }
 }
 
 /// The seed alone decides what each event asks for: one worker or six, event k arrives at the

@@ -71,6 +71,37 @@ impl Admission {
         }
     }
 
+    /// An event arrives while others are held, and the source keeps it itself (the generator
+    /// draws it again when its turn comes): counted as arrived and held, like [`Self::offer`]
+    /// would, without being kept here. It comes back through [`Self::offer_held`].
+    pub fn arrive_held(&mut self, arrival_ns: u64) {
+        self.shared.arrivals.arrived(arrival_ns);
+        self.shared.generated.fetch_add(1, Ordering::AcqRel);
+        self.shared.held.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A held event the source kept itself, in its turn: let in by the policy in force, or
+    /// kept here, first in line, if it must still wait.
+    pub fn offer_held(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
+        debug_assert!(self.held.is_empty(), "held events enter oldest first");
+        match self.admit(event, true, cap, overflow) {
+            Ok(()) => {
+                self.shared.held.fetch_sub(1, Ordering::AcqRel);
+            }
+            Err(event) => self.held.push_back(event),
+        }
+    }
+
+    /// A held event the source kept itself never enters: the source ended at once.
+    pub fn abandon(&mut self, event: &Event) {
+        self.abandon_at(event, self.shared.clock.now_ns());
+    }
+
+    fn abandon_at(&mut self, event: &Event, at_ns: u64) {
+        self.drop_event(event, at_ns, DropReason::SourceEnded);
+        self.shared.held.fetch_sub(1, Ordering::AcqRel);
+    }
+
     /// Events in the queue now (not those held at the source).
     pub fn queued(&self) -> usize {
         self.queue.len()
@@ -97,8 +128,7 @@ impl Admission {
     pub fn abandon_held(&mut self) {
         let at_ns = self.shared.clock.now_ns();
         while let Some(event) = self.held.pop_front() {
-            self.drop_event(&event, at_ns, DropReason::SourceEnded);
-            self.shared.held.fetch_sub(1, Ordering::AcqRel);
+            self.abandon_at(&event, at_ns);
         }
     }
 

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use rand::{RngExt, SeedableRng, rngs::Xoshiro256PlusPlus};
 use rand_distr::{Distribution, Exp, LogNormal};
 
+use super::draws::{Deferred, Draws, Schedule};
 use super::trace::{Replay, TraceFile};
 use super::{EventSource, SourceIo};
-use crate::engine::event::Event;
 use crate::engine::settings::{ArrivalProcess, LOGNORMAL_CV, ServiceDist, Settings};
 use crate::engine::work::{self, Spin};
 
@@ -149,45 +149,6 @@ impl Generator {
     }
 }
 
-/// When events are due: drawn from the arrival settings, or replayed from a trace.
-enum Schedule {
-    Drawn(ArrivalSchedule),
-    Replay(Replay),
-}
-
-impl Schedule {
-    /// Model ns the next event is due; `u64::MAX` once a trace is over.
-    fn next_due_ns(&self) -> u64 {
-        match self {
-            Schedule::Drawn(s) => s.next_due_ns(),
-            Schedule::Replay(r) => r.next_due_ns(),
-        }
-    }
-
-    fn advance(&mut self, rng: &mut Xoshiro256PlusPlus) {
-        match self {
-            Schedule::Drawn(s) => s.advance(rng),
-            Schedule::Replay(r) => r.advance(),
-        }
-    }
-
-    /// Re-anchors at `now_ns` for `settings` (a new rate or process, or a resume).
-    fn retime(&mut self, settings: &Settings, now_ns: u64, rng: &mut Xoshiro256PlusPlus) {
-        match self {
-            Schedule::Drawn(s) => {
-                *s = ArrivalSchedule::new(
-                    settings.arrival,
-                    settings.rate.get(),
-                    settings.burst,
-                    now_ns,
-                    rng,
-                );
-            }
-            Schedule::Replay(r) => r.retime(now_ns, settings.rate.get()),
-        }
-    }
-}
-
 impl EventSource for Generator {
     fn run(self: Box<Self>, io: &mut SourceIo) {
         // A tokio runtime of this thread's own, so precise waits near a due time block nothing else.
@@ -206,11 +167,12 @@ impl EventSource for Generator {
 /// The generator's running state between wakes.
 struct Emitter<'a> {
     io: &'a mut SourceIo,
-    arrivals: Xoshiro256PlusPlus,
-    service: Xoshiro256PlusPlus,
-    next_id: u64,
+    draws: Draws,
+    /// Events held at the source while a `block` queue is full, as the draws that make them.
+    deferred: Deferred,
+    /// Counts changes of settings, so held events are drawn again under the ones they had.
+    generation: u64,
     settings: Settings,
-    schedule: Schedule,
 }
 
 impl<'a> Emitter<'a> {
@@ -229,13 +191,13 @@ impl<'a> Emitter<'a> {
                 &mut arrivals,
             )),
         };
+        let service = stream_rng(seed, SERVICE_STREAM);
         Self {
+            draws: Draws::new(schedule, arrivals, service, &settings),
+            deferred: Deferred::default(),
+            generation: 0,
             io,
-            arrivals,
-            service: stream_rng(seed, SERVICE_STREAM),
-            next_id: 1,
             settings,
-            schedule,
         }
     }
 
@@ -267,19 +229,32 @@ impl<'a> Emitter<'a> {
         // counted as held, like the queued ones as queued.
         if !self.io.shared.stop.load(Ordering::Relaxed) {
             self.io.admission.abandon_held();
+            while let Some(event) = self.deferred.take() {
+                self.io.admission.abandon(&event);
+            }
         }
     }
 
     /// Whether the source has created all the events it may (`--events`).
     fn exhausted(&self) -> bool {
-        self.io.max_events.is_some_and(|max| self.next_id > max)
-            || self.schedule.next_due_ns() == u64::MAX
+        self.io
+            .max_events
+            .is_some_and(|max| self.draws.next_id() > max)
+            || self.draws.next_due_ns() == u64::MAX
     }
 
-    /// Lets events held at the source in, by the queue's cap and policy now.
+    /// Lets events held at the source in, oldest first, by the queue's cap and policy now:
+    /// those the admission keeps, then those drawn again. The first that must still wait is
+    /// kept by the admission, so while any is held, the admission is holding.
     fn admit_held(&mut self) {
         let (cap, overflow) = (self.settings.queue_cap, self.settings.overflow);
         self.io.admission.admit_held(cap, overflow);
+        while !self.io.admission.is_holding() {
+            match self.deferred.take() {
+                Some(event) => self.io.admission.offer_held(event, cap, overflow),
+                None => break,
+            }
+        }
     }
 
     /// Waits until the next event is due, the settings change, the source is woken, or (with
@@ -290,7 +265,7 @@ impl<'a> Emitter<'a> {
         let mut wake_ns = if self.settings.paused || self.exhausted() {
             u64::MAX
         } else {
-            self.schedule.next_due_ns()
+            self.draws.next_due_ns()
         };
         self.io.shared.next_due_ns.store(
             match self.io.duration_ns {
@@ -345,10 +320,10 @@ impl<'a> Emitter<'a> {
     /// Takes the new settings; re-anchors the schedule at now if the arrival pattern changed.
     fn apply_change(&mut self) {
         let new = self.io.settings.borrow_and_update().clone();
-        if retime_needed(&self.settings, &new) {
-            let now = self.io.shared.clock.now_ns();
-            self.schedule.retime(&new, now, &mut self.arrivals);
-        }
+        let now = self.io.shared.clock.now_ns();
+        self.draws
+            .change(&new, retime_needed(&self.settings, &new), now);
+        self.generation += 1;
         self.settings = new;
     }
 
@@ -359,22 +334,31 @@ impl<'a> Emitter<'a> {
         // LATENESS_STRIDE-th after it (a clock read per event would cost the hot path), so
         // the others' lateness is at most that many hand-offs short.
         let mut entered_ns = 0;
-        while self.schedule.next_due_ns() <= now && !self.exhausted() {
+        while self.draws.next_due_ns() <= now && !self.exhausted() {
             if self.io.should_end() {
                 return;
             }
-            let event = self.next_event();
+            // While events are held, a new one joins them: counted now, drawn again later.
+            let holding = self.io.admission.is_holding();
+            if holding {
+                self.deferred.hold(&self.draws, self.generation);
+            }
+            let event = self.draws.next_event();
             let due_ns = event.arrival_ns;
-            if self.schedule.next_due_ns() > now {
+            if self.draws.next_due_ns() > now {
                 // The last of the events due now: before it goes out, so the worker that takes
                 // it already sees when the next one is due.
                 self.io
                     .shared
                     .next_due_ns
-                    .store(self.schedule.next_due_ns(), Ordering::Relaxed);
+                    .store(self.draws.next_due_ns(), Ordering::Relaxed);
             }
-            let (cap, overflow) = (self.settings.queue_cap, self.settings.overflow);
-            self.io.admission.offer(event, cap, overflow);
+            if holding {
+                self.io.admission.arrive_held(due_ns);
+            } else {
+                let (cap, overflow) = (self.settings.queue_cap, self.settings.overflow);
+                self.io.admission.offer(event, cap, overflow);
+            }
             if emitted % LATENESS_STRIDE == 0 {
                 entered_ns = self.io.shared.clock.now_ns();
             }
@@ -382,34 +366,9 @@ impl<'a> Emitter<'a> {
             emitted += 1;
             if emitted % EMIT_BUDGET == 0 {
                 tokio::task::yield_now().await;
+                self.admit_held();
             }
         }
-    }
-
-    /// The event due next, with its demand; moves the schedule on.
-    fn next_event(&mut self) -> Event {
-        let settings = &self.settings;
-        let event = Event::new(self.next_id, self.schedule.next_due_ns());
-        let event = match &self.schedule {
-            Schedule::Replay(replay) => match replay.next_row() {
-                Some(row) => {
-                    let event = event.with_demand(row.service_ns);
-                    match &row.payload {
-                        Some(payload) => event.with_payload(payload.clone()),
-                        None => event,
-                    }
-                }
-                None => event,
-            },
-            Schedule::Drawn(_) => event.with_demand(sample_demand_ns(
-                settings.service_dist,
-                settings.service,
-                &mut self.service,
-            )),
-        };
-        self.next_id += 1;
-        self.schedule.advance(&mut self.arrivals);
-        event
     }
 }
 

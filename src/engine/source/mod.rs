@@ -4,6 +4,7 @@
 //! stops. Kinds live one per file (`generator`).
 
 pub mod broker;
+mod draws;
 pub mod generator;
 pub mod lines;
 pub mod trace;
