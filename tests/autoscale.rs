@@ -44,20 +44,11 @@ at = "120s"
 /// quiet machine's looks read the scenario's rate to a few thousandths, so at 20/s and 4/s
 /// (2c for c = 10 and 2) a logged λ of 20.000 or 4.000 allows either count (37 of 60 looks in
 /// one run). At 19/s and 3/s a look is a whole event away from a boundary.
-const OFF_BOUNDARY_STEP: &str = r#"
-description = "a load step for the autoscaling tests, off the D/D/c boundaries"
-[start]
-arrival = "fixed"
-rate = "19/s"
-service = "500ms"
-service_dist = "fixed"
-workers = 2
-[[step]]
-at = "40s"
-rate = "3/s"
-[end]
-at = "120s"
-"#;
+fn off_boundary_step() -> String {
+    STEP_SCENARIO
+        .replace("rate = \"20/s\"", "rate = \"19/s\"")
+        .replace("rate = \"4/s\"", "rate = \"3/s\"")
+}
 
 fn scenario_file(name: &str, scenario: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!(
@@ -296,7 +287,7 @@ fn celery_decisions_equal_its_rule_recomputed_from_the_log() {
 fn target_wait_decisions_equal_the_fewest_stable_draining_count_recomputed_from_the_log() {
     let log = log_of_step(
         "target-wait",
-        OFF_BOUNDARY_STEP,
+        &off_boundary_step(),
         "target-wait:target=1s,interval=2s,window=10s",
     );
     let logged = decisions(&log, "target-wait");
