@@ -14,6 +14,61 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// How busy the machine's cores were, and how much CPU this test and the runs it started used,
+/// so that what other processes (or the hypervisor) took during a run is the difference.
+struct CpuProbe {
+    machine_s: f64,
+    ours_s: f64,
+    at: std::time::Instant,
+}
+
+impl CpuProbe {
+    /// Now; `None` where `/proc/stat` is not there to read.
+    fn start() -> Option<Self> {
+        Some(Self {
+            machine_s: machine_busy_s()?,
+            ours_s: rusage_s(libc::RUSAGE_SELF) + rusage_s(libc::RUSAGE_CHILDREN),
+            at: std::time::Instant::now(),
+        })
+    }
+
+    /// Cores other processes kept busy on average since the start (steal included).
+    fn others_cores(&self) -> Option<f64> {
+        let machine = machine_busy_s()? - self.machine_s;
+        let ours = rusage_s(libc::RUSAGE_SELF) + rusage_s(libc::RUSAGE_CHILDREN) - self.ours_s;
+        Some(((machine - ours) / self.at.elapsed().as_secs_f64()).max(0.0))
+    }
+}
+
+/// Seconds all cores spent busy since boot: `/proc/stat`'s first line less idle and iowait.
+fn machine_busy_s() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|t| t.parse().unwrap_or(0.0))
+        .collect();
+    let busy: f64 = ticks.iter().sum::<f64>() - ticks.get(3)? - ticks.get(4)?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Some(busy / hz)
+}
+
+/// User and system CPU seconds of `who` (this process, or its waited-for children).
+fn rusage_s(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage fills the struct we own; all-zero is a valid rusage.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; `who` is RUSAGE_SELF or RUSAGE_CHILDREN.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(usage.ru_utime) + s(usage.ru_stime)
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
@@ -177,12 +232,18 @@ fn bundled_scenarios() -> Vec<String> {
 /// within the range of single runs or 15%, the backlog a phase leaves followed under the later
 /// phases' worker counts (as the run serves it). cpu work too: the workers share the cores
 /// with the engine's own threads, which the twin gives wholly to them (here cpu-bound's waits
-/// came out 1.01-1.10 of the prediction).
+/// came out 1.01-1.10 of the prediction). That premise is checked: where other processes kept
+/// more than a quarter of a core busy during the run (a busy machine: with a spinning process
+/// on one of 2 cores, cpu-bound waited 1.30 times the prediction), its cpu phases are not
+/// compared, and the test says so.
 #[test]
 fn every_bundled_scenarios_phases_agree_with_their_predictions() {
     let _serial = serial();
     for name in bundled_scenarios() {
+        let probe = CpuProbe::start();
         let v = json_summary(&["--scenario", &name, "--speed", "8"]);
+        let others = probe.and_then(|p| p.others_cores());
+        let cores_taken = others.is_some_and(|o| o > 0.25);
         // The engine's own hand-off is in every measured wait and in no predicted one.
         let overhead_ms = f(&v["engine_overhead"]["model_p99_ms"]).max(1.0);
         // The twin cannot simulate a recorded stream: such phases have no prediction.
@@ -207,6 +268,15 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             let ended_by_policy = phases.get(i + 1).is_some_and(|n| n["cause"] == "autoscale");
             let (m, q) = (&p["measured"], &p["predicted"]);
             let at = format!("{name} phase {}: {p:#}", p["index"]);
+            if cores_taken && p["settings"]["work"] == "cpu" {
+                println!(
+                    "{name} phase {}: not compared: other processes kept {:.2} of {} cores busy, which the twin gives to the pool",
+                    p["index"],
+                    others.unwrap_or(0.0),
+                    v["cores"]
+                );
+                continue;
+            }
             let rel = 0.15;
             let close = |measured: f64, predicted: f64, slack: f64| {
                 (measured - predicted).abs() <= (rel * predicted.abs()).max(slack)
