@@ -43,7 +43,7 @@ at = "120s"
 /// The same step off the D/D/c boundaries: c workers of 500 ms keep up only with λ < 2c, and a
 /// quiet machine's looks read the scenario's rate to a few thousandths, so at 20/s and 4/s
 /// (2c for c = 10 and 2) a logged λ of 20.000 or 4.000 allows either count (37 of 60 looks in
-/// one run). At 19/s and 3/s a look is a whole event away from a boundary.
+/// one run). At 19/s and 3/s a look is two events of its 2 s away from a boundary.
 fn off_boundary_step() -> String {
     STEP_SCENARIO
         .replace("rate = \"20/s\"", "rate = \"19/s\"")

@@ -61,8 +61,7 @@ impl Admission {
     /// An event arrives: it enters the queue, is held at the source (`block`, full queue, or
     /// older events still held), or is dropped by the overflow policy.
     pub fn offer(&mut self, event: Event, cap: Option<usize>, overflow: Overflow) {
-        self.shared.arrivals.arrived(event.arrival_ns);
-        self.shared.generated.fetch_add(1, Ordering::AcqRel);
+        self.arrived(event.arrival_ns);
         if !self.held.is_empty() {
             self.hold(event);
             self.admit_held(cap, overflow);
@@ -75,9 +74,14 @@ impl Admission {
     /// draws it again when its turn comes): counted as arrived and held, like [`Self::offer`]
     /// would, without being kept here. It comes back through [`Self::offer_held`].
     pub fn arrive_held(&mut self, arrival_ns: u64) {
+        self.arrived(arrival_ns);
+        self.shared.held.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Counts an arrival, at its scheduled time.
+    fn arrived(&self, arrival_ns: u64) {
         self.shared.arrivals.arrived(arrival_ns);
         self.shared.generated.fetch_add(1, Ordering::AcqRel);
-        self.shared.held.fetch_add(1, Ordering::AcqRel);
     }
 
     /// A held event the source kept itself, in its turn: let in by the policy in force, or

@@ -136,24 +136,34 @@ impl Draws {
 /// draws stood at its first.
 #[derive(Debug, Default)]
 pub(super) struct Deferred {
-    /// Oldest first: the draws of a run's next event, its events left, and the settings'
-    /// generation it was drawn under.
-    runs: VecDeque<(Draws, u64, u64)>,
+    /// Oldest first: the draws of a run's next event, and its events left.
+    runs: VecDeque<(Draws, u64)>,
+    /// Whether the latest run may take more events: not after a change of settings.
+    open: bool,
 }
 
 impl Deferred {
-    /// Holds the event `draws` makes next (the caller then draws it, to count it): joins the
-    /// latest run if drawn under the same settings (`generation`), or starts another.
-    pub fn hold(&mut self, draws: &Draws, generation: u64) {
+    /// Holds the event `draws` makes next (the caller then draws it, to count it): it joins
+    /// the latest run, or starts another after a [`Self::cut`] or once that run was taken.
+    pub fn hold(&mut self, draws: &Draws) {
         match self.runs.back_mut() {
-            Some((_, left, g)) if *g == generation && *left > 0 => *left += 1,
-            _ => self.runs.push_back((draws.clone(), 1, generation)),
+            Some((_, left)) if self.open && *left > 0 => *left += 1,
+            _ => {
+                self.runs.push_back((draws.clone(), 1));
+                self.open = true;
+            }
         }
+    }
+
+    /// The settings changed: events held from now on are drawn under the new ones, so they
+    /// start a run of their own.
+    pub fn cut(&mut self) {
+        self.open = false;
     }
 
     /// The oldest held event, drawn again; it is no longer held here.
     pub fn take(&mut self) -> Option<Event> {
-        while let Some((draws, left, _)) = self.runs.front_mut() {
+        while let Some((draws, left)) = self.runs.front_mut() {
             if *left > 0 {
                 *left -= 1;
                 return Some(draws.next_event());
@@ -195,10 +205,9 @@ mod tests {
         let mut deferred = Deferred::default();
         let mut drawn = Vec::new();
         let mut taken = Vec::new();
-        let mut generation = 0;
         for step in 0..2_000u64 {
             if step % 300 == 299 {
-                generation += 1;
+                deferred.cut();
                 settings.rate = Rate::per_s(1.0 + step as f64).unwrap();
                 settings.arrival =
                     [ArrivalProcess::Fixed, ArrivalProcess::Bursty][step as usize % 2];
@@ -206,7 +215,7 @@ mod tests {
                 settings.service = Duration::from_millis(step);
                 main.change(&settings, true, step * 1_000_000);
             }
-            deferred.hold(&main, generation);
+            deferred.hold(&main);
             drawn.push(main.next_event());
             if step % 7 == 0 {
                 taken.extend(deferred.take());
@@ -231,9 +240,10 @@ mod tests {
         let settings = Settings::default();
         let mut main = draws(&settings);
         let mut deferred = Deferred::default();
-        deferred.hold(&main, 0);
+        deferred.hold(&main);
         let first = main.next_event();
-        deferred.hold(&main, 1);
+        deferred.cut();
+        deferred.hold(&main);
         let second = main.next_event();
         assert_eq!(deferred.take(), Some(first));
         assert_eq!(deferred.take(), Some(second));

@@ -170,8 +170,6 @@ struct Emitter<'a> {
     draws: Draws,
     /// Events held at the source while a `block` queue is full, as the draws that make them.
     deferred: Deferred,
-    /// Counts changes of settings, so held events are drawn again under the ones they had.
-    generation: u64,
     settings: Settings,
 }
 
@@ -195,7 +193,6 @@ impl<'a> Emitter<'a> {
         Self {
             draws: Draws::new(schedule, arrivals, service, &settings),
             deferred: Deferred::default(),
-            generation: 0,
             io,
             settings,
         }
@@ -323,7 +320,7 @@ impl<'a> Emitter<'a> {
         let now = self.io.shared.clock.now_ns();
         self.draws
             .change(&new, retime_needed(&self.settings, &new), now);
-        self.generation += 1;
+        self.deferred.cut();
         self.settings = new;
     }
 
@@ -341,7 +338,7 @@ impl<'a> Emitter<'a> {
             // While events are held, a new one joins them: counted now, drawn again later.
             let holding = self.io.admission.is_holding();
             if holding {
-                self.deferred.hold(&self.draws, self.generation);
+                self.deferred.hold(&self.draws);
             }
             let event = self.draws.next_event();
             let due_ns = event.arrival_ns;
