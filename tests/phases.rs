@@ -281,13 +281,16 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             let close = |measured: f64, predicted: f64, slack: f64| {
                 (measured - predicted).abs() <= (rel * predicted.abs()).max(slack)
             };
-            // Single runs spread: where 95% of the replications' own time-average backlogs
-            // fell (a backlog inherited from the phase before is in them, as in the run).
+            // Single runs spread: the band of the runs' mean waits, which by Little's law
+            // is the band of their mean queue lengths too (relative to the mean).
+            let mean = f(&q["mean_wait_ms"]);
+            let (lo, hi) = match q["mean_wait_ms_run95"].as_array() {
+                Some(range) if mean > 0.0 => (f(&range[0]) / mean, f(&range[1]) / mean),
+                _ => (1.0, 1.0),
+            };
             let len = f(&m["mean_queue_len"]);
             let predicted_len = f(&q["mean_queue_len"]);
-            let in_band = q["mean_queue_len_run95"]
-                .as_array()
-                .is_some_and(|r| len >= f(&r[0]) && len <= f(&r[1]));
+            let in_band = len >= lo * predicted_len && len <= hi * predicted_len;
             assert!(
                 in_band || close(len, predicted_len, 1.0) || ended_by_policy,
                 "queue length, {at}"
@@ -305,11 +308,7 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             // A backlog left at the phase's end is served under the later phases' worker
             // counts, in the run and in the twin.
             let measured = f(&m["mean_wait_ms"]);
-            let mean = f(&q["mean_wait_ms"]);
-            let (lo, hi) = match q["mean_wait_ms_run95"].as_array() {
-                Some(range) => (f(&range[0]), f(&range[1])),
-                None => (mean, mean),
-            };
+            let (lo, hi) = (lo * mean, hi * mean);
             let slack = (rel * mean).max(overhead_ms);
             let agrees = measured >= lo.min(mean - slack) && measured <= hi.max(mean + slack);
             assert!(agrees, "mean wait {measured} vs {mean} [{lo}, {hi}], {at}");

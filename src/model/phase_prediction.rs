@@ -42,8 +42,6 @@ pub struct PhasePrediction {
     pub p90_wait_ms: f64,
     pub p99_wait_ms: f64,
     pub mean_queue_len: f64,
-    /// Where 95% of single runs' time-average backlogs fall; none for the fluid approximation.
-    pub mean_queue_len_run95: Option<[f64; 2]>,
     /// The backlog at the phase's end: the median and the 80% band over the replications.
     pub queue_end: f64,
     pub queue_end_p10: f64,
@@ -213,22 +211,22 @@ fn of_forecast(f: &Forecast, start_s: f64, service_ms: f64) -> PhasePrediction {
         ForecastMethod::Simulated { replications } => ("simulated", Some(replications)),
         ForecastMethod::Fluid => ("fluid", None),
     };
+    let replicas = replications.unwrap_or(1) as f64;
     let around = |h: f64| [ms(f.mean_wait_s - h).max(0.0), ms(f.mean_wait_s + h)];
     PhasePrediction {
         method,
         replications,
         mean_wait_ms: ms(f.mean_wait_s),
         mean_wait_ms_ci95: f.mean_wait_s_half_width.map(&around),
-        // The replications' own 2.5% and 97.5% points: near saturation single runs' means
-        // are skewed, and mean ± 1.96 sd puts the lower end at 0 and the upper too low
-        // (bounded-queue's 7-worker phase: 0-843 ms; its replications' own, 117-900 and
-        // 128-974 ms in two runs).
-        mean_wait_ms_run95: f.mean_wait_s_run95.map(|[lo, hi]| [ms(lo), ms(hi)]),
+        // The half-width is t · sd / √n (t ≈ 1.96 at a hundred replications): a single run
+        // lies within 1.96 · sd = half-width · √n of the mean, 95% of the time.
+        mean_wait_ms_run95: f
+            .mean_wait_s_half_width
+            .map(|h| around(h * replicas.sqrt())),
         p50_wait_ms: ms(f.wait_p50_s),
         p90_wait_ms: ms(f.wait_p90_s),
         p99_wait_ms: ms(f.wait_p99_s),
         mean_queue_len: f.mean_queue_len,
-        mean_queue_len_run95: f.mean_queue_len_run95,
         queue_end: f.queue_end.p50,
         queue_end_p10: f.queue_end.p10,
         queue_end_p90: f.queue_end.p90,
