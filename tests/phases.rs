@@ -227,10 +227,11 @@ fn bundled_scenarios() -> Vec<String> {
 }
 
 /// Each bundled scenario's phases agree with what the twin predicts from each phase's own
-/// start, over its length. The backlog within a phase depends on the phase alone: its
-/// time-average and its end agree within the predicted band or 15%. The mean wait agrees
-/// within the range of single runs or 15%, the backlog a phase leaves followed under the later
-/// phases' worker counts (as the run serves it). cpu work too: the workers share the cores
+/// start, over its length. The backlog within a phase depends on the phase alone: its end
+/// agrees within the predicted 80% band or 15%. Its time-average and the mean wait (the
+/// backlog a phase leaves followed under the later phases' worker counts, as the run serves
+/// it) lie within the range of 95% of single runs or 15%, but for as many phases as chance
+/// puts outside (a binomial allowance), and none far outside. cpu work too: the workers share the cores
 /// with the engine's own threads, which the twin gives wholly to them (here cpu-bound's waits
 /// came out 1.01-1.10 of the prediction). That premise is checked: where other processes kept
 /// more than a quarter of a core busy during the run (a busy machine: with a spinning process
@@ -239,6 +240,7 @@ fn bundled_scenarios() -> Vec<String> {
 #[test]
 fn every_bundled_scenarios_phases_agree_with_their_predictions() {
     let _serial = serial();
+    let (mut compared, mut misses) = (0, Vec::new());
     for name in bundled_scenarios() {
         let probe = CpuProbe::start();
         let v = json_summary(&["--scenario", &name, "--speed", "8"]);
@@ -281,20 +283,18 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
             let close = |measured: f64, predicted: f64, slack: f64| {
                 (measured - predicted).abs() <= (rel * predicted.abs()).max(slack)
             };
-            // Single runs spread: the band of the runs' mean waits, which by Little's law
-            // is the band of their mean queue lengths too (relative to the mean).
-            let mean = f(&q["mean_wait_ms"]);
-            let (lo, hi) = match q["mean_wait_ms_run95"].as_array() {
-                Some(range) if mean > 0.0 => (f(&range[0]) / mean, f(&range[1]) / mean),
-                _ => (1.0, 1.0),
-            };
-            let len = f(&m["mean_queue_len"]);
-            let predicted_len = f(&q["mean_queue_len"]);
-            let in_band = len >= lo * predicted_len && len <= hi * predicted_len;
-            assert!(
-                in_band || close(len, predicted_len, 1.0) || ended_by_policy,
-                "queue length, {at}"
+            let mut missed = Vec::new();
+            // Single runs spread: where 95% of the replications' own time-average backlogs
+            // fell (a backlog inherited from the phase before is in them, as in the run).
+            let len = Ranged::of(
+                f(&m["mean_queue_len"]),
+                f(&q["mean_queue_len"]),
+                &q["mean_queue_len_run95"],
+                (rel * f(&q["mean_queue_len"])).max(1.0),
             );
+            if !ended_by_policy {
+                len.judge("queue length", &mut missed, &at);
+            }
             let end = f(&m["queue_end"]);
             let (p10, p90) = (f(&q["queue_end_p10"]), f(&q["queue_end_p90"]));
             let in_band = end >= p10 * 0.85 - 3.0 && end <= p90 * 1.15 + 3.0;
@@ -302,16 +302,111 @@ fn every_bundled_scenarios_phases_agree_with_their_predictions() {
                 in_band || close(end, f(&q["queue_end"]), 3.0) || ended_by_policy,
                 "queue end, {at}"
             );
-            if ended_by_policy {
-                continue;
+            if !ended_by_policy {
+                // A backlog left at the phase's end is served under the later phases' worker
+                // counts, in the run and in the twin.
+                let mean = f(&q["mean_wait_ms"]);
+                let wait = Ranged::of(
+                    f(&m["mean_wait_ms"]),
+                    mean,
+                    &q["mean_wait_ms_run95"],
+                    (rel * mean).max(overhead_ms),
+                );
+                wait.judge("mean wait", &mut missed, &at);
+                compared += 1;
             }
-            // A backlog left at the phase's end is served under the later phases' worker
-            // counts, in the run and in the twin.
-            let measured = f(&m["mean_wait_ms"]);
-            let (lo, hi) = (lo * mean, hi * mean);
-            let slack = (rel * mean).max(overhead_ms);
-            let agrees = measured >= lo.min(mean - slack) && measured <= hi.max(mean + slack);
-            assert!(agrees, "mean wait {measured} vs {mean} [{lo}, {hi}], {at}");
+            if !missed.is_empty() {
+                println!(
+                    "{name} phase {}: outside its range: {}",
+                    p["index"],
+                    missed.join("; ")
+                );
+                misses.push(format!("{name} phase {}", p["index"]));
+            }
         }
     }
+    // Each range holds 95% of single runs, so a correct twin leaves about one phase in twenty
+    // (one in ten at most: two figures, mostly moving together) outside one of them by chance.
+    // More than Binomial(compared, 0.1) allows but once in 10,000 is a twin that is wrong.
+    let allowed = binomial_allowance(compared, 0.1, 1e-4);
+    println!(
+        "{} of {compared} phases outside a single run's range (allowed {allowed}): {misses:?}",
+        misses.len()
+    );
+    assert!(misses.len() <= allowed, "{misses:?}");
+}
+
+/// A measured figure beside the range 95% of the twin's single runs fell in, and a slack
+/// around the predicted mean (the engine's hand-off, which the ideal model has not, or 15%).
+struct Ranged {
+    measured: f64,
+    mean: f64,
+    lo: f64,
+    hi: f64,
+    slack: f64,
+}
+
+impl Ranged {
+    fn of(measured: f64, mean: f64, run95: &Value, slack: f64) -> Self {
+        let (lo, hi) = match run95.as_array() {
+            Some(range) => (f(&range[0]), f(&range[1])),
+            None => (mean, mean),
+        };
+        Self {
+            measured,
+            mean,
+            lo,
+            hi,
+            slack,
+        }
+    }
+
+    /// Within the range or the slack agrees; outside both is a miss, which chance makes one
+    /// time in twenty; twice as far from the mean as the range reaches (and past the slack),
+    /// no chance a test should wait for: fails at once.
+    fn judge(&self, what: &str, missed: &mut Vec<String>, at: &str) {
+        let Self {
+            measured,
+            mean,
+            lo,
+            hi,
+            slack,
+        } = *self;
+        let within = |reach: f64| {
+            measured >= (mean - reach * (mean - lo)).min(mean - slack)
+                && measured <= (mean + reach * (hi - mean)).max(mean + slack)
+        };
+        assert!(
+            within(2.0),
+            "{what} {measured} vs {mean} [{lo}, {hi}], far outside, {at}"
+        );
+        if !within(1.0) {
+            missed.push(format!(
+                "{what} {measured:.3} vs {mean:.3} [{lo:.3}, {hi:.3}]"
+            ));
+        }
+    }
+}
+
+/// The most misses `n` trials of chance `p` exceed with probability at most `alpha`.
+fn binomial_allowance(n: usize, p: f64, alpha: f64) -> usize {
+    let mut pmf = (1.0 - p).powi(n as i32);
+    let mut tail = 1.0 - pmf;
+    let mut k = 0;
+    while tail > alpha && k < n {
+        pmf *= (n - k) as f64 / (k + 1) as f64 * p / (1.0 - p);
+        tail -= pmf;
+        k += 1;
+    }
+    k
+}
+
+#[test]
+fn the_allowance_is_the_binomial_tail() {
+    // Binomial(10, 0.5): P(X > 8) = 11/1024 > 0.01 >= P(X > 9) = 1/1024.
+    assert_eq!(binomial_allowance(10, 0.5, 0.01), 9);
+    assert_eq!(binomial_allowance(10, 0.5, 0.02), 8);
+    assert_eq!(binomial_allowance(0, 0.1, 1e-4), 0);
+    // Binomial(60, 0.1): mean 6; P(X > 15) = 2.1e-4, P(X > 16) = 5.6e-5.
+    assert_eq!(binomial_allowance(60, 0.1, 1e-4), 16);
 }

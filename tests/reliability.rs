@@ -135,6 +135,7 @@ const NULLABLE: &[&str] = &[
     ".phases[].predicted.replications",
     ".phases[].predicted.mean_wait_ms_ci95",
     ".phases[].predicted.mean_wait_ms_run95",
+    ".phases[].predicted.mean_queue_len_run95",
     ".phases[].predicted.drained_at_s",
 ];
 

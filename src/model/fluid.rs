@@ -140,6 +140,8 @@ pub fn forecast(config: &TwinConfig, state: &TwinState, horizon_s: f64, points: 
         p_drop: fluid.p_drop(horizon_s),
         mean_wait_s: ratio(mean_queue_len, fluid.capacity_per_s),
         mean_wait_s_half_width: None,
+        mean_wait_s_run95: None,
+        mean_queue_len_run95: None,
         wait_p50_s: wait_at(0.50),
         wait_p90_s: wait_at(0.90),
         wait_p99_s: wait_at(0.99),

@@ -159,6 +159,11 @@ pub struct Forecast {
     /// its 95% interval across replications (None for the fluid approximation), percentiles.
     pub mean_wait_s: f64,
     pub mean_wait_s_half_width: Option<f64>,
+    /// Where 95% of the replications' own mean waits, and time-average backlogs, fell (their
+    /// 2.5% and 97.5% points: a single run's spread, skewed near saturation, so not a normal
+    /// interval); None for the fluid approximation.
+    pub mean_wait_s_run95: Option<[f64; 2]>,
+    pub mean_queue_len_run95: Option<[f64; 2]>,
     pub wait_p50_s: f64,
     pub wait_p90_s: f64,
     pub wait_p99_s: f64,
@@ -548,9 +553,14 @@ fn summarise(
     let finite = |v: f64| v.is_finite().then_some(v);
     let arrivals: u64 = runs.iter().map(|r| r.run.arrivals).sum();
     let dropped: u64 = runs.iter().map(|r| r.run.dropped).sum();
-    let mean_wait = Estimate::of(&runs.iter().map(|r| r.run.mean_wait_s()).collect::<Vec<_>>());
+    let means: Vec<f64> = runs.iter().map(|r| r.run.mean_wait_s()).collect();
+    let mean_wait = Estimate::of(&means);
     let wait_at = |q: f64| waits.value_at_quantile(q) as f64 / 1e9;
     let area: f64 = runs.iter().map(|r| r.run.queue_area).sum();
+    let lens = runs
+        .iter()
+        .map(|r| ratio(r.run.queue_area, horizon_s))
+        .collect();
     Forecast {
         method: ForecastMethod::Simulated { replications },
         horizon_s,
@@ -560,6 +570,8 @@ fn summarise(
         p_drop: ratio(dropped as f64, arrivals as f64),
         mean_wait_s: mean_wait.mean,
         mean_wait_s_half_width: Some(mean_wait.half_width),
+        mean_wait_s_run95: range95(means),
+        mean_queue_len_run95: range95(lens),
         wait_p50_s: wait_at(0.50),
         wait_p90_s: wait_at(0.90),
         wait_p99_s: wait_at(0.99),
@@ -574,6 +586,26 @@ pub(crate) fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 { a / b } else { 0.0 }
 }
 
+/// The 2.5% and 97.5% points of `values`, interpolated between ranks; None for fewer than 2.
+pub(crate) fn range95(mut values: Vec<f64>) -> Option<[f64; 2]> {
+    if values.len() < 2 {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    Some([rank(&values, 0.025), rank(&values, 0.975)])
+}
+
+/// The `q` point of sorted `values`, interpolated between ranks.
+fn rank(values: &[f64], q: f64) -> f64 {
+    let h = q * (values.len() - 1) as f64;
+    let (lo, hi) = (values[h.floor() as usize], values[h.ceil() as usize]);
+    if lo == hi {
+        lo
+    } else {
+        lo + (h - h.floor()) * (hi - lo)
+    }
+}
+
 /// p10 / p50 / p90 of `values`, interpolated between ranks (an infinite neighbour, a run
 /// that never drained, makes the quantile infinite).
 pub(crate) fn quantiles(mut values: Vec<f64>) -> Quantiles {
@@ -581,15 +613,7 @@ pub(crate) fn quantiles(mut values: Vec<f64>) -> Quantiles {
         return Quantiles::default();
     }
     values.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let h = q * (values.len() - 1) as f64;
-        let (lo, hi) = (values[h.floor() as usize], values[h.ceil() as usize]);
-        if lo == hi {
-            lo
-        } else {
-            lo + (h - h.floor()) * (hi - lo)
-        }
-    };
+    let at = |q: f64| rank(&values, q);
     Quantiles {
         p10: at(0.10),
         p50: at(0.50),

@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use super::forecast::{Forecast, ForecastMethod, TwinState, forecast};
+use super::forecast::{Forecast, ForecastMethod, TwinState, forecast, simulation_cost};
 use super::twin::TwinConfig;
 use std::time::Duration;
 
@@ -19,8 +19,18 @@ use crate::engine::settings::{ArrivalProcess, WorkMode};
 use crate::engine::snapshot::{Phase, Snapshot, SourceType};
 use crate::engine::source::generator::{ARRIVAL_STREAM, ArrivalSchedule, stream_rng};
 
-/// Replications per phase: a 95% interval of a few per cent on a phase of a few hundred events.
+/// Replications per phase, at least: a 95% interval of a few per cent on a phase of a few
+/// hundred events.
 pub const REPLICATIONS: usize = 100;
+/// Replications per phase, at most: a single run's range is the replications' own 2.5% and
+/// 97.5% points, and a short light phase's mean wait (mostly zero, a rare long wait) puts its
+/// upper point on the few runs with a long wait: from 100 replications it rests on two or
+/// three of them (autoscale-compare's 8 workers at 8/s: 14.8 ms, where 18.4 ms was measured).
+pub const MAX_REPLICATIONS: usize = 1_000;
+/// Events a phase's replications may simulate together: short phases get up to
+/// [`MAX_REPLICATIONS`]; one of more than 10,000 events a run (whose mean spreads less) keeps
+/// [`REPLICATIONS`].
+const PHASE_BUDGET_EVENTS: f64 = 1_000_000.0;
 /// Points on the backlog path (its growth is fitted over them).
 const POINTS: usize = 501;
 
@@ -42,6 +52,8 @@ pub struct PhasePrediction {
     pub p90_wait_ms: f64,
     pub p99_wait_ms: f64,
     pub mean_queue_len: f64,
+    /// Where 95% of single runs' time-average backlogs fall; none for the fluid approximation.
+    pub mean_queue_len_run95: Option<[f64; 2]>,
     /// The backlog at the phase's end: the median and the 80% band over the replications.
     pub queue_end: f64,
     pub queue_end_p10: f64,
@@ -187,14 +199,9 @@ pub fn simulable(s: &Snapshot) -> bool {
 pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> PhasePrediction {
     let (config, state) = phase_inputs(phase, later, cores);
     let seed = seed ^ (phase.index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let f = forecast(
-        &config,
-        &state,
-        phase.length_s(),
-        POINTS,
-        REPLICATIONS,
-        seed,
-    );
+    let horizon_s = phase.length_s();
+    let replications = replications_for(&config, &state, horizon_s);
+    let f = forecast(&config, &state, horizon_s, POINTS, replications, seed);
     PhasePrediction {
         handoff_ms: handoff_ns(phase) / 1e6,
         ..of_forecast(
@@ -205,28 +212,35 @@ pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> Phase
     }
 }
 
+/// As many replications as [`PHASE_BUDGET_EVENTS`] pays for, within [`REPLICATIONS`] and
+/// [`MAX_REPLICATIONS`].
+fn replications_for(config: &TwinConfig, state: &TwinState, horizon_s: f64) -> usize {
+    let per_run = simulation_cost(config, state, horizon_s, 1).max(1.0);
+    ((PHASE_BUDGET_EVENTS / per_run) as usize).clamp(REPLICATIONS, MAX_REPLICATIONS)
+}
+
 fn of_forecast(f: &Forecast, start_s: f64, service_ms: f64) -> PhasePrediction {
     let ms = |s: f64| s * 1e3;
     let (method, replications) = match f.method {
         ForecastMethod::Simulated { replications } => ("simulated", Some(replications)),
         ForecastMethod::Fluid => ("fluid", None),
     };
-    let replicas = replications.unwrap_or(1) as f64;
     let around = |h: f64| [ms(f.mean_wait_s - h).max(0.0), ms(f.mean_wait_s + h)];
     PhasePrediction {
         method,
         replications,
         mean_wait_ms: ms(f.mean_wait_s),
         mean_wait_ms_ci95: f.mean_wait_s_half_width.map(&around),
-        // The half-width is t · sd / √n (t ≈ 1.96 at a hundred replications): a single run
-        // lies within 1.96 · sd = half-width · √n of the mean, 95% of the time.
-        mean_wait_ms_run95: f
-            .mean_wait_s_half_width
-            .map(|h| around(h * replicas.sqrt())),
+        // The replications' own 2.5% and 97.5% points: near saturation single runs' means
+        // are skewed, and mean ± 1.96 sd puts the lower end at 0 and the upper too low
+        // (bounded-queue's 7-worker phase: 0-843 ms; its replications' own, 117-900 and
+        // 128-974 ms in two runs).
+        mean_wait_ms_run95: f.mean_wait_s_run95.map(|[lo, hi]| [ms(lo), ms(hi)]),
         p50_wait_ms: ms(f.wait_p50_s),
         p90_wait_ms: ms(f.wait_p90_s),
         p99_wait_ms: ms(f.wait_p99_s),
         mean_queue_len: f.mean_queue_len,
+        mean_queue_len_run95: f.mean_queue_len_run95,
         queue_end: f.queue_end.p50,
         queue_end_p10: f.queue_end.p10,
         queue_end_p90: f.queue_end.p90,

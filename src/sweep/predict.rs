@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::figures::{Figure, Figures};
 use crate::engine::SourceKind;
 use crate::engine::settings::{Settings, WorkMode};
+use crate::model::forecast::range95;
 use crate::model::theory::{self, Method, Prediction, TheoryInput};
 use crate::model::twin::{self, Estimate, TwinConfig, TwinRun};
 
@@ -326,21 +327,6 @@ pub fn add_single_run_spread(
 
 /// Keeps the single-run replications apart from the steady-state ones.
 const SPREAD_SEED: u64 = 0x005E_ED0F_5A3E;
-
-/// The 2.5% and 97.5% points of `values` (linear between order statistics).
-fn range95(mut values: Vec<f64>) -> Option<[f64; 2]> {
-    if values.len() < 2 {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let at = |q: f64| {
-        let pos = q * (values.len() - 1) as f64;
-        let (i, frac) = (pos.floor() as usize, pos.fract());
-        let next = values[(i + 1).min(values.len() - 1)];
-        values[i] + (next - values[i]) * frac
-    };
-    Some([at(0.025), at(0.975)])
-}
 
 #[cfg(test)]
 mod tests {
