@@ -11,7 +11,9 @@
 
 use serde::Serialize;
 
-use super::forecast::{Forecast, ForecastMethod, TwinState, forecast, simulation_cost};
+use super::forecast::{
+    Forecast, ForecastMethod, QUEUE_SIMULATION_BUDGET_EVENTS, TwinState, forecast, simulation_cost,
+};
 use super::twin::TwinConfig;
 use std::time::Duration;
 
@@ -27,10 +29,6 @@ pub const REPLICATIONS: usize = 100;
 /// upper point on the few runs with a long wait: from 100 replications it rests on two or
 /// three of them (autoscale-compare's 8 workers at 8/s: 14.8 ms, where 18.4 ms was measured).
 pub const MAX_REPLICATIONS: usize = 1_000;
-/// Events a phase's replications may simulate together: short phases get up to
-/// [`MAX_REPLICATIONS`]; one of more than 10,000 events a run (whose mean spreads less) keeps
-/// [`REPLICATIONS`].
-const PHASE_BUDGET_EVENTS: f64 = 1_000_000.0;
 /// Points on the backlog path (its growth is fitted over them).
 const POINTS: usize = 501;
 
@@ -212,11 +210,12 @@ pub fn predict(phase: &Phase, later: &[Phase], cores: usize, seed: u64) -> Phase
     }
 }
 
-/// As many replications as [`PHASE_BUDGET_EVENTS`] pays for, within [`REPLICATIONS`] and
-/// [`MAX_REPLICATIONS`].
+/// As many replications as the forecast's smaller budget pays for (so more of them never turn
+/// a phase to the fluid approximation), within [`REPLICATIONS`] and [`MAX_REPLICATIONS`]: a
+/// short phase gets 1,000; one of more than 10,000 events a run, whose mean spreads less, 100.
 fn replications_for(config: &TwinConfig, state: &TwinState, horizon_s: f64) -> usize {
     let per_run = simulation_cost(config, state, horizon_s, 1).max(1.0);
-    ((PHASE_BUDGET_EVENTS / per_run) as usize).clamp(REPLICATIONS, MAX_REPLICATIONS)
+    ((QUEUE_SIMULATION_BUDGET_EVENTS / per_run) as usize).clamp(REPLICATIONS, MAX_REPLICATIONS)
 }
 
 fn of_forecast(f: &Forecast, start_s: f64, service_ms: f64) -> PhasePrediction {
